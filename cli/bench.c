@@ -1,0 +1,175 @@
+/* illume bench MODEL: forward throughput and memory on random input. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "cli.h"
+
+static const char *const help =
+    "usage: illume bench MODEL [--batch N] [--shape DIMS] [--iterations K] [--warmup W]\n"
+    "                    [--threads T] [--device DEVICE] [--json]\n"
+    "\n"
+    "Times forward passes of MODEL on random input and prints images/s, the\n"
+    "median and minimum time per batch, the planned activation arena and the\n"
+    "process's peak resident memory. A benchmark, not a test: compare runs made\n"
+    "on the same machine (bench/ has scripts that time ONNX Runtime beside it).\n"
+    "\n"
+    "  --batch N        batch size for a symbolic first dimension (default 1)\n"
+    "  --shape DIMS     the full input shape, e.g. 16,3,224,224\n"
+    "  --iterations K   timed runs (default 20)\n"
+    "  --warmup W       untimed runs first (default 3)\n"
+    "  --threads T      CPU threads (default: all cores)\n"
+    "  --device DEVICE  cpu or auto\n"
+    "  --json           one JSON object instead of text\n";
+
+static double now_seconds(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static int compare_doubles(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+int command_bench(int argc, char **argv) {
+    const char *path = NULL, *device = "auto";
+    long long batch = 1, iterations = 20, warmup = 3, threads = 0;
+    int64_t shape[ILLUME_MAX_RANK];
+    int shape_rank = -1, json = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *flag = argv[i];
+        int has_value = i + 1 < argc;
+        if (strcmp(flag, "--help") == 0 || strcmp(flag, "-h") == 0) {
+            fputs(help, stdout);
+            return 0;
+        } else if (strcmp(flag, "--batch") == 0) {
+            if (!has_value || parse_int(argv[++i], 1, 1 << 20, &batch)) return usage_error("bench", "bad --batch");
+        } else if (strcmp(flag, "--shape") == 0) {
+            if (!has_value || parse_shape(argv[++i], shape, ILLUME_MAX_RANK, &shape_rank))
+                return usage_error("bench", "bad --shape");
+        } else if (strcmp(flag, "--iterations") == 0) {
+            if (!has_value || parse_int(argv[++i], 1, 1000000, &iterations))
+                return usage_error("bench", "bad --iterations");
+        } else if (strcmp(flag, "--warmup") == 0) {
+            if (!has_value || parse_int(argv[++i], 0, 1000000, &warmup)) return usage_error("bench", "bad --warmup");
+        } else if (strcmp(flag, "--threads") == 0) {
+            if (!has_value || parse_int(argv[++i], 1, 4096, &threads)) return usage_error("bench", "bad --threads");
+        } else if (strcmp(flag, "--device") == 0) {
+            if (!has_value) return usage_error("bench", "--device needs a value");
+            device = argv[++i];
+        } else if (strcmp(flag, "--json") == 0) {
+            json = 1;
+        } else if (flag[0] == '-' && flag[1]) {
+            return usage_error("bench", "unknown option '%s'", flag);
+        } else if (!path) {
+            path = flag;
+        } else {
+            return usage_error("bench", "unexpected argument '%s'", flag);
+        }
+    }
+    if (!path) return usage_error("bench", "no MODEL given");
+
+    int code = 0;
+    illume_context *context = illume_context_create();
+    illume_set_threads(context, (int)threads);
+    illume_model *model = NULL;
+    illume_session *session = NULL;
+    illume_tensor input = {0};
+    illume_tensor *outputs = NULL;
+    double *times = calloc((size_t)iterations, sizeof(double));
+    int output_count = 0;
+    illume_status status = illume_model_load(context, path, &model);
+    if (status != ILLUME_OK || !times) {
+        code = report(status, "%s", illume_last_error(context));
+        goto done;
+    }
+    if (illume_model_input_count(model) != 1) {
+        code = report(ILLUME_ERROR_UNSUPPORTED, "illume bench times models with one input");
+        goto done;
+    }
+    illume_value_info info;
+    illume_model_input(model, 0, &info);
+    input.dtype = ILLUME_FLOAT32;
+    input.rank = shape_rank >= 0 ? shape_rank : info.rank;
+    for (int d = 0; d < input.rank; d++) {
+        input.dims[d] = shape_rank >= 0 ? shape[d] : info.dims[d];
+        if (input.dims[d] < 0 && d == 0) input.dims[d] = batch;
+        if (input.dims[d] < 0) {
+            code = usage_error("bench", "the input's dimension %d is symbolic: give --shape", d);
+            goto done;
+        }
+    }
+    size_t bytes = illume_tensor_bytes(&input);
+    input.data = malloc(bytes + 1);
+    if (!input.data) {
+        code = report(ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
+        goto done;
+    }
+    srand(1);
+    for (size_t i = 0; i < bytes / sizeof(float); i++) ((float *)input.data)[i] = (float)rand() / (float)RAND_MAX;
+    illume_session_options options;
+    illume_session_options_default(&options);
+    options.device = device;
+    double setup_start = now_seconds();
+    status = illume_session_create(context, model, &options, 1, &input, &session);
+    if (status != ILLUME_OK) {
+        code = report(status, "%s", illume_last_error(context));
+        goto done;
+    }
+    double setup = now_seconds() - setup_start;
+    output_count = illume_session_output_count(session);
+    outputs = calloc((size_t)output_count, sizeof *outputs);
+    for (int o = 0; outputs && o < output_count; o++) {
+        illume_value_info output;
+        illume_session_output(session, o, &output);
+        outputs[o].dtype = output.dtype;
+        outputs[o].rank = output.rank;
+        memcpy(outputs[o].dims, output.dims, sizeof output.dims);
+        outputs[o].data = malloc(illume_tensor_bytes(&outputs[o]) + 1);
+    }
+    for (long long k = 0; k < warmup + iterations; k++) {
+        double start = now_seconds();
+        status = illume_session_run(session, 1, &input, output_count, outputs);
+        if (status != ILLUME_OK) {
+            code = report(status, "%s", illume_last_error(context));
+            goto done;
+        }
+        if (k >= warmup) times[k - warmup] = now_seconds() - start;
+    }
+    qsort(times, (size_t)iterations, sizeof(double), compare_doubles);
+    double median = times[iterations / 2], fastest = times[0];
+    int64_t images = input.dims[0];
+    illume_session_stats stats;
+    illume_session_get_stats(session, &stats);
+    struct rusage usage;
+    getrusage(RUSAGE_SELF, &usage);
+    double peak_mib = (double)usage.ru_maxrss / 1024.0;
+    if (json) {
+        printf("{\"model\": \"%s\", \"batch\": %lld, \"iterations\": %lld, \"median_ms\": %.3f, \"min_ms\": %.3f, "
+               "\"images_per_second\": %.3f, \"arena_bytes\": %zu, \"activation_bytes\": %zu, "
+               "\"constant_bytes\": %zu, \"peak_rss_mib\": %.1f, \"setup_ms\": %.1f}\n",
+               path, (long long)images, iterations, median * 1e3, fastest * 1e3, (double)images / median,
+               stats.arena_bytes, stats.activation_bytes, stats.constant_bytes, peak_mib, setup * 1e3);
+    } else {
+        printf("model: %s  batch %lld  %lld runs after %lld warm-up\n", path, (long long)images, iterations, warmup);
+        printf("time per batch: median %.3f ms, min %.3f ms\n", median * 1e3, fastest * 1e3);
+        printf("throughput: %.2f images/s\n", (double)images / median);
+        printf("activation arena: %.1f MiB (%.1f MiB if nothing were reused)\n", stats.arena_bytes / 1048576.0,
+               stats.activation_bytes / 1048576.0);
+        printf("weights: %.1f MiB; peak resident memory: %.1f MiB; setup %.1f ms\n",
+               stats.constant_bytes / 1048576.0, peak_mib, setup * 1e3);
+    }
+done:
+    for (int o = 0; outputs && o < output_count; o++) free(outputs[o].data);
+    free(outputs);
+    free(times);
+    free(input.data);
+    illume_session_free(session);
+    illume_model_free(model);
+    illume_context_destroy(context);
+    return code;
+}

@@ -1,0 +1,47 @@
+/* illume: explain what a neural network looked at. The command-line front
+ * over the public C API. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char *const help =
+    "usage: illume [--version] [--help] COMMAND [ARGS]\n"
+    "\n"
+    "illume imports a model exported to ONNX and runs it on the CPU.\n"
+    "\n"
+    "Commands:\n"
+    "  info MODEL     inputs, outputs, op histogram, parameters, FLOPs and\n"
+    "                 whether every op is supported\n"
+    "  run MODEL INPUT...   run a model on a .npy tensor or on images\n"
+    "  bench MODEL    time forward passes: images/s and peak memory\n"
+    "\n"
+    "Run 'illume COMMAND --help' for the options of a command.\n"
+    "\n"
+    "Exit codes:\n"
+    "  0 success          4 invalid model         7 out of memory\n"
+    "  1 internal error   5 unsupported model     8 backend failure\n"
+    "  2 usage error      6 invalid input data\n"
+    "  3 file cannot be read or written\n";
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        fputs(help, stderr);
+        return EXIT_USAGE;
+    }
+    const char *command = argv[1];
+    if (strcmp(command, "--help") == 0 || strcmp(command, "-h") == 0 || strcmp(command, "help") == 0) {
+        fputs(help, stdout);
+        return 0;
+    }
+    if (strcmp(command, "--version") == 0) {
+        printf("illume %s\n", illume_version());
+        return 0;
+    }
+    if (strcmp(command, "info") == 0) return command_info(argc - 1, argv + 1);
+    if (strcmp(command, "run") == 0) return command_run(argc - 1, argv + 1);
+    if (strcmp(command, "bench") == 0) return command_bench(argc - 1, argv + 1);
+    fprintf(stderr, "illume: unknown command '%s'\n\n%s", command, help);
+    return EXIT_USAGE;
+}

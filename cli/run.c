@@ -1,0 +1,241 @@
+/* illume run MODEL INPUT...: one forward pass, outputs as .npy, top classes. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "input.h"
+#include "npy.h"
+
+static const char *const help_text =
+    "usage: illume run MODEL INPUT... [-o OUT.npy] [options]\n"
+    "\n"
+    "Runs MODEL on INPUT: one .npy tensor (float32, the model's input shape, e.g.\n"
+    "NCHW) or PNG/JPEG images, one batch row each. Writes the first output to\n"
+    "OUT.npy (further outputs to OUT-1.npy, OUT-2.npy, ...) and prints the top\n"
+    "classes of each row of the first output.\n"
+    "\n"
+    "  -o, --output FILE   where to write the output (default: write nothing)\n"
+    "  --top K             classes to print per row (default 5, 0 for none)\n"
+    "  --labels FILE       class names, one per line\n"
+    "  --threads N         CPU threads (default: all cores)\n"
+    "  --device DEVICE     cpu or auto (default auto)\n"
+    "  --no-fold-batchnorm keep BatchNormalization nodes as they are\n"
+    "\n";
+
+typedef struct labels {
+    char **names;
+    int count;
+} labels;
+
+static int load_labels(const char *path, labels *result) {
+    FILE *file = fopen(path, "r");
+    if (!file) return -1;
+    char line[4096];
+    while (fgets(line, sizeof line, file)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        char **grown = realloc(result->names, sizeof(char *) * (size_t)(result->count + 1));
+        if (!grown) break;
+        result->names = grown;
+        result->names[result->count] = strdup(line);
+        if (!result->names[result->count]) break;
+        result->count++;
+    }
+    fclose(file);
+    return 0;
+}
+
+static void free_labels(labels *l) {
+    for (int i = 0; i < l->count; i++) free(l->names[i]);
+    free(l->names);
+}
+
+static void print_top(const illume_tensor *output, int top, const labels *names, char **inputs, int input_count) {
+    if (top <= 0 || output->dtype != ILLUME_FLOAT32 || output->rank < 1) return;
+    int64_t rows = output->rank >= 2 ? output->dims[0] : 1;
+    int64_t classes = 1;
+    for (int d = output->rank >= 2 ? 1 : 0; d < output->rank; d++) classes *= output->dims[d];
+    if (classes < 2) return;
+    if (top > classes) top = (int)classes;
+    const float *data = output->data;
+    for (int64_t r = 0; r < rows; r++) {
+        const float *row = data + r * classes;
+        float largest = -INFINITY;
+        for (int64_t c = 0; c < classes; c++)
+            if (row[c] > largest) largest = row[c];
+        double sum = 0.0;
+        for (int64_t c = 0; c < classes; c++) sum += exp((double)(row[c] - largest));
+        printf("%s:\n", input_count == rows ? inputs[r] : "row");
+        int chosen[64];
+        int count = top < 64 ? top : 64;
+        for (int k = 0; k < count; k++) {
+            int best = -1;
+            for (int64_t c = 0; c < classes; c++) {
+                int taken = 0;
+                for (int j = 0; j < k; j++) taken |= chosen[j] == c;
+                if (!taken && (best < 0 || row[c] > row[best])) best = (int)c;
+            }
+            chosen[k] = best;
+            double probability = exp((double)(row[best] - largest)) / sum;
+            printf("  %2d. class %-5d %-30s score %10.4f  softmax %.4f\n", k + 1, best,
+                   best < names->count ? names->names[best] : "", row[best], probability);
+        }
+    }
+}
+
+static void output_path(const char *base, int index, char *path, size_t size) {
+    if (index == 0) {
+        snprintf(path, size, "%s", base);
+        return;
+    }
+    size_t length = strlen(base);
+    if (length > 4 && strcmp(base + length - 4, ".npy") == 0)
+        snprintf(path, size, "%.*s-%d.npy", (int)(length - 4), base, index);
+    else
+        snprintf(path, size, "%s-%d.npy", base, index);
+}
+
+int command_run(int argc, char **argv) {
+    const char *model_path = NULL, *output = NULL, *labels_path = NULL, *device = "auto";
+    char **inputs = calloc((size_t)argc + 1, sizeof(char *));
+    int input_count = 0;
+    long long top = 5, threads = 0;
+    int fold_batchnorm = 1;
+    input_options preprocessing;
+    input_options_default(&preprocessing);
+    if (!inputs) return report(ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
+    for (int i = 1; i < argc; i++) {
+        const char *flag = argv[i];
+        int parsed = input_parse_option("run", argc, argv, &i, &preprocessing);
+        if (parsed < 0) {
+            free(inputs);
+            return EXIT_USAGE;
+        }
+        if (parsed) continue;
+        int has_value = i + 1 < argc;
+        if (strcmp(flag, "--help") == 0 || strcmp(flag, "-h") == 0) {
+            printf("%s%s", help_text, input_options_help);
+            free(inputs);
+            return 0;
+        } else if (strcmp(flag, "-o") == 0 || strcmp(flag, "--output") == 0) {
+            if (!has_value) goto missing;
+            output = argv[++i];
+        } else if (strcmp(flag, "--top") == 0) {
+            if (!has_value || parse_int(argv[++i], 0, 1000000, &top)) goto bad;
+        } else if (strcmp(flag, "--labels") == 0) {
+            if (!has_value) goto missing;
+            labels_path = argv[++i];
+        } else if (strcmp(flag, "--threads") == 0) {
+            if (!has_value || parse_int(argv[++i], 1, 4096, &threads)) goto bad;
+        } else if (strcmp(flag, "--device") == 0) {
+            if (!has_value) goto missing;
+            device = argv[++i];
+        } else if (strcmp(flag, "--no-fold-batchnorm") == 0) {
+            fold_batchnorm = 0;
+        } else if (flag[0] == '-' && flag[1]) {
+            free(inputs);
+            return usage_error("run", "unknown option '%s'", flag);
+        } else if (!model_path) {
+            model_path = flag;
+        } else {
+            inputs[input_count++] = argv[i];
+        }
+        continue;
+    missing:
+        free(inputs);
+        return usage_error("run", "%s needs a value", flag);
+    bad:
+        free(inputs);
+        return usage_error("run", "bad value '%s' for %s", argv[i], flag);
+    }
+    if (!model_path || input_count == 0) {
+        free(inputs);
+        return usage_error("run", "give a MODEL and at least one INPUT");
+    }
+
+    int code = 0;
+    char error[1024];
+    labels names = {0};
+    illume_context *context = illume_context_create();
+    illume_model *model = NULL;
+    illume_session *session = NULL;
+    illume_tensor input = {0};
+    illume_tensor *outputs = NULL;
+    int output_count = 0;
+    illume_set_threads(context, (int)threads);
+    if (labels_path && load_labels(labels_path, &names)) {
+        code = report(ILLUME_ERROR_IO, "cannot read labels '%s'", labels_path);
+        goto done;
+    }
+    illume_status status = illume_model_load(context, model_path, &model);
+    if (status != ILLUME_OK) {
+        code = report(status, "%s", illume_last_error(context));
+        goto done;
+    }
+    if (illume_model_input_count(model) != 1) {
+        code = report(ILLUME_ERROR_UNSUPPORTED, "%s has %d inputs; illume run feeds models with one input",
+                      model_path, illume_model_input_count(model));
+        goto done;
+    }
+    illume_value_info input_info;
+    illume_model_input(model, 0, &input_info);
+    status = input_load(inputs, input_count, &input_info, &preprocessing, &input, error, sizeof error);
+    if (status != ILLUME_OK) {
+        code = report(status, "%s", error);
+        goto done;
+    }
+    illume_session_options options;
+    illume_session_options_default(&options);
+    options.device = device;
+    options.fold_batchnorm = fold_batchnorm;
+    status = illume_session_create(context, model, &options, 1, &input, &session);
+    if (status != ILLUME_OK) {
+        code = report(status, "%s", illume_last_error(context));
+        goto done;
+    }
+    output_count = illume_session_output_count(session);
+    outputs = calloc((size_t)output_count, sizeof *outputs);
+    if (!outputs) {
+        code = report(ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
+        goto done;
+    }
+    for (int o = 0; o < output_count; o++) {
+        illume_value_info info;
+        illume_session_output(session, o, &info);
+        outputs[o].dtype = info.dtype;
+        outputs[o].rank = info.rank;
+        memcpy(outputs[o].dims, info.dims, sizeof info.dims);
+        outputs[o].data = malloc(illume_tensor_bytes(&outputs[o]) + 1);
+        if (!outputs[o].data) {
+            code = report(ILLUME_ERROR_OUT_OF_MEMORY, "out of memory for output %d", o);
+            goto done;
+        }
+    }
+    status = illume_session_run(session, 1, &input, output_count, outputs);
+    if (status != ILLUME_OK) {
+        code = report(status, "%s", illume_last_error(context));
+        goto done;
+    }
+    print_top(&outputs[0], (int)top, &names, inputs, input_count);
+    for (int o = 0; output && o < output_count; o++) {
+        char path[4096];
+        output_path(output, o, path, sizeof path);
+        status = npy_write(path, &outputs[o], error, sizeof error);
+        if (status != ILLUME_OK) {
+            code = report(status, "%s", error);
+            goto done;
+        }
+        fprintf(stderr, "illume: wrote %s\n", path);
+    }
+done:
+    for (int o = 0; outputs && o < output_count; o++) free(outputs[o].data);
+    free(outputs);
+    free(input.data);
+    illume_session_free(session);
+    illume_model_free(model);
+    illume_context_destroy(context);
+    free_labels(&names);
+    free(inputs);
+    return code;
+}

@@ -1,0 +1,157 @@
+/* illume: an ONNX-importing inference-and-attribution engine.
+ *
+ * The public C API. A context carries the last error message and the thread
+ * count; a model is an imported ONNX graph; a session is a model bound to
+ * concrete input shapes on one backend, planned and ready to run.
+ *
+ * Every function that can fail returns an illume_status and leaves a message
+ * that names what went wrong in illume_last_error(). */
+#ifndef ILLUME_H
+#define ILLUME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ILLUME_VERSION_MAJOR 0
+#define ILLUME_VERSION_MINOR 1
+#define ILLUME_VERSION_PATCH 0
+#define ILLUME_VERSION_STRING "0.1.0"
+
+#define ILLUME_MAX_RANK 8
+
+typedef enum illume_status {
+    ILLUME_OK = 0,
+    ILLUME_ERROR_INTERNAL = 1,      /* a broken invariant inside illume */
+    ILLUME_ERROR_IO = 3,            /* a file could not be read or written */
+    ILLUME_ERROR_INVALID_MODEL = 4, /* malformed or inconsistent model */
+    ILLUME_ERROR_UNSUPPORTED = 5,   /* valid ONNX that illume does not run */
+    ILLUME_ERROR_INVALID_INPUT = 6, /* wrong shape, bad argument, corrupt data */
+    ILLUME_ERROR_OUT_OF_MEMORY = 7,
+    ILLUME_ERROR_BACKEND = 8        /* the compute library reported a failure */
+} illume_status;
+
+typedef enum illume_dtype {
+    ILLUME_FLOAT32 = 1,
+    ILLUME_INT64 = 7
+} illume_dtype;
+
+/* A dense, contiguous, row-major tensor in host memory. */
+typedef struct illume_tensor {
+    illume_dtype dtype;
+    int rank;
+    int64_t dims[ILLUME_MAX_RANK];
+    void *data;
+} illume_tensor;
+
+typedef struct illume_context illume_context;
+typedef struct illume_model illume_model;
+typedef struct illume_session illume_session;
+
+/* Context ------------------------------------------------------------------ */
+
+illume_context *illume_context_create(void);
+void illume_context_destroy(illume_context *context);
+const char *illume_last_error(const illume_context *context);
+/* Threads used by the CPU backend; 0 means all cores. */
+void illume_set_threads(illume_context *context, int threads);
+const char *illume_status_name(illume_status status);
+const char *illume_version(void);
+
+/* Models ------------------------------------------------------------------- */
+
+illume_status illume_model_load(illume_context *context, const char *path, illume_model **model);
+/* base_directory resolves external data files; NULL refuses external data. */
+illume_status illume_model_load_from_memory(illume_context *context, const void *bytes, size_t size,
+                                            const char *base_directory, illume_model **model);
+void illume_model_free(illume_model *model);
+
+typedef struct illume_value_info {
+    const char *name;
+    illume_dtype dtype;
+    int rank;                      /* -1 when the model does not say */
+    int64_t dims[ILLUME_MAX_RANK]; /* -1 for a symbolic or unknown dimension */
+    const char *dim_names[ILLUME_MAX_RANK]; /* symbolic names, or NULL */
+} illume_value_info;
+
+int illume_model_input_count(const illume_model *model);
+int illume_model_output_count(const illume_model *model);
+illume_status illume_model_input(const illume_model *model, int index, illume_value_info *info);
+illume_status illume_model_output(const illume_model *model, int index, illume_value_info *info);
+
+/* Inspection (illume info) ------------------------------------------------- */
+
+/* Loads like illume_model_load but records unsupported ops, attributes and
+ * domains as problems instead of refusing; such a model cannot make a session. */
+illume_status illume_model_inspect(illume_context *context, const char *path, illume_model **model);
+int illume_model_problem_count(const illume_model *model);
+const char *illume_model_problem(const illume_model *model, int index);
+
+typedef struct illume_node_info {
+    const char *name;
+    const char *op_type;
+    int supported;
+} illume_node_info;
+
+int illume_model_node_count(const illume_model *model);
+illume_status illume_model_node(const illume_model *model, int index, illume_node_info *info);
+int illume_model_opset(const illume_model *model);
+const char *illume_model_producer(const illume_model *model);
+/* Elements of every float initializer. */
+int64_t illume_model_parameter_count(const illume_model *model);
+/* Floating-point operations of one run (a multiply-add counts 2) for the given input shapes. */
+illume_status illume_model_flops(illume_context *context, const illume_model *model, int input_count,
+                                 const illume_tensor *input_shapes, int64_t *flops);
+
+/* Replaces a graph input by a constant (tests and fixed-parameter inputs). */
+illume_status illume_model_set_constant_input(illume_context *context, illume_model *model, const char *name,
+                                              const illume_tensor *value);
+
+/* Sessions ----------------------------------------------------------------- */
+
+typedef struct illume_session_options {
+    const char *device;     /* "cpu" or "auto"; NULL means "auto" */
+    int fold_batchnorm;     /* fold BatchNormalization into the preceding Conv/Gemm where exact */
+    int fuse_activations;   /* let a backend fuse Relu into the preceding Conv */
+} illume_session_options;
+
+void illume_session_options_default(illume_session_options *options);
+
+/* input_shapes holds one illume_tensor per graph input, in the model's order;
+ * only dtype, rank and dims are read. */
+illume_status illume_session_create(illume_context *context, const illume_model *model,
+                                    const illume_session_options *options, int input_count,
+                                    const illume_tensor *input_shapes, illume_session **session);
+void illume_session_free(illume_session *session);
+
+/* The shapes of the session's outputs, known once the session is made. */
+int illume_session_output_count(const illume_session *session);
+illume_status illume_session_output(const illume_session *session, int index, illume_value_info *info);
+
+/* inputs: one per graph input, shapes as given at creation. outputs: one per
+ * graph output; data must point at a buffer of the output's byte size. */
+illume_status illume_session_run(illume_session *session, int input_count, const illume_tensor *inputs,
+                                 int output_count, illume_tensor *outputs);
+
+typedef struct illume_session_stats {
+    size_t arena_bytes;      /* the planned activation arena */
+    size_t activation_bytes; /* sum of all intermediate tensors, as if none were reused */
+    size_t constant_bytes;   /* weights and folded constants */
+    int node_count;          /* nodes left to run after folding */
+} illume_session_stats;
+
+void illume_session_get_stats(const illume_session *session, illume_session_stats *stats);
+
+/* Utilities ---------------------------------------------------------------- */
+
+/* Bytes of a tensor's data; 0 on overflow or a bad rank. */
+size_t illume_tensor_bytes(const illume_tensor *tensor);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,190 @@
+/* The backend interface: a table of function pointers that every compute
+ * device implements (runtime/cpu/, later runtime/cuda/). Ops in runtime/ops/
+ * describe their work with the plain descriptors below and call the table;
+ * tensors are device pointers to dense row-major float32 data whose shapes
+ * the descriptors carry. */
+#ifndef ILLUME_BACKEND_H
+#define ILLUME_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "illume.h"
+
+#define ILLUME_MAX_SPATIAL 3
+
+typedef struct convolution_desc {
+    int spatial_rank; /* 1 to 3 */
+    int64_t batch, in_channels, out_channels, groups;
+    int64_t in_size[ILLUME_MAX_SPATIAL], out_size[ILLUME_MAX_SPATIAL];
+    int64_t kernel[ILLUME_MAX_SPATIAL], stride[ILLUME_MAX_SPATIAL], dilation[ILLUME_MAX_SPATIAL];
+    int64_t pad_begin[ILLUME_MAX_SPATIAL], pad_end[ILLUME_MAX_SPATIAL];
+    /* ConvTranspose: weights are (in_channels, out_channels / groups, kernel...). */
+    int transpose;
+    /* Weights stay the same between calls, so a backend may cache a reordered copy. */
+    int constant_weights;
+    /* Apply max(0, y) after the bias (a fused Relu). */
+    int fused_relu;
+} convolution_desc;
+
+typedef enum pool_kind { POOL_MAX, POOL_AVERAGE } pool_kind;
+
+typedef struct pool_desc {
+    pool_kind kind;
+    int spatial_rank;
+    int64_t planes; /* batch x channels */
+    int64_t in_size[ILLUME_MAX_SPATIAL], out_size[ILLUME_MAX_SPATIAL];
+    int64_t kernel[ILLUME_MAX_SPATIAL], stride[ILLUME_MAX_SPATIAL], dilation[ILLUME_MAX_SPATIAL];
+    int64_t pad_begin[ILLUME_MAX_SPATIAL], pad_end[ILLUME_MAX_SPATIAL];
+    int count_include_pad;
+} pool_desc;
+
+/* y = alpha * op(a) x op(b) + bias (broadcast over rows) + beta * y.
+ * Batch dimensions broadcast as numpy does; a_dims and b_dims are the stored
+ * shapes, before transposition. */
+typedef struct matmul_desc {
+    int rank; /* of y, at least 2; a and b are padded with leading ones to it */
+    int64_t a_dims[ILLUME_MAX_RANK], b_dims[ILLUME_MAX_RANK], y_dims[ILLUME_MAX_RANK];
+    int transpose_a, transpose_b;
+    float alpha, beta;
+    int has_bias; /* a vector of y_dims[rank - 1]; only with alpha 1 */
+    int constant_b;
+} matmul_desc;
+
+typedef struct batchnorm_desc {
+    int64_t batch, channels, spatial; /* spatial: product of the dims after the channel */
+    float epsilon;
+} batchnorm_desc;
+
+typedef enum unary_kind {
+    UNARY_COPY,
+    UNARY_RELU,
+    UNARY_LEAKY_RELU, /* alpha: slope */
+    UNARY_SIGMOID,
+    UNARY_TANH,
+    UNARY_HARD_SIGMOID, /* max(0, min(1, alpha x + beta)) */
+    UNARY_HARD_SWISH,
+    UNARY_ELU,  /* alpha */
+    UNARY_CLIP, /* alpha: low, beta: high */
+    UNARY_LINEAR /* alpha x + beta */
+} unary_kind;
+
+typedef struct unary_desc {
+    unary_kind kind;
+    float alpha, beta;
+    int64_t count;
+} unary_desc;
+
+typedef enum binary_kind { BINARY_ADD, BINARY_SUB, BINARY_MUL, BINARY_DIV, BINARY_PRELU } binary_kind;
+
+/* y[i] = a[i . a_strides] op b[i . b_strides] over y's dims; a stride of 0 broadcasts. */
+typedef struct binary_desc {
+    binary_kind kind;
+    int rank;
+    int64_t dims[ILLUME_MAX_RANK];
+    int64_t a_strides[ILLUME_MAX_RANK], b_strides[ILLUME_MAX_RANK];
+} binary_desc;
+
+/* Softmax over `axis` elements, for each of outer x inner positions. */
+typedef struct softmax_desc {
+    int64_t outer, axis, inner;
+    int log;
+} softmax_desc;
+
+typedef enum reduce_kind { REDUCE_MEAN, REDUCE_SUM, REDUCE_MAX } reduce_kind;
+
+typedef struct reduce_desc {
+    reduce_kind kind;
+    int rank;
+    int64_t dims[ILLUME_MAX_RANK]; /* of the input */
+    int reduced[ILLUME_MAX_RANK];  /* 1 for each reduced axis; the output keeps them as ones */
+} reduce_desc;
+
+/* y[dst_offset + i . dst_strides] = x[src_offset + i . src_strides] over dims.
+ * Strides are in elements and may be zero (broadcast) or negative (reversal). */
+typedef struct copy_desc {
+    int rank;
+    int64_t dims[ILLUME_MAX_RANK];
+    int64_t src_strides[ILLUME_MAX_RANK], dst_strides[ILLUME_MAX_RANK];
+    int64_t src_offset, dst_offset;
+} copy_desc;
+
+typedef enum pad_mode { PAD_CONSTANT, PAD_REFLECT, PAD_EDGE, PAD_WRAP } pad_mode;
+
+typedef struct pad_desc {
+    pad_mode mode;
+    float value;
+    int rank;
+    int64_t in_dims[ILLUME_MAX_RANK], out_dims[ILLUME_MAX_RANK];
+    int64_t pad_begin[ILLUME_MAX_RANK]; /* negative crops */
+} pad_desc;
+
+typedef enum resize_mode { RESIZE_NEAREST, RESIZE_LINEAR } resize_mode;
+
+typedef enum resize_coordinates {
+    RESIZE_HALF_PIXEL,
+    RESIZE_PYTORCH_HALF_PIXEL,
+    RESIZE_ALIGN_CORNERS,
+    RESIZE_ASYMMETRIC,
+    RESIZE_TF_CROP_AND_RESIZE,
+    RESIZE_HALF_PIXEL_SYMMETRIC
+} resize_coordinates;
+
+typedef enum resize_rounding {
+    RESIZE_ROUND_PREFER_FLOOR,
+    RESIZE_ROUND_PREFER_CEIL,
+    RESIZE_FLOOR,
+    RESIZE_CEIL
+} resize_rounding;
+
+typedef struct resize_desc {
+    resize_mode mode;
+    resize_coordinates coordinates;
+    resize_rounding rounding;
+    int rank;
+    int64_t in_dims[ILLUME_MAX_RANK], out_dims[ILLUME_MAX_RANK];
+    float scales[ILLUME_MAX_RANK];
+    float roi_start[ILLUME_MAX_RANK], roi_end[ILLUME_MAX_RANK];
+    float extrapolation_value;
+} resize_desc;
+
+typedef struct backend backend;
+
+struct backend {
+    const char *name;
+    illume_context *context;
+    /* Device pointers are host pointers: constants need no upload. */
+    int shares_host_memory;
+    void (*destroy)(backend *self);
+
+    void *(*allocate)(backend *self, size_t bytes);
+    void (*release)(backend *self, void *memory);
+    illume_status (*upload)(backend *self, void *device, const void *host, size_t bytes);
+    illume_status (*download)(backend *self, void *host, const void *device, size_t bytes);
+    illume_status (*synchronize)(backend *self);
+    /* Frees what a primitive left in a node's state slot. */
+    void (*release_state)(backend *self, void *state);
+
+    illume_status (*convolution)(backend *self, const convolution_desc *desc, void **state, const float *x,
+                                 const float *weights, const float *bias, float *y);
+    /* argmax (optional, max pooling): the flat index into the plane of x that won each output. */
+    illume_status (*pool)(backend *self, const pool_desc *desc, const float *x, float *y, int32_t *argmax);
+    illume_status (*matmul)(backend *self, const matmul_desc *desc, void **state, const float *a, const float *b,
+                            const float *bias, float *y);
+    illume_status (*batchnorm)(backend *self, const batchnorm_desc *desc, void **state, const float *x,
+                               const float *scale, const float *shift, const float *mean, const float *variance,
+                               float *y);
+    illume_status (*unary)(backend *self, const unary_desc *desc, const float *x, float *y);
+    illume_status (*binary)(backend *self, const binary_desc *desc, const float *a, const float *b, float *y);
+    illume_status (*softmax)(backend *self, const softmax_desc *desc, const float *x, float *y);
+    illume_status (*reduce)(backend *self, const reduce_desc *desc, const float *x, float *y);
+    illume_status (*copy)(backend *self, const copy_desc *desc, const float *x, float *y);
+    illume_status (*pad)(backend *self, const pad_desc *desc, const float *x, float *y);
+    illume_status (*resize)(backend *self, const resize_desc *desc, const float *x, float *y);
+};
+
+/* Backends compiled into this build; NULL when the name is unknown or absent. */
+backend *backend_create(illume_context *context, const char *device);
+backend *cpu_backend_create(illume_context *context);
+
+#endif

@@ -1,0 +1,94 @@
+#include "cpu_backend.h"
+
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "host_copy.h"
+
+illume_status cpu_dnnl_check(illume_context *context, dnnl_status_t status, const char *what) {
+    if (status == dnnl_success) return ILLUME_OK;
+    if (status == dnnl_out_of_memory)
+        return illume_fail(context, ILLUME_ERROR_OUT_OF_MEMORY, "oneDNN ran out of memory in %s", what);
+    return illume_fail(context, ILLUME_ERROR_BACKEND, "oneDNN failed (status %d) in %s", (int)status, what);
+}
+
+static void *cpu_allocate(backend *self, size_t bytes) {
+    (void)self;
+    size_t rounded = (bytes + 63) / 64 * 64;
+    return aligned_alloc(64, rounded ? rounded : 64);
+}
+
+static void cpu_release(backend *self, void *memory) {
+    (void)self;
+    free(memory);
+}
+
+static illume_status cpu_transfer(backend *self, void *destination, const void *source, size_t bytes) {
+    (void)self;
+    if (bytes && destination != source) memcpy(destination, source, bytes);
+    return ILLUME_OK;
+}
+
+static illume_status cpu_synchronize(backend *self) {
+    cpu_backend *cpu = (cpu_backend *)self;
+    return cpu_dnnl_check(self->context, dnnl_stream_wait(cpu->stream), "dnnl_stream_wait");
+}
+
+static void cpu_release_state(backend *self, void *state) {
+    (void)self;
+    cpu_state *header = state;
+    if (header) header->destroy(header);
+}
+
+illume_status cpu_copy(backend *self, const copy_desc *desc, const float *x, float *y) {
+    (void)self;
+    host_copy(desc, x, y, sizeof(float));
+    return ILLUME_OK;
+}
+
+static void cpu_destroy(backend *self) {
+    cpu_backend *cpu = (cpu_backend *)self;
+    if (cpu->stream) dnnl_stream_destroy(cpu->stream);
+    if (cpu->engine) dnnl_engine_destroy(cpu->engine);
+    free(cpu);
+}
+
+backend *cpu_backend_create(illume_context *context) {
+    cpu_backend *cpu = calloc(1, sizeof *cpu);
+    if (!cpu) {
+        illume_fail(context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
+        return NULL;
+    }
+    backend *self = &cpu->base;
+    self->name = "cpu";
+    self->context = context;
+    self->shares_host_memory = 1;
+    self->destroy = cpu_destroy;
+    self->allocate = cpu_allocate;
+    self->release = cpu_release;
+    self->upload = cpu_transfer;
+    self->download = cpu_transfer;
+    self->synchronize = cpu_synchronize;
+    self->release_state = cpu_release_state;
+    self->convolution = cpu_convolution;
+    self->pool = cpu_pool;
+    self->matmul = cpu_matmul;
+    self->batchnorm = cpu_batchnorm;
+    self->unary = cpu_unary;
+    self->binary = cpu_binary;
+    self->softmax = cpu_softmax;
+    self->reduce = cpu_reduce;
+    self->copy = cpu_copy;
+    self->pad = cpu_pad;
+    self->resize = cpu_resize;
+    cpu->threads = context && context->threads > 0 ? context->threads : omp_get_num_procs();
+    omp_set_num_threads(cpu->threads);
+    if (cpu_dnnl_check(context, dnnl_engine_create(&cpu->engine, dnnl_cpu, 0), "dnnl_engine_create") != ILLUME_OK ||
+        cpu_dnnl_check(context, dnnl_stream_create(&cpu->stream, cpu->engine, dnnl_stream_default_flags),
+                       "dnnl_stream_create") != ILLUME_OK) {
+        cpu_destroy(self);
+        return NULL;
+    }
+    return self;
+}

@@ -1,0 +1,43 @@
+/* The CPU backend: oneDNN for convolution, matmul and batch normalization,
+ * OpenMP loops over the shared per-element math of kernels/ for the rest. */
+#ifndef ILLUME_CPU_BACKEND_H
+#define ILLUME_CPU_BACKEND_H
+
+#include <dnnl.h>
+
+#include "backend.h"
+#include "context.h"
+
+typedef struct cpu_backend {
+    backend base;
+    dnnl_engine_t engine;
+    dnnl_stream_t stream;
+    int threads;
+} cpu_backend;
+
+/* Every state a CPU primitive leaves in a node's slot starts with this. */
+typedef struct cpu_state {
+    void (*destroy)(struct cpu_state *state);
+} cpu_state;
+
+/* Turns a oneDNN failure into a status with a message naming the call. */
+illume_status cpu_dnnl_check(illume_context *context, dnnl_status_t status, const char *what);
+#define DNNL_TRY(context, call) ILLUME_TRY(cpu_dnnl_check((context), (call), #call))
+
+illume_status cpu_convolution(backend *self, const convolution_desc *desc, void **state, const float *x,
+                              const float *weights, const float *bias, float *y);
+illume_status cpu_matmul(backend *self, const matmul_desc *desc, void **state, const float *a, const float *b,
+                         const float *bias, float *y);
+illume_status cpu_batchnorm(backend *self, const batchnorm_desc *desc, void **state, const float *x,
+                            const float *scale, const float *shift, const float *mean, const float *variance,
+                            float *y);
+illume_status cpu_pool(backend *self, const pool_desc *desc, const float *x, float *y, int32_t *argmax);
+illume_status cpu_unary(backend *self, const unary_desc *desc, const float *x, float *y);
+illume_status cpu_binary(backend *self, const binary_desc *desc, const float *a, const float *b, float *y);
+illume_status cpu_softmax(backend *self, const softmax_desc *desc, const float *x, float *y);
+illume_status cpu_reduce(backend *self, const reduce_desc *desc, const float *x, float *y);
+illume_status cpu_copy(backend *self, const copy_desc *desc, const float *x, float *y);
+illume_status cpu_pad(backend *self, const pad_desc *desc, const float *x, float *y);
+illume_status cpu_resize(backend *self, const resize_desc *desc, const float *x, float *y);
+
+#endif

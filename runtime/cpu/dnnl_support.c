@@ -1,0 +1,64 @@
+#include "dnnl_support.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+illume_status dnnl_plain_desc(illume_context *context, dnnl_memory_desc_t *md, int rank, const int64_t *dims) {
+    dnnl_dims_t shape, strides;
+    int64_t stride = 1;
+    for (int d = rank - 1; d >= 0; d--) {
+        shape[d] = dims[d];
+        strides[d] = stride;
+        stride *= dims[d] > 0 ? dims[d] : 1;
+    }
+    DNNL_TRY(context, dnnl_memory_desc_init_by_strides(md, rank, shape, dnnl_f32, strides));
+    return ILLUME_OK;
+}
+
+illume_status dnnl_layout_create(cpu_backend *cpu, dnnl_layout *layout, const dnnl_memory_desc_t *plain_md,
+                                 const dnnl_memory_desc_t *chosen_md, int to_chosen) {
+    illume_context *context = cpu->base.context;
+    memset(layout, 0, sizeof *layout);
+    layout->to_chosen = to_chosen;
+    DNNL_TRY(context, dnnl_memory_create(&layout->plain, plain_md, cpu->engine, DNNL_MEMORY_NONE));
+    if (dnnl_memory_desc_equal(plain_md, chosen_md)) {
+        layout->chosen = layout->plain;
+        return ILLUME_OK;
+    }
+    size_t bytes = dnnl_memory_desc_get_size(chosen_md);
+    layout->buffer = aligned_alloc(64, (bytes + 63) / 64 * 64 + 64);
+    if (!layout->buffer) return illume_fail(context, ILLUME_ERROR_OUT_OF_MEMORY, "cannot allocate %zu bytes", bytes);
+    DNNL_TRY(context, dnnl_memory_create(&layout->chosen, chosen_md, cpu->engine, layout->buffer));
+    dnnl_primitive_desc_t reorder_pd;
+    const dnnl_memory_desc_t *from = to_chosen ? plain_md : chosen_md, *to = to_chosen ? chosen_md : plain_md;
+    DNNL_TRY(context, dnnl_reorder_primitive_desc_create(&reorder_pd, from, cpu->engine, to, cpu->engine, NULL));
+    dnnl_status_t status = dnnl_primitive_create(&layout->reorder, reorder_pd);
+    dnnl_primitive_desc_destroy(reorder_pd);
+    DNNL_TRY(context, status);
+    return ILLUME_OK;
+}
+
+void dnnl_layout_destroy(dnnl_layout *layout) {
+    if (layout->reorder) dnnl_primitive_destroy(layout->reorder);
+    if (layout->chosen && layout->chosen != layout->plain) dnnl_memory_destroy(layout->chosen);
+    if (layout->plain) dnnl_memory_destroy(layout->plain);
+    free(layout->buffer);
+    memset(layout, 0, sizeof *layout);
+}
+
+static illume_status run_reorder(cpu_backend *cpu, dnnl_layout *layout, dnnl_memory_t from, dnnl_memory_t to) {
+    dnnl_exec_arg_t arguments[2] = {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
+    DNNL_TRY(cpu->base.context, dnnl_primitive_execute(layout->reorder, cpu->stream, 2, arguments));
+    return ILLUME_OK;
+}
+
+illume_status dnnl_layout_enter(cpu_backend *cpu, dnnl_layout *layout, const void *data) {
+    DNNL_TRY(cpu->base.context, dnnl_memory_set_data_handle(layout->plain, (void *)data));
+    if (layout->reorder && layout->to_chosen) return run_reorder(cpu, layout, layout->plain, layout->chosen);
+    return ILLUME_OK;
+}
+
+illume_status dnnl_layout_leave(cpu_backend *cpu, dnnl_layout *layout) {
+    if (layout->reorder && !layout->to_chosen) return run_reorder(cpu, layout, layout->chosen, layout->plain);
+    return ILLUME_OK;
+}

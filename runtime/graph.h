@@ -1,0 +1,108 @@
+/* The graph IR: values (tensors with dtype, shape, producer, optional
+ * constant data) and nodes (op, attributes, inputs, outputs), in topological
+ * order once imported. Nothing here knows about protobuf. */
+#ifndef ILLUME_GRAPH_H
+#define ILLUME_GRAPH_H
+
+#include <stdint.h>
+
+#include "illume.h"
+
+typedef struct graph_value {
+    char *name;
+    illume_dtype dtype;
+    int rank;                      /* -1 while unknown */
+    int64_t dims[ILLUME_MAX_RANK]; /* -1 for an unknown dimension */
+    char *dim_names[ILLUME_MAX_RANK];
+    void *constant;                /* host data when the value is known before running */
+    int owns_constant;
+    int producer;                  /* node index, -1 for graph inputs and constants */
+    int is_graph_input;
+    int is_graph_output;
+} graph_value;
+
+typedef enum graph_attribute_type {
+    ATTRIBUTE_FLOAT,
+    ATTRIBUTE_INT,
+    ATTRIBUTE_STRING,
+    ATTRIBUTE_FLOATS,
+    ATTRIBUTE_INTS,
+    ATTRIBUTE_STRINGS,
+    ATTRIBUTE_TENSOR,
+    ATTRIBUTE_OTHER
+} graph_attribute_type;
+
+typedef struct graph_attribute {
+    char *name;
+    graph_attribute_type type;
+    float f;
+    int64_t i;
+    char *s;
+    int count;
+    float *floats;
+    int64_t *ints;
+    int tensor; /* for ATTRIBUTE_TENSOR: a constant value of the graph */
+} graph_attribute;
+
+typedef struct graph_node {
+    char *name;
+    char *op_type; /* as the model spells it, kept for ops illume does not know */
+    int op;        /* index into the op table, -1 when unknown */
+    int input_count;
+    int *inputs; /* value indices; -1 for an omitted optional input */
+    int output_count;
+    int *outputs; /* value indices; -1 for an omitted optional output */
+    int attribute_count;
+    graph_attribute *attributes;
+    int fused_relu; /* set by the fusion pass: a Relu that followed this node runs inside it */
+} graph_node;
+
+typedef struct graph {
+    graph_value *values;
+    int value_count, value_capacity;
+    graph_node *nodes;
+    int node_count, node_capacity;
+    int *inputs; /* graph inputs that are not constants */
+    int input_count;
+    int *outputs;
+    int output_count;
+    char **output_names; /* the names the model gives its outputs, kept through rewrites */
+    int opset;
+    int64_t ir_version;
+    char *producer;
+} graph;
+
+graph *graph_create(void);
+void graph_free(graph *g);
+/* Frees what a node owns and zeroes it. */
+void graph_node_release(graph_node *node);
+
+/* Appends a value named name (copied); returns its index or -1 on allocation failure. */
+int graph_add_value(graph *g, const char *name);
+/* Appends a node; returns its index or -1 on allocation failure. */
+int graph_add_node(graph *g, const char *name, int op, int input_count, int output_count);
+
+/* A deep copy whose constants point at the source's data without owning it. */
+graph *graph_clone(const graph *source);
+
+const graph_attribute *graph_attribute_find(const graph_node *node, const char *name);
+int64_t graph_attribute_int(const graph_node *node, const char *name, int64_t fallback);
+float graph_attribute_float(const graph_node *node, const char *name, float fallback);
+const char *graph_attribute_string(const graph_node *node, const char *name, const char *fallback);
+/* The ints of an attribute and their count; NULL and 0 when absent. */
+const int64_t *graph_attribute_ints(const graph_node *node, const char *name, int *count);
+const float *graph_attribute_floats(const graph_node *node, const char *name, int *count);
+
+/* The node's i-th input value, or NULL when omitted or out of range. */
+graph_value *graph_input(const graph *g, const graph_node *node, int i);
+graph_value *graph_output(const graph *g, const graph_node *node, int i);
+
+/* Element count of a shape; returns 0 on success, -1 on overflow or an unknown dimension. */
+int shape_element_count(int rank, const int64_t *dims, int64_t *count);
+/* Byte size of a value with a known shape; -1 on overflow. */
+int value_byte_size(const graph_value *value, size_t *bytes);
+size_t dtype_size(illume_dtype dtype);
+/* Formats a shape as "[1, 3, 224, 224]" into buffer. */
+const char *shape_format(int rank, const int64_t *dims, char *buffer, size_t size);
+
+#endif

@@ -1,0 +1,27 @@
+/* An imported model: the graph, plus the unsupported features a permissive
+ * load (illume info) found instead of refusing. */
+#ifndef ILLUME_MODEL_H
+#define ILLUME_MODEL_H
+
+#include "context.h"
+#include "graph.h"
+
+typedef struct model_problem {
+    int node; /* node index, or -1 for the model as a whole */
+    char *message;
+} model_problem;
+
+struct illume_model {
+    graph *graph;
+    model_problem *problems;
+    int problem_count;
+};
+
+/* Records an unsupported feature; returns 0, or -1 when out of memory. */
+int model_add_problem(illume_model *model, int node, const char *message);
+
+/* Checks a node against its op definition: arity, attribute names and types,
+ * and the op's own check. Returns the status and leaves the message. */
+illume_status model_validate_node(illume_context *context, const graph *g, const graph_node *node);
+
+#endif

@@ -1,0 +1,54 @@
+/* What an op is to the engine: its ONNX name and arity, the attributes it
+ * knows, how it checks them, infers shapes, folds constants and runs on a
+ * backend. One definition per file in runtime/ops/. */
+#ifndef ILLUME_OP_H
+#define ILLUME_OP_H
+
+#include "backend.h"
+#include "context.h"
+#include "graph.h"
+
+/* Everything a node's forward needs when it runs. */
+typedef struct op_call {
+    illume_context *context;
+    backend *backend;
+    const graph *graph;
+    const graph_node *node;
+    const float *const *inputs; /* device pointers, NULL for omitted optional inputs */
+    float *const *outputs;
+    void **state; /* the node's slot for backend primitives and cached weights */
+    void *saved;  /* saved_bytes of device memory for the backward pass, or NULL in inference */
+} op_call;
+
+typedef struct op_attribute {
+    const char *name;
+    graph_attribute_type type;
+} op_attribute;
+
+typedef struct op_definition {
+    const char *name;
+    int min_inputs, max_inputs;
+    int min_outputs, max_outputs;
+    const op_attribute *attributes; /* ends with a NULL name; anything else is refused */
+    /* Refuses attribute values illume does not run; called at import. May be NULL. */
+    illume_status (*check)(illume_context *context, const graph *g, const graph_node *node);
+    /* Sets the dtypes and shapes of the outputs from those of the inputs. */
+    illume_status (*infer)(illume_context *context, graph *g, graph_node *node);
+    /* Computes constant outputs on the host when every input is constant; NULL when the op never folds. */
+    illume_status (*fold)(illume_context *context, graph *g, graph_node *node);
+    /* Runs on a backend; NULL for ops that always fold or are views. */
+    illume_status (*forward)(const op_call *call);
+    /* The output is input 0's data under a new shape: no work, shared storage. */
+    int is_view;
+    /* Memory the forward fills for the backward pass (MaxPool's argmax); NULL for none. */
+    size_t (*saved_bytes)(const graph *g, const graph_node *node);
+    /* Multiply-accumulates x 2 for the node's shapes; NULL counts as 0. */
+    int64_t (*flops)(const graph *g, const graph_node *node);
+} op_definition;
+
+/* The op named name in the default ONNX domain, or -1. */
+int op_find(const char *name);
+const op_definition *op_get(int op);
+int op_count(void);
+
+#endif

@@ -1,0 +1,93 @@
+/* The element-wise activations: Relu, LeakyRelu, Sigmoid, Tanh, HardSigmoid,
+ * HardSwish, Elu and Clip. Each maps to one unary kind of the backend. */
+#include <float.h>
+#include <string.h>
+
+#include "op_support.h"
+
+static const op_attribute no_attributes[] = {{NULL, 0}};
+static const op_attribute alpha_attributes[] = {{"alpha", ATTRIBUTE_FLOAT}, {NULL, 0}};
+static const op_attribute alpha_beta_attributes[] = {{"alpha", ATTRIBUTE_FLOAT}, {"beta", ATTRIBUTE_FLOAT}, {NULL, 0}};
+static const op_attribute clip_attributes[] = {{"min", ATTRIBUTE_FLOAT}, {"max", ATTRIBUTE_FLOAT}, {NULL, 0}};
+
+/* Clip's bounds: attributes before opset 11, optional constant inputs after. */
+static illume_status clip_bounds(illume_context *context, const graph *g, const graph_node *node, float *low,
+                                 float *high) {
+    *low = graph_attribute_float(node, "min", -FLT_MAX);
+    *high = graph_attribute_float(node, "max", FLT_MAX);
+    float value;
+    int count;
+    if (graph_input(g, node, 1)) {
+        ILLUME_TRY(constant_floats(context, g, node, 1, &value, 1, &count));
+        if (count == 1) *low = value;
+    }
+    if (graph_input(g, node, 2)) {
+        ILLUME_TRY(constant_floats(context, g, node, 2, &value, 1, &count));
+        if (count == 1) *high = value;
+    }
+    return ILLUME_OK;
+}
+
+static illume_status describe(illume_context *context, const graph *g, const graph_node *node, unary_desc *desc) {
+    const char *name = node_op_name(node);
+    memset(desc, 0, sizeof *desc);
+    if (strcmp(name, "Relu") == 0) {
+        desc->kind = UNARY_RELU;
+    } else if (strcmp(name, "LeakyRelu") == 0) {
+        desc->kind = UNARY_LEAKY_RELU;
+        desc->alpha = graph_attribute_float(node, "alpha", 0.01f);
+    } else if (strcmp(name, "Sigmoid") == 0) {
+        desc->kind = UNARY_SIGMOID;
+    } else if (strcmp(name, "Tanh") == 0) {
+        desc->kind = UNARY_TANH;
+    } else if (strcmp(name, "HardSigmoid") == 0) {
+        desc->kind = UNARY_HARD_SIGMOID;
+        desc->alpha = graph_attribute_float(node, "alpha", 0.2f);
+        desc->beta = graph_attribute_float(node, "beta", 0.5f);
+    } else if (strcmp(name, "HardSwish") == 0) {
+        desc->kind = UNARY_HARD_SWISH;
+    } else if (strcmp(name, "Elu") == 0) {
+        desc->kind = UNARY_ELU;
+        desc->alpha = graph_attribute_float(node, "alpha", 1.0f);
+    } else {
+        desc->kind = UNARY_CLIP;
+        ILLUME_TRY(clip_bounds(context, g, node, &desc->alpha, &desc->beta));
+    }
+    const graph_value *x = graph_input(g, node, 0);
+    if (shape_element_count(x->rank, x->dims, &desc->count))
+        return node_fail(context, node, ILLUME_ERROR_INVALID_MODEL, "input shape unknown");
+    return ILLUME_OK;
+}
+
+static illume_status infer(illume_context *context, graph *g, graph_node *node) {
+    ILLUME_TRY(require_float(context, g, node, 0));
+    ILLUME_TRY(set_output_like(context, g, node, 0, 0));
+    unary_desc desc;
+    return describe(context, g, node, &desc);
+}
+
+static illume_status forward(const op_call *call) {
+    unary_desc desc;
+    ILLUME_TRY(describe(call->context, call->graph, call->node, &desc));
+    return call->backend->unary(call->backend, &desc, call->inputs[0], call->outputs[0]);
+}
+
+static int64_t flops(const graph *g, const graph_node *node) {
+    const graph_value *y = graph_output(g, node, 0);
+    int64_t count;
+    return shape_element_count(y->rank, y->dims, &count) ? 0 : count;
+}
+
+#define ACTIVATION(variable, onnx_name, attribute_list, inputs)                                                       \
+    const op_definition variable = {.name = onnx_name, .min_inputs = 1, .max_inputs = inputs, .min_outputs = 1,     \
+                                    .max_outputs = 1, .attributes = attribute_list, .infer = infer,                 \
+                                    .forward = forward, .flops = flops}
+
+ACTIVATION(op_relu, "Relu", no_attributes, 1);
+ACTIVATION(op_leaky_relu, "LeakyRelu", alpha_attributes, 1);
+ACTIVATION(op_sigmoid, "Sigmoid", no_attributes, 1);
+ACTIVATION(op_tanh, "Tanh", no_attributes, 1);
+ACTIVATION(op_hard_sigmoid, "HardSigmoid", alpha_beta_attributes, 1);
+ACTIVATION(op_hard_swish, "HardSwish", no_attributes, 1);
+ACTIVATION(op_elu, "Elu", alpha_attributes, 1);
+ACTIVATION(op_clip, "Clip", clip_attributes, 3);

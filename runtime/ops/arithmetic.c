@@ -1,0 +1,94 @@
+/* Add, Sub, Mul, Div and PRelu with numpy broadcasting. Integer arithmetic
+ * (shape computations) only ever folds; float arithmetic runs on the backend
+ * and folds too when both operands are constant. */
+#include <string.h>
+
+#include "op_support.h"
+#include "strided.h"
+
+static const op_attribute no_attributes[] = {{NULL, 0}};
+
+static binary_kind kind_of(const graph_node *node) {
+    const char *name = node_op_name(node);
+    if (strcmp(name, "Add") == 0) return BINARY_ADD;
+    if (strcmp(name, "Sub") == 0) return BINARY_SUB;
+    if (strcmp(name, "Mul") == 0) return BINARY_MUL;
+    if (strcmp(name, "Div") == 0) return BINARY_DIV;
+    return BINARY_PRELU;
+}
+
+static illume_status describe(illume_context *context, const graph *g, const graph_node *node, binary_desc *desc) {
+    memset(desc, 0, sizeof *desc);
+    desc->kind = kind_of(node);
+    ILLUME_TRY(broadcast_shapes(context, g, node, 0, 2, &desc->rank, desc->dims));
+    const graph_value *a = graph_input(g, node, 0), *b = graph_input(g, node, 1);
+    if (desc->kind == BINARY_PRELU && (desc->rank != a->rank || memcmp(desc->dims, a->dims, sizeof(int64_t) * (size_t)a->rank)))
+        return node_fail(context, node, ILLUME_ERROR_INVALID_MODEL, "the slope does not broadcast to the input");
+    broadcast_strides(a->rank, a->dims, desc->rank, desc->a_strides);
+    broadcast_strides(b->rank, b->dims, desc->rank, desc->b_strides);
+    return ILLUME_OK;
+}
+
+static illume_status infer(illume_context *context, graph *g, graph_node *node) {
+    const graph_value *a = graph_input(g, node, 0), *b = graph_input(g, node, 1);
+    if (a->dtype != b->dtype)
+        return node_fail(context, node, ILLUME_ERROR_INVALID_MODEL, "operands have different element types");
+    binary_desc desc;
+    ILLUME_TRY(describe(context, g, node, &desc));
+    return set_output(context, g, node, 0, a->dtype, desc.rank, desc.dims);
+}
+
+static illume_status fold(illume_context *context, graph *g, graph_node *node) {
+    binary_desc desc;
+    ILLUME_TRY(describe(context, g, node, &desc));
+    const graph_value *a = graph_input(g, node, 0), *b = graph_input(g, node, 1);
+    void *data = allocate_output_constant(context, g, node, 0);
+    if (!data) return ILLUME_ERROR_OUT_OF_MEMORY;
+    int64_t count;
+    shape_element_count(desc.rank, desc.dims, &count);
+    for (int64_t i = 0; i < count; i++) {
+        int64_t ia = illume_strided_offset(desc.rank, desc.dims, desc.a_strides, i);
+        int64_t ib = illume_strided_offset(desc.rank, desc.dims, desc.b_strides, i);
+        if (a->dtype == ILLUME_FLOAT32) {
+            float x = ((const float *)a->constant)[ia], y = ((const float *)b->constant)[ib];
+            ((float *)data)[i] = desc.kind == BINARY_ADD   ? x + y
+                                 : desc.kind == BINARY_SUB ? x - y
+                                 : desc.kind == BINARY_MUL ? x * y
+                                 : desc.kind == BINARY_DIV ? x / y
+                                                           : (x >= 0 ? x : x * y);
+        } else {
+            int64_t x = ((const int64_t *)a->constant)[ia], y = ((const int64_t *)b->constant)[ib];
+            if (desc.kind == BINARY_DIV && y == 0)
+                return node_fail(context, node, ILLUME_ERROR_INVALID_MODEL, "integer division by zero");
+            ((int64_t *)data)[i] = desc.kind == BINARY_ADD   ? (int64_t)((uint64_t)x + (uint64_t)y)
+                                   : desc.kind == BINARY_SUB ? (int64_t)((uint64_t)x - (uint64_t)y)
+                                   : desc.kind == BINARY_MUL ? (int64_t)((uint64_t)x * (uint64_t)y)
+                                   : desc.kind == BINARY_DIV ? (y == -1 ? (int64_t)(0 - (uint64_t)x) : x / y)
+                                                             : (x >= 0 ? x : x * y);
+        }
+    }
+    return ILLUME_OK;
+}
+
+static illume_status forward(const op_call *call) {
+    binary_desc desc;
+    ILLUME_TRY(describe(call->context, call->graph, call->node, &desc));
+    return call->backend->binary(call->backend, &desc, call->inputs[0], call->inputs[1], call->outputs[0]);
+}
+
+static int64_t flops(const graph *g, const graph_node *node) {
+    const graph_value *y = graph_output(g, node, 0);
+    int64_t count;
+    return shape_element_count(y->rank, y->dims, &count) ? 0 : count;
+}
+
+#define ARITHMETIC(variable, onnx_name, attribute_list)                                                               \
+    const op_definition variable = {.name = onnx_name, .min_inputs = 2, .max_inputs = 2, .min_outputs = 1,          \
+                                    .max_outputs = 1, .attributes = attribute_list, .infer = infer, .fold = fold,   \
+                                    .forward = forward, .flops = flops}
+
+ARITHMETIC(op_add, "Add", no_attributes);
+ARITHMETIC(op_sub, "Sub", no_attributes);
+ARITHMETIC(op_mul, "Mul", no_attributes);
+ARITHMETIC(op_div, "Div", no_attributes);
+ARITHMETIC(op_prelu, "PRelu", no_attributes);

@@ -1,0 +1,53 @@
+/* BatchNormalization in inference mode: y = scale (x - mean) / sqrt(var + eps) + bias
+ * per channel (axis 1). Usually folded into the preceding Conv or Gemm. */
+#include "op_support.h"
+
+static const op_attribute attributes[] = {{"epsilon", ATTRIBUTE_FLOAT}, {"momentum", ATTRIBUTE_FLOAT},
+                                          {"spatial", ATTRIBUTE_INT},   {"training_mode", ATTRIBUTE_INT},
+                                          {NULL, 0}};
+
+static illume_status check(illume_context *context, const graph *g, const graph_node *node) {
+    (void)g;
+    if (graph_attribute_int(node, "training_mode", 0) != 0)
+        return node_fail(context, node, ILLUME_ERROR_UNSUPPORTED, "training_mode is not supported (inference only)");
+    if (graph_attribute_int(node, "spatial", 1) != 1)
+        return node_fail(context, node, ILLUME_ERROR_UNSUPPORTED, "spatial=0 is not supported");
+    for (int o = 1; o < node->output_count; o++)
+        if (node->outputs[o] >= 0)
+            return node_fail(context, node, ILLUME_ERROR_UNSUPPORTED, "training outputs (running mean, variance) are "
+                             "not supported");
+    return ILLUME_OK;
+}
+
+static illume_status infer(illume_context *context, graph *g, graph_node *node) {
+    ILLUME_TRY(require_shape(context, g, node, 0, -1));
+    const graph_value *x = graph_input(g, node, 0);
+    if (x->rank < 2) return node_fail(context, node, ILLUME_ERROR_INVALID_MODEL, "input rank %d is below 2", x->rank);
+    for (int i = 0; i < 5; i++) ILLUME_TRY(require_float(context, g, node, i));
+    for (int i = 1; i < 5; i++) {
+        ILLUME_TRY(require_shape(context, g, node, i, 1));
+        if (OP_INPUT_DIMS(g, node, i)[0] != x->dims[1])
+            return node_fail(context, node, ILLUME_ERROR_INVALID_MODEL, "input %d has %lld values for %lld channels",
+                             i, (long long)OP_INPUT_DIMS(g, node, i)[0], (long long)x->dims[1]);
+    }
+    return set_output_like(context, g, node, 0, 0);
+}
+
+static illume_status forward(const op_call *call) {
+    const graph_value *x = graph_input(call->graph, call->node, 0);
+    batchnorm_desc desc = {.batch = x->dims[0], .channels = x->dims[1], .spatial = 1,
+                           .epsilon = graph_attribute_float(call->node, "epsilon", 1e-5f)};
+    for (int d = 2; d < x->rank; d++) desc.spatial *= x->dims[d];
+    return call->backend->batchnorm(call->backend, &desc, call->state, call->inputs[0], call->inputs[1],
+                                    call->inputs[2], call->inputs[3], call->inputs[4], call->outputs[0]);
+}
+
+static int64_t flops(const graph *g, const graph_node *node) {
+    const graph_value *y = graph_output(g, node, 0);
+    int64_t count;
+    return shape_element_count(y->rank, y->dims, &count) ? 0 : 2 * count;
+}
+
+const op_definition op_batch_normalization = {
+    .name = "BatchNormalization", .min_inputs = 5, .max_inputs = 5, .min_outputs = 1, .max_outputs = 5,
+    .attributes = attributes, .check = check, .infer = infer, .forward = forward, .flops = flops};

@@ -1,0 +1,73 @@
+/* MatMul: numpy matmul, with 1-D operands promoted and batch dims broadcast. */
+#include "op_support.h"
+
+static const op_attribute attributes[] = {{NULL, 0}};
+
+static illume_status describe(illume_context *context, const graph *g, const graph_node *node, matmul_desc *desc,
+                              int *y_rank, int64_t *y_dims) {
+    ILLUME_TRY(require_shape(context, g, node, 0, -1));
+    ILLUME_TRY(require_shape(context, g, node, 1, -1));
+    const graph_value *a = graph_input(g, node, 0), *b = graph_input(g, node, 1);
+    if (a->rank < 1 || b->rank < 1)
+        return node_fail(context, node, ILLUME_ERROR_INVALID_MODEL, "operands must have rank 1 or more");
+    int64_t a_dims[ILLUME_MAX_RANK], b_dims[ILLUME_MAX_RANK];
+    int a_rank = a->rank, b_rank = b->rank;
+    if (a_rank == 1) { a_dims[0] = 1; a_dims[1] = a->dims[0]; a_rank = 2; }
+    else for (int d = 0; d < a_rank; d++) a_dims[d] = a->dims[d];
+    if (b_rank == 1) { b_dims[0] = b->dims[0]; b_dims[1] = 1; b_rank = 2; }
+    else for (int d = 0; d < b_rank; d++) b_dims[d] = b->dims[d];
+    int rank = a_rank > b_rank ? a_rank : b_rank;
+    *desc = (matmul_desc){.rank = rank, .alpha = 1.0f, .constant_b = b->constant != NULL};
+    for (int d = 0; d < rank; d++) {
+        int ka = d - (rank - a_rank), kb = d - (rank - b_rank);
+        desc->a_dims[d] = ka < 0 ? 1 : a_dims[ka];
+        desc->b_dims[d] = kb < 0 ? 1 : b_dims[kb];
+    }
+    if (desc->a_dims[rank - 1] != desc->b_dims[rank - 2])
+        return node_fail(context, node, ILLUME_ERROR_INVALID_MODEL, "inner dimensions differ: %lld and %lld",
+                         (long long)desc->a_dims[rank - 1], (long long)desc->b_dims[rank - 2]);
+    for (int d = 0; d < rank - 2; d++) {
+        int64_t x = desc->a_dims[d], y = desc->b_dims[d];
+        if (x != y && x != 1 && y != 1)
+            return node_fail(context, node, ILLUME_ERROR_INVALID_MODEL, "batch dimensions %lld and %lld do not broadcast",
+                             (long long)x, (long long)y);
+        desc->y_dims[d] = x == 1 ? y : x;
+    }
+    desc->y_dims[rank - 2] = desc->a_dims[rank - 2];
+    desc->y_dims[rank - 1] = desc->b_dims[rank - 1];
+    /* The shape numpy reports drops the promoted dimensions again. */
+    *y_rank = 0;
+    for (int d = 0; d < rank - 2; d++) y_dims[(*y_rank)++] = desc->y_dims[d];
+    if (a->rank > 1) y_dims[(*y_rank)++] = desc->y_dims[rank - 2];
+    if (b->rank > 1) y_dims[(*y_rank)++] = desc->y_dims[rank - 1];
+    return ILLUME_OK;
+}
+
+static illume_status infer(illume_context *context, graph *g, graph_node *node) {
+    for (int i = 0; i < node->input_count; i++) ILLUME_TRY(require_float(context, g, node, i));
+    matmul_desc desc;
+    int rank;
+    int64_t dims[ILLUME_MAX_RANK];
+    ILLUME_TRY(describe(context, g, node, &desc, &rank, dims));
+    return set_output(context, g, node, 0, ILLUME_FLOAT32, rank, dims);
+}
+
+static illume_status forward(const op_call *call) {
+    matmul_desc desc;
+    int rank;
+    int64_t dims[ILLUME_MAX_RANK];
+    ILLUME_TRY(describe(call->context, call->graph, call->node, &desc, &rank, dims));
+    return call->backend->matmul(call->backend, &desc, call->state, call->inputs[0], call->inputs[1], NULL,
+                                 call->outputs[0]);
+}
+
+static int64_t flops(const graph *g, const graph_node *node) {
+    const graph_value *a = graph_input(g, node, 0), *y = graph_output(g, node, 0);
+    int64_t outputs;
+    if (shape_element_count(y->rank, y->dims, &outputs)) return 0;
+    return 2 * outputs * a->dims[a->rank - 1];
+}
+
+const op_definition op_matmul = {
+    .name = "MatMul", .min_inputs = 2, .max_inputs = 2, .min_outputs = 1, .max_outputs = 1,
+    .attributes = attributes, .infer = infer, .forward = forward, .flops = flops};

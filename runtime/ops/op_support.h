@@ -1,0 +1,85 @@
+/* Helpers every op definition uses: errors that name the node, reading
+ * constant inputs, axes, broadcasting and output shapes. */
+#ifndef ILLUME_OP_SUPPORT_H
+#define ILLUME_OP_SUPPORT_H
+
+#include "op.h"
+
+/* Fails with "node 'name' (Op): message". */
+illume_status node_fail(illume_context *context, const graph_node *node, illume_status status, const char *format,
+                        ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+    ;
+
+const char *node_op_name(const graph_node *node);
+
+/* Fails unless input i has a known shape (and, with rank >= 0, that rank). */
+illume_status require_shape(illume_context *context, const graph *g, const graph_node *node, int i, int rank);
+/* Fails unless input i is float32. */
+illume_status require_float(illume_context *context, const graph *g, const graph_node *node, int i);
+
+/* Reads input i as a constant list of integers (int64 or a float tensor of integral values).
+ * Fails when it is not known when the session is made. */
+illume_status constant_ints(illume_context *context, const graph *g, const graph_node *node, int i,
+                            int64_t *values, int capacity, int *count);
+illume_status constant_floats(illume_context *context, const graph *g, const graph_node *node, int i, float *values,
+                              int capacity, int *count);
+
+/* Maps axis in [-rank, rank) to [0, rank). */
+illume_status normalize_axis(illume_context *context, const graph_node *node, int64_t axis, int rank, int *result);
+
+/* numpy broadcasting of the shapes of inputs first..last-1 into rank and dims. */
+illume_status broadcast_shapes(illume_context *context, const graph *g, const graph_node *node, int first, int last,
+                               int *rank, int64_t *dims);
+/* Strides (in elements) to read a tensor of shape (rank_in, dims_in) broadcast to rank dims: zero where broadcast. */
+void broadcast_strides(int rank_in, const int64_t *dims_in, int rank, int64_t *strides);
+/* Row-major strides of a shape. */
+void contiguous_strides(int rank, const int64_t *dims, int64_t *strides);
+
+/* Sets output o's dtype and shape, checking the element count for overflow. */
+illume_status set_output(illume_context *context, graph *g, const graph_node *node, int o, illume_dtype dtype,
+                         int rank, const int64_t *dims);
+/* Output o takes input i's dtype and shape. */
+illume_status set_output_like(illume_context *context, graph *g, const graph_node *node, int o, int i);
+
+/* Gives output o the constant data (owned by the graph from now on). */
+void set_output_constant(graph *g, const graph_node *node, int o, void *data);
+/* Allocates constant storage for output o, whose shape is set; NULL on failure (message set). */
+void *allocate_output_constant(illume_context *context, graph *g, const graph_node *node, int o);
+
+/* Convolution and pooling geometry from kernel_shape, strides, dilations, pads and auto_pad. */
+typedef struct window_geometry {
+    int spatial_rank;
+    int64_t in_size[ILLUME_MAX_SPATIAL], out_size[ILLUME_MAX_SPATIAL];
+    int64_t kernel[ILLUME_MAX_SPATIAL], stride[ILLUME_MAX_SPATIAL], dilation[ILLUME_MAX_SPATIAL];
+    int64_t pad_begin[ILLUME_MAX_SPATIAL], pad_end[ILLUME_MAX_SPATIAL];
+} window_geometry;
+
+/* Fills the geometry of a Conv or pooling node whose input 0 is (N, C, spatial...).
+ * kernel: the kernel shape (from the weights for Conv); ceil_mode for pooling. */
+illume_status window_geometry_compute(illume_context *context, const graph *g, const graph_node *node,
+                                      const int64_t *kernel, int ceil_mode, window_geometry *geometry);
+/* Checks the attributes window_geometry_compute reads (at import). */
+illume_status window_geometry_check(illume_context *context, const graph_node *node);
+
+#define OP_INPUT_DIMS(g, node, i) ((g)->values[(node)->inputs[i]].dims)
+#define OP_INPUT_RANK(g, node, i) ((g)->values[(node)->inputs[i]].rank)
+#define OP_OUTPUT_DIMS(g, node, o) ((g)->values[(node)->outputs[o]].dims)
+#define OP_OUTPUT_RANK(g, node, o) ((g)->values[(node)->outputs[o]].rank)
+
+/* Data-movement ops describe their work as strided copies from an input to an
+ * output; the same description runs on a backend or folds on the host. */
+typedef illume_status (*copy_visitor)(void *closure, const copy_desc *desc, int input, int output);
+typedef illume_status (*copy_plan)(illume_context *context, const graph *g, const graph_node *node,
+                                   copy_visitor visit, void *closure);
+
+illume_status fold_by_copies(illume_context *context, graph *g, graph_node *node, copy_plan plan);
+illume_status forward_by_copies(const op_call *call, copy_plan plan);
+
+/* Folds a view op: the output is the input's data under the output's shape. */
+illume_status fold_view(illume_context *context, graph *g, graph_node *node);
+
+#endif
+
+#endif

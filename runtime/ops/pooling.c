@@ -1,0 +1,113 @@
+/* MaxPool, AveragePool, GlobalMaxPool and GlobalAveragePool: one window
+ * geometry, one backend call. Max pooling saves the argmax of every output
+ * for the backward pass. */
+#include <string.h>
+
+#include "op_support.h"
+
+static const op_attribute max_attributes[] = {
+    {"auto_pad", ATTRIBUTE_STRING}, {"ceil_mode", ATTRIBUTE_INT}, {"dilations", ATTRIBUTE_INTS},
+    {"kernel_shape", ATTRIBUTE_INTS}, {"pads", ATTRIBUTE_INTS},   {"storage_order", ATTRIBUTE_INT},
+    {"strides", ATTRIBUTE_INTS},    {NULL, 0}};
+
+static const op_attribute average_attributes[] = {
+    {"auto_pad", ATTRIBUTE_STRING}, {"ceil_mode", ATTRIBUTE_INT}, {"count_include_pad", ATTRIBUTE_INT},
+    {"dilations", ATTRIBUTE_INTS},  {"kernel_shape", ATTRIBUTE_INTS}, {"pads", ATTRIBUTE_INTS},
+    {"strides", ATTRIBUTE_INTS},    {NULL, 0}};
+
+static const op_attribute global_attributes[] = {{NULL, 0}};
+
+static int is_global(const graph_node *node) { return strncmp(node_op_name(node), "Global", 6) == 0; }
+
+static int is_max(const graph_node *node) { return strstr(node_op_name(node), "MaxPool") != NULL; }
+
+static illume_status check(illume_context *context, const graph *g, const graph_node *node) {
+    (void)g;
+    if (is_global(node)) return ILLUME_OK;
+    int count;
+    if (!graph_attribute_ints(node, "kernel_shape", &count))
+        return node_fail(context, node, ILLUME_ERROR_INVALID_MODEL, "kernel_shape is required");
+    if (node->output_count > 1 && node->outputs[1] >= 0)
+        return node_fail(context, node, ILLUME_ERROR_UNSUPPORTED, "the Indices output is not supported");
+    return window_geometry_check(context, node);
+}
+
+static illume_status describe(illume_context *context, const graph *g, const graph_node *node, pool_desc *desc) {
+    ILLUME_TRY(require_shape(context, g, node, 0, -1));
+    const graph_value *x = graph_input(g, node, 0);
+    int spatial = x->rank - 2;
+    if (spatial < 1 || spatial > ILLUME_MAX_SPATIAL)
+        return node_fail(context, node, ILLUME_ERROR_UNSUPPORTED, "input rank %d; 1 to 3 spatial dims are supported",
+                         x->rank);
+    memset(desc, 0, sizeof *desc);
+    desc->kind = is_max(node) ? POOL_MAX : POOL_AVERAGE;
+    desc->spatial_rank = spatial;
+    desc->planes = x->dims[0] * x->dims[1];
+    if (is_global(node)) {
+        for (int d = 0; d < spatial; d++) {
+            desc->in_size[d] = desc->kernel[d] = x->dims[2 + d];
+            desc->out_size[d] = desc->stride[d] = desc->dilation[d] = 1;
+        }
+        return ILLUME_OK;
+    }
+    int count;
+    const int64_t *kernel = graph_attribute_ints(node, "kernel_shape", &count);
+    if (count != spatial)
+        return node_fail(context, node, ILLUME_ERROR_INVALID_MODEL, "kernel_shape has %d values for %d spatial dims",
+                         count, spatial);
+    window_geometry geometry;
+    ILLUME_TRY(window_geometry_compute(context, g, node, kernel, graph_attribute_int(node, "ceil_mode", 0) != 0,
+                                       &geometry));
+    for (int d = 0; d < spatial; d++) {
+        desc->in_size[d] = geometry.in_size[d];
+        desc->out_size[d] = geometry.out_size[d];
+        desc->kernel[d] = geometry.kernel[d];
+        desc->stride[d] = geometry.stride[d];
+        desc->dilation[d] = geometry.dilation[d];
+        desc->pad_begin[d] = geometry.pad_begin[d];
+        desc->pad_end[d] = geometry.pad_end[d];
+    }
+    desc->count_include_pad = graph_attribute_int(node, "count_include_pad", 0) != 0;
+    return ILLUME_OK;
+}
+
+static illume_status infer(illume_context *context, graph *g, graph_node *node) {
+    ILLUME_TRY(require_float(context, g, node, 0));
+    pool_desc desc;
+    ILLUME_TRY(describe(context, g, node, &desc));
+    const graph_value *x = graph_input(g, node, 0);
+    int64_t dims[ILLUME_MAX_RANK] = {x->dims[0], x->dims[1]};
+    for (int d = 0; d < desc.spatial_rank; d++) dims[2 + d] = desc.out_size[d];
+    return set_output(context, g, node, 0, ILLUME_FLOAT32, x->rank, dims);
+}
+
+static illume_status forward(const op_call *call) {
+    pool_desc desc;
+    ILLUME_TRY(describe(call->context, call->graph, call->node, &desc));
+    return call->backend->pool(call->backend, &desc, call->inputs[0], call->outputs[0], call->saved);
+}
+
+static size_t argmax_bytes(const graph *g, const graph_node *node) {
+    const graph_value *y = graph_output(g, node, 0);
+    int64_t count;
+    if (shape_element_count(y->rank, y->dims, &count)) return 0;
+    return (size_t)count * sizeof(int32_t);
+}
+
+const op_definition op_max_pool = {
+    .name = "MaxPool", .min_inputs = 1, .max_inputs = 1, .min_outputs = 1, .max_outputs = 2,
+    .attributes = max_attributes, .check = check, .infer = infer, .forward = forward,
+    .saved_bytes = argmax_bytes};
+
+const op_definition op_average_pool = {
+    .name = "AveragePool", .min_inputs = 1, .max_inputs = 1, .min_outputs = 1, .max_outputs = 1,
+    .attributes = average_attributes, .check = check, .infer = infer, .forward = forward};
+
+const op_definition op_global_max_pool = {
+    .name = "GlobalMaxPool", .min_inputs = 1, .max_inputs = 1, .min_outputs = 1, .max_outputs = 1,
+    .attributes = global_attributes, .check = check, .infer = infer, .forward = forward,
+    .saved_bytes = argmax_bytes};
+
+const op_definition op_global_average_pool = {
+    .name = "GlobalAveragePool", .min_inputs = 1, .max_inputs = 1, .min_outputs = 1, .max_outputs = 1,
+    .attributes = global_attributes, .check = check, .infer = infer, .forward = forward};

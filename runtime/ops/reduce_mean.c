@@ -1,0 +1,61 @@
+/* ReduceMean over axes given as an attribute (before opset 18) or a constant
+ * input; keepdims and noop_with_empty_axes as the spec says. */
+#include <string.h>
+
+#include "op_support.h"
+
+static const op_attribute attributes[] = {
+    {"axes", ATTRIBUTE_INTS}, {"keepdims", ATTRIBUTE_INT}, {"noop_with_empty_axes", ATTRIBUTE_INT}, {NULL, 0}};
+
+static illume_status describe(illume_context *context, const graph *g, const graph_node *node, reduce_desc *desc) {
+    ILLUME_TRY(require_shape(context, g, node, 0, -1));
+    const graph_value *x = graph_input(g, node, 0);
+    memset(desc, 0, sizeof *desc);
+    desc->kind = REDUCE_MEAN;
+    desc->rank = x->rank;
+    for (int d = 0; d < x->rank; d++) desc->dims[d] = x->dims[d];
+    int64_t axes[ILLUME_MAX_RANK];
+    int count = 0;
+    if (graph_input(g, node, 1)) {
+        ILLUME_TRY(constant_ints(context, g, node, 1, axes, ILLUME_MAX_RANK, &count));
+    } else {
+        const int64_t *given = graph_attribute_ints(node, "axes", &count);
+        if (count > ILLUME_MAX_RANK) return node_fail(context, node, ILLUME_ERROR_INVALID_MODEL, "too many axes");
+        if (given) memcpy(axes, given, sizeof(int64_t) * (size_t)count);
+    }
+    if (count == 0) {
+        int noop = graph_attribute_int(node, "noop_with_empty_axes", 0) != 0;
+        for (int d = 0; d < x->rank; d++) desc->reduced[d] = !noop;
+        return ILLUME_OK;
+    }
+    for (int i = 0; i < count; i++) {
+        int axis;
+        ILLUME_TRY(normalize_axis(context, node, axes[i], x->rank, &axis));
+        desc->reduced[axis] = 1;
+    }
+    return ILLUME_OK;
+}
+
+static illume_status infer(illume_context *context, graph *g, graph_node *node) {
+    ILLUME_TRY(require_float(context, g, node, 0));
+    reduce_desc desc;
+    ILLUME_TRY(describe(context, g, node, &desc));
+    int keep = graph_attribute_int(node, "keepdims", 1) != 0;
+    int64_t dims[ILLUME_MAX_RANK];
+    int rank = 0;
+    for (int d = 0; d < desc.rank; d++) {
+        if (!desc.reduced[d]) dims[rank++] = desc.dims[d];
+        else if (keep) dims[rank++] = 1;
+    }
+    return set_output(context, g, node, 0, ILLUME_FLOAT32, rank, dims);
+}
+
+static illume_status forward(const op_call *call) {
+    reduce_desc desc;
+    ILLUME_TRY(describe(call->context, call->graph, call->node, &desc));
+    return call->backend->reduce(call->backend, &desc, call->inputs[0], call->outputs[0]);
+}
+
+const op_definition op_reduce_mean = {.name = "ReduceMean", .min_inputs = 1, .max_inputs = 2, .min_outputs = 1,
+                                      .max_outputs = 1, .attributes = attributes, .infer = infer,
+                                      .forward = forward};

@@ -1,0 +1,175 @@
+#include "passes.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "op.h"
+#include "ops/op_support.h"
+
+illume_status pass_bind_inputs(illume_context *context, graph *g, int count, const illume_tensor *shapes) {
+    if (count != g->input_count)
+        return illume_fail(context, ILLUME_ERROR_INVALID_INPUT, "the model has %d inputs, %d were given",
+                           g->input_count, count);
+    for (int i = 0; i < count; i++) {
+        graph_value *value = &g->values[g->inputs[i]];
+        const illume_tensor *shape = &shapes[i];
+        char expected[256], given[256];
+        shape_format(value->rank, value->dims, expected, sizeof expected);
+        shape_format(shape->rank, shape->dims, given, sizeof given);
+        if (shape->rank < 0 || shape->rank > ILLUME_MAX_RANK)
+            return illume_fail(context, ILLUME_ERROR_INVALID_INPUT, "input '%s': rank %d is not supported",
+                               value->name, shape->rank);
+        if (shape->dtype != value->dtype)
+            return illume_fail(context, ILLUME_ERROR_INVALID_INPUT, "input '%s': expects %s data", value->name,
+                               value->dtype == ILLUME_FLOAT32 ? "float32" : "int64");
+        if (value->rank >= 0 && value->rank != shape->rank)
+            return illume_fail(context, ILLUME_ERROR_INVALID_INPUT, "input '%s': expects shape %s, got %s",
+                               value->name, expected, given);
+        for (int d = 0; d < shape->rank; d++) {
+            if (shape->dims[d] < 0)
+                return illume_fail(context, ILLUME_ERROR_INVALID_INPUT, "input '%s': negative dimension in %s",
+                                   value->name, given);
+            if (value->rank >= 0 && value->dims[d] >= 0 && value->dims[d] != shape->dims[d])
+                return illume_fail(context, ILLUME_ERROR_INVALID_INPUT,
+                                   "input '%s': expects shape %s, got %s (dimension %d differs)", value->name,
+                                   expected, given, d);
+        }
+        value->rank = shape->rank;
+        for (int d = 0; d < ILLUME_MAX_RANK; d++) value->dims[d] = d < shape->rank ? shape->dims[d] : 0;
+        size_t bytes;
+        if (value_byte_size(value, &bytes))
+            return illume_fail(context, ILLUME_ERROR_INVALID_INPUT, "input '%s': shape %s is too large", value->name,
+                               given);
+    }
+    return ILLUME_OK;
+}
+
+static int all_inputs_constant(const graph *g, const graph_node *node) {
+    for (int i = 0; i < node->input_count; i++)
+        if (node->inputs[i] >= 0 && !g->values[node->inputs[i]].constant) return 0;
+    return 1;
+}
+
+illume_status pass_infer_and_fold(illume_context *context, graph *g) {
+    for (int n = 0; n < g->node_count; n++) {
+        graph_node *node = &g->nodes[n];
+        const op_definition *definition = op_get(node->op);
+        if (!definition)
+            return illume_fail(context, ILLUME_ERROR_UNSUPPORTED, "node '%s' (%s): op is not supported", node->name,
+                               node->op_type ? node->op_type : "?");
+        for (int i = 0; i < node->input_count; i++) {
+            const graph_value *input = graph_input(g, node, i);
+            if (input && input->rank < 0)
+                return node_fail(context, node, ILLUME_ERROR_INVALID_MODEL, "the shape of input '%s' is unknown",
+                                 input->name);
+        }
+        ILLUME_TRY(definition->infer(context, g, node));
+        int folded = 1;
+        for (int o = 0; o < node->output_count; o++)
+            if (node->outputs[o] >= 0 && !g->values[node->outputs[o]].constant) folded = 0;
+        if (!folded && definition->fold && all_inputs_constant(g, node))
+            ILLUME_TRY(definition->fold(context, g, node));
+    }
+    return ILLUME_OK;
+}
+
+int *graph_count_readers(const graph *g) {
+    int *readers = calloc((size_t)g->value_count + 1, sizeof(int));
+    if (!readers) return NULL;
+    for (int n = 0; n < g->node_count; n++) {
+        if (g->nodes[n].op == GRAPH_NODE_DELETED) continue;
+        for (int i = 0; i < g->nodes[n].input_count; i++)
+            if (g->nodes[n].inputs[i] >= 0) readers[g->nodes[n].inputs[i]]++;
+    }
+    for (int o = 0; o < g->output_count; o++) readers[g->outputs[o]]++;
+    return readers;
+}
+
+void graph_replace_uses(graph *g, int from, int to) {
+    for (int n = 0; n < g->node_count; n++)
+        for (int i = 0; i < g->nodes[n].input_count; i++)
+            if (g->nodes[n].inputs[i] == from) g->nodes[n].inputs[i] = to;
+    for (int o = 0; o < g->output_count; o++)
+        if (g->outputs[o] == from) {
+            g->outputs[o] = to;
+            g->values[to].is_graph_output = 1;
+        }
+}
+
+void graph_compact(graph *g) {
+    int kept = 0;
+    int *new_index = malloc(sizeof(int) * ((size_t)g->node_count + 1));
+    for (int n = 0; n < g->node_count; n++) {
+        if (g->nodes[n].op == GRAPH_NODE_DELETED) {
+            graph_node_release(&g->nodes[n]);
+            if (new_index) new_index[n] = -1;
+            continue;
+        }
+        if (new_index) new_index[n] = kept;
+        if (kept != n) g->nodes[kept] = g->nodes[n];
+        kept++;
+    }
+    g->node_count = kept;
+    for (int v = 0; v < g->value_count; v++) {
+        int producer = g->values[v].producer;
+        if (producer >= 0) g->values[v].producer = new_index ? new_index[producer] : -1;
+    }
+    free(new_index);
+}
+
+static int is_identity(const graph_node *node) {
+    const char *name = op_get(node->op)->name;
+    return strcmp(name, "Identity") == 0 || strcmp(name, "Dropout") == 0;
+}
+
+illume_status pass_simplify(illume_context *context, graph *g) {
+    for (int n = 0; n < g->node_count; n++) {
+        graph_node *node = &g->nodes[n];
+        int folded = 1;
+        for (int o = 0; o < node->output_count; o++)
+            if (node->outputs[o] >= 0 && !g->values[node->outputs[o]].constant) folded = 0;
+        if (folded) {
+            node->op = GRAPH_NODE_DELETED;
+        } else if (is_identity(node)) {
+            graph_replace_uses(g, node->outputs[0], node->inputs[0]);
+            node->op = GRAPH_NODE_DELETED;
+        }
+    }
+    /* Backwards, so that removing a reader can make its producers unread too. */
+    int *readers = graph_count_readers(g);
+    if (!readers) return illume_fail(context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
+    for (int n = g->node_count - 1; n >= 0; n--) {
+        graph_node *node = &g->nodes[n];
+        if (node->op == GRAPH_NODE_DELETED) continue;
+        int read = 0;
+        for (int o = 0; o < node->output_count; o++)
+            if (node->outputs[o] >= 0 && readers[node->outputs[o]] > 0) read = 1;
+        if (read) continue;
+        node->op = GRAPH_NODE_DELETED;
+        for (int i = 0; i < node->input_count; i++)
+            if (node->inputs[i] >= 0) readers[node->inputs[i]]--;
+    }
+    free(readers);
+    graph_compact(g);
+    return ILLUME_OK;
+}
+
+illume_status pass_fuse_relu(illume_context *context, graph *g) {
+    int *readers = graph_count_readers(g);
+    if (!readers) return illume_fail(context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
+    for (int n = 0; n < g->node_count; n++) {
+        graph_node *node = &g->nodes[n];
+        if (node->op == GRAPH_NODE_DELETED || strcmp(op_get(node->op)->name, "Relu") != 0) continue;
+        const graph_value *x = graph_input(g, node, 0);
+        if (x->producer < 0 || readers[node->inputs[0]] != 1 || x->is_graph_output) continue;
+        graph_node *producer = &g->nodes[x->producer];
+        const char *name = op_get(producer->op)->name;
+        if ((strcmp(name, "Conv") != 0 && strcmp(name, "ConvTranspose") != 0) || producer->fused_relu) continue;
+        producer->fused_relu = 1;
+        graph_replace_uses(g, node->outputs[0], node->inputs[0]);
+        node->op = GRAPH_NODE_DELETED;
+    }
+    free(readers);
+    graph_compact(g);
+    return ILLUME_OK;
+}

@@ -1,0 +1,31 @@
+/* The passes that turn an imported graph into one a session runs: bind the
+ * input shapes, infer every shape and fold what is constant, drop what does
+ * no work, fold BatchNormalization into Conv/Gemm, fuse Relu into Conv. */
+#ifndef ILLUME_PASSES_H
+#define ILLUME_PASSES_H
+
+#include "context.h"
+#include "graph.h"
+
+/* Gives the graph inputs the shapes of the tensors (one per input, in order). */
+illume_status pass_bind_inputs(illume_context *context, graph *g, int count, const illume_tensor *shapes);
+/* Infers the shape of every value in order, folding nodes whose inputs are all constant. */
+illume_status pass_infer_and_fold(illume_context *context, graph *g);
+/* Removes folded nodes, Identity, Dropout and nodes nothing reads. */
+illume_status pass_simplify(illume_context *context, graph *g);
+/* Folds a BatchNormalization into the Conv or Gemm before it, where that conv
+ * has no other reader and its weights are constant. */
+illume_status pass_fold_batchnorm(illume_context *context, graph *g);
+/* Lets a Conv apply the Relu that alone reads its output. */
+illume_status pass_fuse_relu(illume_context *context, graph *g);
+
+/* Replaces every read of value `from` (node inputs and graph outputs) by `to`. */
+void graph_replace_uses(graph *g, int from, int to);
+/* Counts the readers of each value (graph outputs count as readers). */
+int *graph_count_readers(const graph *g);
+/* Drops the nodes marked deleted (op == GRAPH_NODE_DELETED), keeping order. */
+void graph_compact(graph *g);
+
+#define GRAPH_NODE_DELETED (-3)
+
+#endif

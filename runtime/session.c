@@ -1,0 +1,282 @@
+/* A session: a model bound to concrete input shapes, simplified, planned and
+ * placed on one backend. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "model.h"
+#include "op.h"
+#include "ops/op_support.h"
+#include "passes.h"
+#include "plan.h"
+
+struct illume_session {
+    illume_context *context;
+    graph *graph;
+    backend *backend;
+    plan plan;
+    void *arena;
+    float **pointers; /* per value: where its data lives on the device, NULL if unused */
+    void **uploaded;  /* per value: device copies of constants the backend owns */
+    void **states;    /* per node: backend state */
+    op_call *calls;   /* per step: the arguments of its forward */
+    float **call_pointers;
+    size_t constant_bytes;
+};
+
+static illume_status prepare_calls(illume_session *session);
+
+void illume_session_options_default(illume_session_options *options) {
+    memset(options, 0, sizeof *options);
+    options->device = "auto";
+    options->fold_batchnorm = 1;
+    options->fuse_activations = 1;
+}
+
+/* Refuses graphs that would need integer data at run time. */
+static illume_status check_runtime_types(illume_context *context, const graph *g) {
+    for (int n = 0; n < g->node_count; n++) {
+        const graph_node *node = &g->nodes[n];
+        for (int i = 0; i < node->input_count; i++) {
+            const graph_value *input = graph_input(g, node, i);
+            if (input && !input->constant && input->dtype != ILLUME_FLOAT32)
+                return node_fail(context, node, ILLUME_ERROR_UNSUPPORTED,
+                                 "input '%s' is integer data that depends on the model's input; illume computes "
+                                 "integers only when they are known when the session is made",
+                                 input->name);
+        }
+    }
+    return ILLUME_OK;
+}
+
+static illume_status prepare_graph(illume_context *context, const illume_model *model,
+                                   const illume_session_options *options, int input_count,
+                                   const illume_tensor *input_shapes, graph **result) {
+    *result = NULL;
+    if (model->problem_count > 0)
+        return illume_fail(context, ILLUME_ERROR_UNSUPPORTED, "%s", model->problems[0].message);
+    graph *g = graph_clone(model->graph);
+    if (!g) return illume_fail(context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory copying the graph");
+    illume_status status = pass_bind_inputs(context, g, input_count, input_shapes);
+    if (status == ILLUME_OK) status = pass_infer_and_fold(context, g);
+    if (status == ILLUME_OK) status = pass_simplify(context, g);
+    if (status == ILLUME_OK && options->fold_batchnorm) status = pass_fold_batchnorm(context, g);
+    if (status == ILLUME_OK && options->fuse_activations) status = pass_fuse_relu(context, g);
+    if (status == ILLUME_OK) status = check_runtime_types(context, g);
+    if (status != ILLUME_OK) {
+        graph_free(g);
+        return status;
+    }
+    *result = g;
+    return ILLUME_OK;
+}
+
+illume_status illume_model_flops(illume_context *context, const illume_model *model, int input_count,
+                                 const illume_tensor *input_shapes, int64_t *flops) {
+    illume_session_options options;
+    illume_session_options_default(&options);
+    options.fold_batchnorm = 0;
+    options.fuse_activations = 0;
+    graph *g;
+    ILLUME_TRY(prepare_graph(context, model, &options, input_count, input_shapes, &g));
+    int64_t total = 0;
+    for (int n = 0; n < g->node_count; n++) {
+        const op_definition *definition = op_get(g->nodes[n].op);
+        if (definition->flops) total += definition->flops(g, &g->nodes[n]);
+    }
+    graph_free(g);
+    *flops = total;
+    return ILLUME_OK;
+}
+
+static illume_status place_values(illume_session *session) {
+    graph *g = session->graph;
+    backend *device = session->backend;
+    session->pointers = calloc((size_t)g->value_count + 1, sizeof(float *));
+    session->uploaded = calloc((size_t)g->value_count + 1, sizeof(void *));
+    session->states = calloc((size_t)g->node_count + 1, sizeof(void *));
+    if (!session->pointers || !session->uploaded || !session->states)
+        return illume_fail(session->context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
+    if (session->plan.arena_bytes) {
+        session->arena = device->allocate(device, session->plan.arena_bytes);
+        if (!session->arena)
+            return illume_fail(session->context, ILLUME_ERROR_OUT_OF_MEMORY, "cannot allocate the %zu-byte arena on %s",
+                               session->plan.arena_bytes, device->name);
+    }
+    for (int v = 0; v < g->value_count; v++) {
+        graph_value *value = &g->values[v];
+        if (session->plan.value_offsets[v] >= 0) {
+            session->pointers[v] = (float *)((char *)session->arena + session->plan.value_offsets[v]);
+            continue;
+        }
+        if (!value->constant) continue;
+        size_t bytes;
+        value_byte_size(value, &bytes);
+        session->constant_bytes += bytes;
+        if (device->shares_host_memory) {
+            session->pointers[v] = value->constant;
+            continue;
+        }
+        session->uploaded[v] = device->allocate(device, bytes ? bytes : 1);
+        if (!session->uploaded[v])
+            return illume_fail(session->context, ILLUME_ERROR_OUT_OF_MEMORY, "cannot allocate constant '%s' on %s",
+                               value->name, device->name);
+        ILLUME_TRY(device->upload(device, session->uploaded[v], value->constant, bytes));
+        session->pointers[v] = session->uploaded[v];
+    }
+    return ILLUME_OK;
+}
+
+illume_status illume_session_create(illume_context *context, const illume_model *model,
+                                    const illume_session_options *options, int input_count,
+                                    const illume_tensor *input_shapes, illume_session **result) {
+    *result = NULL;
+    if (!model) return illume_fail(context, ILLUME_ERROR_INVALID_INPUT, "no model given");
+    illume_session_options defaults;
+    if (!options) {
+        illume_session_options_default(&defaults);
+        options = &defaults;
+    }
+    illume_session *session = calloc(1, sizeof *session);
+    if (!session) return illume_fail(context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
+    session->context = context;
+    illume_status status = prepare_graph(context, model, options, input_count, input_shapes, &session->graph);
+    if (status == ILLUME_OK) {
+        session->backend = backend_create(context, options->device ? options->device : "auto");
+        if (!session->backend) status = ILLUME_ERROR_INVALID_INPUT;
+    }
+    if (status == ILLUME_OK) status = plan_build(context, session->graph, 0, &session->plan);
+    if (status == ILLUME_OK) status = place_values(session);
+    if (status == ILLUME_OK) status = prepare_calls(session);
+    if (status != ILLUME_OK) {
+        illume_session_free(session);
+        return status;
+    }
+    *result = session;
+    return ILLUME_OK;
+}
+
+void illume_session_free(illume_session *session) {
+    if (!session) return;
+    backend *device = session->backend;
+    if (device) {
+        for (int n = 0; session->states && n < session->graph->node_count; n++)
+            if (session->states[n]) device->release_state(device, session->states[n]);
+        for (int v = 0; session->uploaded && v < session->graph->value_count; v++)
+            if (session->uploaded[v]) device->release(device, session->uploaded[v]);
+        if (session->arena) device->release(device, session->arena);
+        device->destroy(device);
+    }
+    free(session->pointers);
+    free(session->uploaded);
+    free(session->states);
+    free(session->calls);
+    free(session->call_pointers);
+    plan_free(&session->plan);
+    graph_free(session->graph);
+    free(session);
+}
+
+int illume_session_output_count(const illume_session *session) { return session ? session->graph->output_count : 0; }
+
+illume_status illume_session_output(const illume_session *session, int index, illume_value_info *info) {
+    if (!session || index < 0 || index >= session->graph->output_count) return ILLUME_ERROR_INVALID_INPUT;
+    const graph_value *value = &session->graph->values[session->graph->outputs[index]];
+    memset(info, 0, sizeof *info);
+    info->name = session->graph->output_names[index];
+    info->dtype = value->dtype;
+    info->rank = value->rank;
+    for (int d = 0; d < ILLUME_MAX_RANK; d++) info->dims[d] = d < value->rank ? value->dims[d] : -1;
+    return ILLUME_OK;
+}
+
+static illume_status check_tensor(illume_context *context, const graph_value *value, const illume_tensor *tensor,
+                                  const char *role, const char *name) {
+    int same = tensor->rank == value->rank && tensor->dtype == value->dtype;
+    for (int d = 0; same && d < value->rank; d++) same = tensor->dims[d] == value->dims[d];
+    if (!same) {
+        char expected[256], given[256];
+        return illume_fail(context, ILLUME_ERROR_INVALID_INPUT, "%s '%s': the session expects shape %s, got %s", role,
+                           name, shape_format(value->rank, value->dims, expected, sizeof expected),
+                           shape_format(tensor->rank, tensor->dims, given, sizeof given));
+    }
+    if (!tensor->data && illume_tensor_bytes(tensor))
+        return illume_fail(context, ILLUME_ERROR_INVALID_INPUT, "%s '%s' has no data", role, name);
+    return ILLUME_OK;
+}
+
+static illume_status run_steps(illume_session *session) {
+    for (int s = 0; s < session->plan.step_count; s++) {
+        const op_call *call = &session->calls[s];
+        const op_definition *definition = op_get(call->node->op);
+        if (definition->forward) ILLUME_TRY(definition->forward(call));
+    }
+    return ILLUME_OK;
+}
+
+/* The arguments of every step, fixed once the arena is placed. */
+static illume_status prepare_calls(illume_session *session) {
+    graph *g = session->graph;
+    size_t pointer_count = 0;
+    for (int n = 0; n < g->node_count; n++) pointer_count += (size_t)(g->nodes[n].input_count + g->nodes[n].output_count);
+    session->calls = calloc((size_t)session->plan.step_count + 1, sizeof(op_call));
+    session->call_pointers = calloc(pointer_count + 1, sizeof(float *));
+    if (!session->calls || !session->call_pointers)
+        return illume_fail(session->context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
+    float **next = session->call_pointers;
+    for (int s = 0; s < session->plan.step_count; s++) {
+        int n = session->plan.steps[s].node;
+        const graph_node *node = &g->nodes[n];
+        float **inputs = next, **outputs = next + node->input_count;
+        next += node->input_count + node->output_count;
+        for (int i = 0; i < node->input_count; i++)
+            inputs[i] = node->inputs[i] >= 0 ? session->pointers[node->inputs[i]] : NULL;
+        for (int o = 0; o < node->output_count; o++)
+            outputs[o] = node->outputs[o] >= 0 ? session->pointers[node->outputs[o]] : NULL;
+        int64_t saved = session->plan.steps[s].saved_offset;
+        session->calls[s] = (op_call){session->context, session->backend, g, node, (const float *const *)inputs,
+                                      outputs, &session->states[n],
+                                      saved >= 0 ? (char *)session->arena + saved : NULL};
+    }
+    return ILLUME_OK;
+}
+
+illume_status illume_session_run(illume_session *session, int input_count, const illume_tensor *inputs,
+                                 int output_count, illume_tensor *outputs) {
+    if (!session) return ILLUME_ERROR_INVALID_INPUT;
+    illume_context *context = session->context;
+    graph *g = session->graph;
+    backend *device = session->backend;
+    if (input_count != g->input_count || output_count != g->output_count)
+        return illume_fail(context, ILLUME_ERROR_INVALID_INPUT, "the model has %d inputs and %d outputs; got %d and %d",
+                           g->input_count, g->output_count, input_count, output_count);
+    for (int i = 0; i < input_count; i++) {
+        const graph_value *value = &g->values[g->inputs[i]];
+        ILLUME_TRY(check_tensor(context, value, &inputs[i], "input", value->name));
+        if (!session->pointers[g->inputs[i]]) continue; /* an input nothing reads */
+        ILLUME_TRY(device->upload(device, session->pointers[g->inputs[i]], inputs[i].data,
+                                  illume_tensor_bytes(&inputs[i])));
+    }
+    for (int o = 0; o < output_count; o++)
+        ILLUME_TRY(check_tensor(context, &g->values[g->outputs[o]], &outputs[o], "output", g->output_names[o]));
+    ILLUME_TRY(run_steps(session));
+    for (int o = 0; o < output_count; o++) {
+        const graph_value *value = &g->values[g->outputs[o]];
+        size_t bytes = illume_tensor_bytes(&outputs[o]);
+        if (!bytes) continue;
+        if (value->constant && !session->uploaded[g->outputs[o]])
+            memcpy(outputs[o].data, value->constant, bytes);
+        else
+            ILLUME_TRY(device->download(device, outputs[o].data, session->pointers[g->outputs[o]], bytes));
+    }
+    return device->synchronize(device);
+}
+
+void illume_session_get_stats(const illume_session *session, illume_session_stats *stats) {
+    memset(stats, 0, sizeof *stats);
+    if (!session) return;
+    stats->arena_bytes = session->plan.arena_bytes;
+    stats->activation_bytes = session->plan.activation_bytes;
+    stats->constant_bytes = session->constant_bytes;
+    stats->node_count = session->graph->node_count;
+}
