@@ -22,7 +22,8 @@ static const char *const help =
     "  --warmup W       untimed runs first (default 3)\n"
     "  --threads T      CPU threads (default: all cores)\n"
     "  --device DEVICE  cpu or auto\n"
-    "  --json           one JSON object instead of text\n";
+    "  --json           one JSON object instead of text\n"
+    "  --profile        also print the time spent in each op type\n";
 
 static double now_seconds(void) {
     struct timespec t;
@@ -39,7 +40,7 @@ int command_bench(int argc, char **argv) {
     const char *path = NULL, *device = "auto";
     long long batch = 1, iterations = 20, warmup = 3, threads = 0;
     int64_t shape[ILLUME_MAX_RANK];
-    int shape_rank = -1, json = 0;
+    int shape_rank = -1, json = 0, profile = 0;
     for (int i = 1; i < argc; i++) {
         const char *flag = argv[i];
         int has_value = i + 1 < argc;
@@ -63,6 +64,8 @@ int command_bench(int argc, char **argv) {
             device = argv[++i];
         } else if (strcmp(flag, "--json") == 0) {
             json = 1;
+        } else if (strcmp(flag, "--profile") == 0) {
+            profile = 1;
         } else if (flag[0] == '-' && flag[1]) {
             return usage_error("bench", "unknown option '%s'", flag);
         } else if (!path) {
@@ -114,6 +117,7 @@ int command_bench(int argc, char **argv) {
     illume_session_options options;
     illume_session_options_default(&options);
     options.device = device;
+    options.profile = profile;
     double setup_start = now_seconds();
     status = illume_session_create(context, model, &options, 1, &input, &session);
     if (status != ILLUME_OK) {
@@ -162,6 +166,14 @@ int command_bench(int argc, char **argv) {
                stats.activation_bytes / 1048576.0);
         printf("weights: %.1f MiB; peak resident memory: %.1f MiB; setup %.1f ms\n",
                stats.constant_bytes / 1048576.0, peak_mib, setup * 1e3);
+    }
+    for (int k = 0; profile; k++) {
+        const char *op;
+        double seconds;
+        int64_t calls;
+        if (k >= illume_session_profile(session, k, &op, &seconds, &calls)) break;
+        printf("  %-22s %9.3f ms per run  (%lld calls)\n", op, seconds * 1e3 / (double)(warmup + iterations),
+               (long long)calls);
     }
 done:
     for (int o = 0; outputs && o < output_count; o++) free(outputs[o].data);

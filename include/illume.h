@@ -116,6 +116,7 @@ typedef struct illume_session_options {
     const char *device;     /* "cpu" or "auto"; NULL means "auto" */
     int fold_batchnorm;     /* fold BatchNormalization into the preceding Conv/Gemm where exact */
     int fuse_activations;   /* let a backend fuse Relu into the preceding Conv */
+    int profile;            /* time every node (synchronizing after each); see illume_session_profile */
 } illume_session_options;
 
 void illume_session_options_default(illume_session_options *options);
@@ -144,6 +145,11 @@ typedef struct illume_session_stats {
 } illume_session_stats;
 
 void illume_session_get_stats(const illume_session *session, illume_session_stats *stats);
+
+/* Time spent per op type over all runs of a session made with profile set:
+ * entry index in [0, count) where count is the return value. */
+int illume_session_profile(const illume_session *session, int index, const char **op_type, double *seconds,
+                           int64_t *calls);
 
 /* Utilities ---------------------------------------------------------------- */
 

@@ -1,47 +1,87 @@
 /* Per-element math of pooling: one output value of max or average pooling
  * over 1 to 3 spatial dims, with the flat index of the max in its plane.
- * Shared by the CPU backend and the CUDA kernels. */
+ * Shared by the CPU backend and the CUDA kernels. Window positions are
+ * visited in row-major order; the first of equal maxima wins and a NaN wins. */
 #ifndef ILLUME_KERNELS_POOL_H
 #define ILLUME_KERNELS_POOL_H
 
-#include <float.h>
+#include <stdint.h>
 
 #include "backend.h"
 #include "device.h"
 
-/* out: the output's flat index within its plane. */
-ILLUME_INLINE float illume_pool_at(const pool_desc *desc, const float *plane, int64_t out, int32_t *argmax) {
-    int rank = desc->spatial_rank;
-    int64_t start[ILLUME_MAX_SPATIAL] = {0, 0, 0}, extent[ILLUME_MAX_SPATIAL] = {1, 1, 1};
-    int64_t step[ILLUME_MAX_SPATIAL] = {1, 1, 1}, size[ILLUME_MAX_SPATIAL] = {1, 1, 1};
-    int64_t padded_end[ILLUME_MAX_SPATIAL] = {1, 1, 1};
-    for (int d = rank - 1; d >= 0; d--) {
-        int64_t coordinate = out % desc->out_size[d];
-        out /= desc->out_size[d];
-        start[d] = coordinate * desc->stride[d] - desc->pad_begin[d];
-        extent[d] = desc->kernel[d];
-        step[d] = desc->dilation[d];
-        size[d] = desc->in_size[d];
-        padded_end[d] = desc->in_size[d] + desc->pad_end[d];
+/* The window positions k (start + k step) of one axis that fall inside
+ * [0, limit): k from *low to the returned bound. */
+ILLUME_INLINE int64_t illume_pool_window(int64_t start, int64_t step, int64_t extent, int64_t limit, int64_t *low) {
+    int64_t high;
+    if (step == 1) { /* the usual undilated window, without divisions */
+        *low = start < 0 ? -start : 0;
+        high = limit - start;
+    } else {
+        *low = start < 0 ? (-start + step - 1) / step : 0;
+        high = limit > start ? (limit - start + step - 1) / step : 0;
     }
-    float best = -FLT_MAX;
+    if (high < *low) high = *low;
+    return high < extent ? high : extent;
+}
+
+/* The window of output `at` along every axis, right-aligned in three slots
+ * (unused leading slots are one wide). */
+typedef struct illume_pool_span {
+    int64_t start[ILLUME_MAX_SPATIAL], step[ILLUME_MAX_SPATIAL], size[ILLUME_MAX_SPATIAL];
+    int64_t low[ILLUME_MAX_SPATIAL], high[ILLUME_MAX_SPATIAL];
+} illume_pool_span;
+
+ILLUME_INLINE illume_pool_span illume_pool_span_at(const pool_desc *desc, const int64_t *at) {
+    illume_pool_span span;
+    for (int slot = 0; slot < ILLUME_MAX_SPATIAL; slot++) {
+        span.start[slot] = span.low[slot] = 0;
+        span.step[slot] = span.size[slot] = span.high[slot] = 1;
+    }
+    int rank = desc->spatial_rank;
+    for (int d = 0; d < rank; d++) {
+        int slot = ILLUME_MAX_SPATIAL - rank + d;
+        span.start[slot] = at[d] * desc->stride[d] - desc->pad_begin[d];
+        span.step[slot] = desc->dilation[d];
+        span.size[slot] = desc->in_size[d];
+        span.high[slot] =
+            illume_pool_window(span.start[slot], span.step[slot], desc->kernel[d], span.size[slot], &span.low[slot]);
+    }
+    return span;
+}
+
+/* What average pooling divides the sum of output `at` by: the positions
+ * inside the input, or with count_include_pad those inside the padded input. */
+ILLUME_INLINE float illume_pool_divisor(const pool_desc *desc, const int64_t *at) {
+    int64_t count = 1;
+    for (int d = 0; d < desc->spatial_rank; d++) {
+        int64_t start = at[d] * desc->stride[d] - desc->pad_begin[d], low;
+        int64_t limit = desc->in_size[d] + (desc->count_include_pad ? desc->pad_end[d] : 0);
+        if (desc->count_include_pad && start < 0) {
+            /* Positions in the begin padding count as well. */
+            int64_t high = illume_pool_window(start, desc->dilation[d], desc->kernel[d], limit, &low);
+            count *= high;
+        } else {
+            count *= illume_pool_window(start, desc->dilation[d], desc->kernel[d], limit, &low) - low;
+        }
+    }
+    return (float)count;
+}
+
+/* The output at spatial coordinates `at` of one plane. */
+ILLUME_INLINE float illume_pool_at(const pool_desc *desc, const float *plane, const int64_t *at, int32_t *argmax) {
+    illume_pool_span s = illume_pool_span_at(desc, at);
+    float best = 0.0f, sum = 0.0f;
     int64_t best_index = -1;
-    float sum = 0.0f;
-    int64_t counted = 0, padded = 0;
-    for (int64_t k0 = 0; k0 < extent[0]; k0++) {
-        int64_t i0 = start[0] + k0 * step[0];
-        for (int64_t k1 = 0; k1 < extent[1]; k1++) {
-            int64_t i1 = start[1] + k1 * step[1];
-            for (int64_t k2 = 0; k2 < extent[2]; k2++) {
-                int64_t i2 = start[2] + k2 * step[2];
-                int inside_padding = i0 < padded_end[0] && i1 < padded_end[1] && i2 < padded_end[2];
-                if (inside_padding) padded++;
-                if (i0 < 0 || i0 >= size[0] || i1 < 0 || i1 >= size[1] || i2 < 0 || i2 >= size[2]) continue;
-                int64_t index = (i0 * size[1] + i1) * size[2] + i2;
+    for (int64_t k0 = s.low[0]; k0 < s.high[0]; k0++) {
+        int64_t row0 = (s.start[0] + k0 * s.step[0]) * s.size[1];
+        for (int64_t k1 = s.low[1]; k1 < s.high[1]; k1++) {
+            int64_t row = (row0 + s.start[1] + k1 * s.step[1]) * s.size[2] + s.start[2];
+            for (int64_t k2 = s.low[2]; k2 < s.high[2]; k2++) {
+                int64_t index = row + k2 * s.step[2];
                 float value = plane[index];
-                counted++;
                 sum += value;
-                if (value > best || best_index < 0 || value != value) {
+                if (value > best || value != value || best_index < 0) {
                     best = value;
                     best_index = index;
                 }
@@ -50,10 +90,20 @@ ILLUME_INLINE float illume_pool_at(const pool_desc *desc, const float *plane, in
     }
     if (desc->kind == POOL_MAX) {
         if (argmax) *argmax = (int32_t)best_index;
-        return best_index < 0 ? 0.0f : best;
+        return best;
     }
-    int64_t divisor = desc->count_include_pad ? padded : counted;
-    return divisor > 0 ? sum / (float)divisor : 0.0f;
+    if (best_index < 0) return 0.0f;
+    return sum / illume_pool_divisor(desc, at);
+}
+
+/* The output with flat index `out` within its plane. */
+ILLUME_INLINE float illume_pool_at_index(const pool_desc *desc, const float *plane, int64_t out, int32_t *argmax) {
+    int64_t at[ILLUME_MAX_SPATIAL] = {0, 0, 0};
+    for (int d = desc->spatial_rank - 1; d >= 0; d--) {
+        at[d] = out % desc->out_size[d];
+        out /= desc->out_size[d];
+    }
+    return illume_pool_at(desc, plane, at, argmax);
 }
 
 #endif

@@ -20,6 +20,29 @@ int model_add_problem(illume_model *model, int node, const char *message) {
     return 0;
 }
 
+illume_status model_from_graph(illume_context *context, graph *g, illume_model **model) {
+    *model = NULL;
+    for (int n = 0; n < g->node_count; n++) {
+        if (!op_get(g->nodes[n].op)) {
+            graph_free(g);
+            return illume_fail(context, ILLUME_ERROR_UNSUPPORTED, "node '%s': unknown op", g->nodes[n].name);
+        }
+        illume_status status = model_validate_node(context, g, &g->nodes[n]);
+        if (status != ILLUME_OK) {
+            graph_free(g);
+            return status;
+        }
+    }
+    illume_model *result = calloc(1, sizeof *result);
+    if (!result) {
+        graph_free(g);
+        return illume_fail(context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
+    }
+    result->graph = g;
+    *model = result;
+    return ILLUME_OK;
+}
+
 static illume_status load_path(illume_context *context, const char *path, int permissive, illume_model **model) {
     *model = NULL;
     if (!path) return illume_fail(context, ILLUME_ERROR_INVALID_INPUT, "no model path given");

@@ -17,6 +17,9 @@ struct illume_model {
     int problem_count;
 };
 
+/* Wraps a graph (taken over) as a model, validating its nodes; for graphs built in code. */
+illume_status model_from_graph(illume_context *context, graph *g, illume_model **model);
+
 /* Records an unsupported feature; returns 0, or -1 when out of memory. */
 int model_add_problem(illume_model *model, int node, const char *message);
 

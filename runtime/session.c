@@ -2,6 +2,7 @@
  * placed on one backend. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "backend.h"
 #include "model.h"
@@ -20,6 +21,8 @@ struct illume_session {
     void **uploaded;  /* per value: device copies of constants the backend owns */
     void **states;    /* per node: backend state */
     op_call *calls;   /* per step: the arguments of its forward */
+    double *op_seconds; /* per op of the op table, when profiling */
+    int64_t *op_calls;
     float **call_pointers;
     size_t constant_bytes;
 };
@@ -148,6 +151,12 @@ illume_status illume_session_create(illume_context *context, const illume_model 
     if (status == ILLUME_OK) status = plan_build(context, session->graph, 0, &session->plan);
     if (status == ILLUME_OK) status = place_values(session);
     if (status == ILLUME_OK) status = prepare_calls(session);
+    if (status == ILLUME_OK && options->profile) {
+        session->op_seconds = calloc((size_t)op_count(), sizeof(double));
+        session->op_calls = calloc((size_t)op_count(), sizeof(int64_t));
+        if (!session->op_seconds || !session->op_calls)
+            status = illume_fail(context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
+    }
     if (status != ILLUME_OK) {
         illume_session_free(session);
         return status;
@@ -172,6 +181,8 @@ void illume_session_free(illume_session *session) {
     free(session->states);
     free(session->calls);
     free(session->call_pointers);
+    free(session->op_seconds);
+    free(session->op_calls);
     plan_free(&session->plan);
     graph_free(session->graph);
     free(session);
@@ -205,13 +216,42 @@ static illume_status check_tensor(illume_context *context, const graph_value *va
     return ILLUME_OK;
 }
 
+static double now_seconds(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
 static illume_status run_steps(illume_session *session) {
     for (int s = 0; s < session->plan.step_count; s++) {
         const op_call *call = &session->calls[s];
         const op_definition *definition = op_get(call->node->op);
-        if (definition->forward) ILLUME_TRY(definition->forward(call));
+        if (!definition->forward) continue;
+        if (!session->op_seconds) {
+            ILLUME_TRY(definition->forward(call));
+            continue;
+        }
+        double start = now_seconds();
+        ILLUME_TRY(definition->forward(call));
+        ILLUME_TRY(session->backend->synchronize(session->backend));
+        session->op_seconds[call->node->op] += now_seconds() - start;
+        session->op_calls[call->node->op]++;
     }
     return ILLUME_OK;
+}
+
+int illume_session_profile(const illume_session *session, int index, const char **op_type, double *seconds,
+                           int64_t *calls) {
+    if (!session || !session->op_seconds) return 0;
+    int count = 0;
+    for (int op = 0; op < op_count(); op++) {
+        if (!session->op_calls[op]) continue;
+        if (count++ != index) continue;
+        *op_type = op_get(op)->name;
+        *seconds = session->op_seconds[op];
+        *calls = session->op_calls[op];
+    }
+    return count;
 }
 
 /* The arguments of every step, fixed once the arena is placed. */
