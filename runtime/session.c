@@ -254,11 +254,19 @@ int illume_session_profile(const illume_session *session, int index, const char 
     return count;
 }
 
+/* Input slots of a node's call: every input its op may take, so that an
+ * optional input the model leaves out reads as NULL rather than past the end. */
+static int input_slots(const graph_node *node) {
+    int max_inputs = op_get(node->op)->max_inputs;
+    return node->input_count > max_inputs ? node->input_count : max_inputs;
+}
+
 /* The arguments of every step, fixed once the arena is placed. */
 static illume_status prepare_calls(illume_session *session) {
     graph *g = session->graph;
     size_t pointer_count = 0;
-    for (int n = 0; n < g->node_count; n++) pointer_count += (size_t)(g->nodes[n].input_count + g->nodes[n].output_count);
+    for (int n = 0; n < g->node_count; n++)
+        pointer_count += (size_t)(input_slots(&g->nodes[n]) + g->nodes[n].output_count);
     session->calls = calloc((size_t)session->plan.step_count + 1, sizeof(op_call));
     session->call_pointers = calloc(pointer_count + 1, sizeof(float *));
     if (!session->calls || !session->call_pointers)
@@ -267,8 +275,8 @@ static illume_status prepare_calls(illume_session *session) {
     for (int s = 0; s < session->plan.step_count; s++) {
         int n = session->plan.steps[s].node;
         const graph_node *node = &g->nodes[n];
-        float **inputs = next, **outputs = next + node->input_count;
-        next += node->input_count + node->output_count;
+        float **inputs = next, **outputs = next + input_slots(node);
+        next += input_slots(node) + node->output_count;
         for (int i = 0; i < node->input_count; i++)
             inputs[i] = node->inputs[i] >= 0 ? session->pointers[node->inputs[i]] : NULL;
         for (int o = 0; o < node->output_count; o++)
