@@ -66,12 +66,15 @@ static illume_status describe(illume_context *context, const graph *g, const gra
         int64_t begin = pads[d], end = pads[spatial + d], out;
         if (output_shape[d] >= 0 || strncmp(auto_pad, "SAME", 4) == 0) {
             out = output_shape[d] >= 0 ? output_shape[d] : in * strides[d];
-            int64_t total = full - out;
-            if (total < 0)
-                return node_fail(context, node, ILLUME_ERROR_INVALID_MODEL, "output_shape %lld is too large",
-                                 (long long)out);
-            begin = same_upper ? total / 2 : total - total / 2;
+            /* A negative total extends the output with zeros, as output_padding does; the
+             * spec's halves round toward minus infinity. */
+            int64_t total = full - out, half = total >= 0 ? total / 2 : -((1 - total) / 2);
+            begin = same_upper ? half : total - half;
             end = total - begin;
+            if (begin < 0)
+                return node_fail(context, node, ILLUME_ERROR_UNSUPPORTED,
+                                 "output size %lld needs padding before the first output, which is not supported",
+                                 (long long)out);
         } else if (strcmp(auto_pad, "VALID") == 0) {
             begin = end = 0;
             out = full;
