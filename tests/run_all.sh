@@ -1,0 +1,18 @@
+#!/bin/sh
+# The whole test suite, as CI runs it: the release build's tests (the model
+# zoo included), then the same suite built with AddressSanitizer and
+# UndefinedBehaviorSanitizer (the zoo left out: it is slow under ASan, and the
+# release run already compares it), then a short fuzzing run of the model
+# loader when clang is installed. Run from the repository root after the
+# build command of the README.
+set -eu
+jobs=$(nproc 2>/dev/null || echo 2)
+build=${ILLUME_BUILD:-build}
+
+ctest --test-dir "$build" --output-on-failure -j "$jobs"
+
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DILLUME_SANITIZE=ON -DILLUME_WERROR=ON \
+      -DILLUME_VENV="$(pwd)/$build/venv" > /dev/null
+cmake --build build-asan -j "$jobs" > /dev/null
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    ctest --test-dir build-asan --output-on-failure -j "$jobs" -LE 'zoo|fuzz'
