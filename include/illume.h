@@ -117,6 +117,7 @@ typedef struct illume_session_options {
     int fold_batchnorm;     /* fold BatchNormalization into the preceding Conv/Gemm where exact */
     int fuse_activations;   /* let a backend fuse Relu into the preceding Conv */
     int profile;            /* time every node (synchronizing after each); see illume_session_profile */
+    int channels_last;      /* keep activations channels last where the backend prefers it */
 } illume_session_options;
 
 void illume_session_options_default(illume_session_options *options);

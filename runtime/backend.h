@@ -25,6 +25,8 @@ typedef struct convolution_desc {
     int constant_weights;
     /* Apply max(0, y) after the bias (a fused Relu). */
     int fused_relu;
+    /* x or y stored channels last, (N, spatial..., C), instead of (N, C, spatial...). */
+    int x_channels_last, y_channels_last;
 } convolution_desc;
 
 typedef enum pool_kind { POOL_MAX, POOL_AVERAGE } pool_kind;
@@ -37,6 +39,9 @@ typedef struct pool_desc {
     int64_t kernel[ILLUME_MAX_SPATIAL], stride[ILLUME_MAX_SPATIAL], dilation[ILLUME_MAX_SPATIAL];
     int64_t pad_begin[ILLUME_MAX_SPATIAL], pad_end[ILLUME_MAX_SPATIAL];
     int count_include_pad;
+    /* x and y stored channels last: planes are then batch x channels interleaved. */
+    int channels_last;
+    int64_t channels; /* with channels_last: planes = batch x channels */
 } pool_desc;
 
 /* y = alpha * op(a) x op(b) + bias (broadcast over rows) + beta * y.
@@ -54,6 +59,7 @@ typedef struct matmul_desc {
 typedef struct batchnorm_desc {
     int64_t batch, channels, spatial; /* spatial: product of the dims after the channel */
     float epsilon;
+    int channels_last; /* x and y stored (N, spatial..., C) */
 } batchnorm_desc;
 
 typedef enum unary_kind {
@@ -155,6 +161,8 @@ struct backend {
     illume_context *context;
     /* Device pointers are host pointers: constants need no upload. */
     int shares_host_memory;
+    /* Convolutions run fastest on channels-last activations (the layout pass applies). */
+    int prefers_channels_last;
     void (*destroy)(backend *self);
 
     void *(*allocate)(backend *self, size_t bytes);

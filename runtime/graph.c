@@ -226,6 +226,15 @@ graph_value *graph_output(const graph *g, const graph_node *node, int i) {
     return &g->values[node->outputs[i]];
 }
 
+void value_logical_dims(const graph_value *value, int64_t *dims) {
+    for (int d = 0; d < ILLUME_MAX_RANK; d++) dims[d] = value->dims[d];
+    if (value->channels_last && value->rank == 4) {
+        dims[1] = value->dims[3];
+        dims[2] = value->dims[1];
+        dims[3] = value->dims[2];
+    }
+}
+
 int shape_element_count(int rank, const int64_t *dims, int64_t *count) {
     if (rank < 0 || rank > ILLUME_MAX_RANK) return -1;
     int64_t total = 1;

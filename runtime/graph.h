@@ -19,6 +19,10 @@ typedef struct graph_value {
     int producer;                  /* node index, -1 for graph inputs and constants */
     int is_graph_input;
     int is_graph_output;
+    /* A 4-D value stored channels last: dims hold (N, H, W, C), the logical
+     * shape is (N, C, H, W). Set by the layout pass of sessions on backends
+     * that prefer it. */
+    int channels_last;
 } graph_value;
 
 typedef enum graph_attribute_type {
@@ -96,6 +100,9 @@ const float *graph_attribute_floats(const graph_node *node, const char *name, in
 /* The node's i-th input value, or NULL when omitted or out of range. */
 graph_value *graph_input(const graph *g, const graph_node *node, int i);
 graph_value *graph_output(const graph *g, const graph_node *node, int i);
+
+/* The logical (NCHW) dims of a value, whatever its storage order. */
+void value_logical_dims(const graph_value *value, int64_t *dims);
 
 /* Element count of a shape; returns 0 on success, -1 on overflow or an unknown dimension. */
 int shape_element_count(int rank, const int64_t *dims, int64_t *count);

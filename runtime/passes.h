@@ -16,6 +16,9 @@ illume_status pass_simplify(illume_context *context, graph *g);
 /* Folds a BatchNormalization into the Conv or Gemm before it, where that conv
  * has no other reader and its weights are constant. */
 illume_status pass_fold_batchnorm(illume_context *context, graph *g);
+/* Stores activations channels last between the ops that keep that order
+ * (runtime/layout.c). */
+illume_status pass_channels_last(illume_context *context, graph *g);
 /* Lets a Conv apply the Relu that alone reads its output. */
 illume_status pass_fuse_relu(illume_context *context, graph *g);
 

@@ -34,6 +34,7 @@ void illume_session_options_default(illume_session_options *options) {
     options->device = "auto";
     options->fold_batchnorm = 1;
     options->fuse_activations = 1;
+    options->channels_last = 1;
 }
 
 /* Refuses graphs that would need integer data at run time. */
@@ -143,11 +144,13 @@ illume_status illume_session_create(illume_context *context, const illume_model 
     illume_session *session = calloc(1, sizeof *session);
     if (!session) return illume_fail(context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
     session->context = context;
-    illume_status status = prepare_graph(context, model, options, input_count, input_shapes, &session->graph);
-    if (status == ILLUME_OK) {
-        session->backend = backend_create(context, options->device ? options->device : "auto");
-        if (!session->backend) status = ILLUME_ERROR_INVALID_INPUT;
-    }
+    illume_status status = ILLUME_OK;
+    session->backend = backend_create(context, options->device ? options->device : "auto");
+    if (!session->backend) status = ILLUME_ERROR_INVALID_INPUT;
+    if (status == ILLUME_OK)
+        status = prepare_graph(context, model, options, input_count, input_shapes, &session->graph);
+    if (status == ILLUME_OK && options->channels_last && session->backend->prefers_channels_last)
+        status = pass_channels_last(context, session->graph);
     if (status == ILLUME_OK) status = plan_build(context, session->graph, 0, &session->plan);
     if (status == ILLUME_OK) status = place_values(session);
     if (status == ILLUME_OK) status = prepare_calls(session);

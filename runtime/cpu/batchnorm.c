@@ -24,7 +24,7 @@ static illume_status create(cpu_backend *cpu, const batchnorm_desc *desc, batchn
     int64_t dims[4] = {desc->batch, desc->channels, desc->spatial, 1};
     int64_t channels[1] = {desc->channels};
     dnnl_memory_desc_t data_md, channel_md;
-    ILLUME_TRY(dnnl_plain_desc(context, &data_md, 4, dims));
+    ILLUME_TRY(dnnl_activation_desc(context, &data_md, 4, dims, desc->channels_last));
     ILLUME_TRY(dnnl_plain_desc(context, &channel_md, 1, channels));
     dnnl_batch_normalization_desc_t operation;
     DNNL_TRY(context, dnnl_batch_normalization_forward_desc_init(&operation, dnnl_forward_inference, &data_md,

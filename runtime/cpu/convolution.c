@@ -73,8 +73,8 @@ static illume_status create(cpu_backend *cpu, const convolution_desc *desc, int 
         any_dst[d] = dst_dims[d];
     }
     dnnl_memory_desc_t src_plain, dst_plain, weights_plain, bias_md, src_any, dst_any, weights_any;
-    ILLUME_TRY(dnnl_plain_desc(context, &src_plain, rank, src_dims));
-    ILLUME_TRY(dnnl_plain_desc(context, &dst_plain, rank, dst_dims));
+    ILLUME_TRY(dnnl_activation_desc(context, &src_plain, rank, src_dims, desc->x_channels_last));
+    ILLUME_TRY(dnnl_activation_desc(context, &dst_plain, rank, dst_dims, desc->y_channels_last));
     ILLUME_TRY(weights_desc(context, desc, &weights_plain));
     int64_t bias_dims[1] = {desc->out_channels};
     ILLUME_TRY(dnnl_plain_desc(context, &bias_md, 1, bias_dims));

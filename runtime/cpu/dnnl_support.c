@@ -15,6 +15,22 @@ illume_status dnnl_plain_desc(illume_context *context, dnnl_memory_desc_t *md, i
     return ILLUME_OK;
 }
 
+illume_status dnnl_activation_desc(illume_context *context, dnnl_memory_desc_t *md, int rank, const int64_t *dims,
+                                   int channels_last) {
+    if (!channels_last) return dnnl_plain_desc(context, md, rank, dims);
+    dnnl_dims_t shape, strides;
+    int64_t stride = dims[1] > 0 ? dims[1] : 1;
+    strides[1] = 1;
+    for (int d = rank - 1; d >= 2; d--) {
+        strides[d] = stride;
+        stride *= dims[d] > 0 ? dims[d] : 1;
+    }
+    strides[0] = stride;
+    for (int d = 0; d < rank; d++) shape[d] = dims[d];
+    DNNL_TRY(context, dnnl_memory_desc_init_by_strides(md, rank, shape, dnnl_f32, strides));
+    return ILLUME_OK;
+}
+
 illume_status dnnl_layout_create(cpu_backend *cpu, dnnl_layout *layout, const dnnl_memory_desc_t *plain_md,
                                  const dnnl_memory_desc_t *chosen_md, int to_chosen) {
     illume_context *context = cpu->base.context;

@@ -8,6 +8,9 @@
 
 /* A dense row-major float32 descriptor of rank dims. */
 illume_status dnnl_plain_desc(illume_context *context, dnnl_memory_desc_t *md, int rank, const int64_t *dims);
+/* An activation of logical dims (N, C, spatial...), stored as given or channels last. */
+illume_status dnnl_activation_desc(illume_context *context, dnnl_memory_desc_t *md, int rank, const int64_t *dims,
+                                   int channels_last);
 
 /* A layout a primitive chose, with a reorder to or from the caller's plain one when they differ. */
 typedef struct dnnl_layout {

@@ -1,8 +1,8 @@
 /* Max and average pooling. Two-dimensional pooling, the common case, runs a
- * row at a time so that the compiler vectorizes across output columns; it
- * visits window positions in the order of kernels/pool.h and so gives the
- * same values and argmax bit for bit. Other ranks run one output at a time
- * through kernels/pool.h. */
+ * row at a time so that the compiler vectorizes across output columns (or,
+ * channels last, across channels); it visits window positions in the order of
+ * kernels/pool.h and so gives the same values and argmax bit for bit. Other
+ * ranks run one output at a time through kernels/pool.h. */
 #include <math.h>
 #include <stdlib.h>
 
@@ -70,6 +70,55 @@ static void pool_rows(const pool_desc *desc, const float *x, float *y, int32_t *
     }
 }
 
+/* Channels-last 2-D pooling: output pixel (n, oh, ow) over all channels at
+ * once, the window visited in the same order as kernels/pool.h. */
+static void pool_pixels_channels_last(const pool_desc *desc, const float *x, float *y, int32_t *argmax,
+                                      float *best, int32_t *index, int64_t row_begin, int64_t row_end) {
+    int64_t in_h = desc->in_size[0], in_w = desc->in_size[1], out_h = desc->out_size[0], out_w = desc->out_size[1];
+    int64_t channels = desc->channels;
+    int is_max = desc->kind == POOL_MAX;
+    for (int64_t row = row_begin; row < row_end; row++) {
+        int64_t n = row / out_h, oh = row % out_h;
+        for (int64_t ow = 0; ow < out_w; ow++) {
+            int64_t at[ILLUME_MAX_SPATIAL] = {oh, ow, 0};
+            illume_pool_span span = illume_pool_span_at(desc, at);
+            int64_t h0 = ILLUME_MAX_SPATIAL - 2, w0 = ILLUME_MAX_SPATIAL - 1;
+            for (int64_t c = 0; c < channels; c++) {
+                best[c] = 0.0f;
+                index[c] = -1;
+            }
+            for (int64_t kh = span.low[h0]; kh < span.high[h0]; kh++) {
+                int64_t ih = span.start[h0] + kh * span.step[h0];
+                for (int64_t kw = span.low[w0]; kw < span.high[w0]; kw++) {
+                    int64_t iw = span.start[w0] + kw * span.step[w0];
+                    const float *pixel = x + ((n * in_h + ih) * in_w + iw) * channels;
+                    int32_t position = (int32_t)(ih * in_w + iw);
+                    if (is_max) {
+                        for (int64_t c = 0; c < channels; c++) {
+                            float value = pixel[c];
+                            int better = (value > best[c]) | (value != value) | (index[c] < 0);
+                            best[c] = better ? value : best[c];
+                            index[c] = better ? position : index[c];
+                        }
+                    } else {
+                        for (int64_t c = 0; c < channels; c++) best[c] += pixel[c];
+                        index[0] = position;
+                    }
+                }
+            }
+            float *out = y + ((n * out_h + oh) * out_w + ow) * channels;
+            if (is_max) {
+                for (int64_t c = 0; c < channels; c++) out[c] = best[c];
+                if (argmax)
+                    for (int64_t c = 0; c < channels; c++) argmax[((n * out_h + oh) * out_w + ow) * channels + c] = index[c];
+            } else {
+                float divisor = illume_pool_divisor(desc, at);
+                for (int64_t c = 0; c < channels; c++) out[c] = index[0] >= 0 && divisor > 0.0f ? best[c] / divisor : 0.0f;
+            }
+        }
+    }
+}
+
 static void pool_any_rank(const pool_desc *desc, const float *x, float *y, int32_t *argmax, int64_t plane_begin,
                           int64_t plane_end) {
     int64_t in_plane = 1, out_plane = 1;
@@ -90,6 +139,28 @@ static void pool_any_rank(const pool_desc *desc, const float *x, float *y, int32
 
 illume_status cpu_pool(backend *self, const pool_desc *desc, const float *x, float *y, int32_t *argmax) {
     illume_status status = ILLUME_OK;
+    if (desc->channels_last) {
+        if (desc->spatial_rank != 2)
+            return illume_fail(self ? self->context : NULL, ILLUME_ERROR_INTERNAL,
+                               "channels-last pooling is only planned for 2-D inputs");
+        int64_t rows = desc->planes / desc->channels * desc->out_size[0];
+#pragma omp parallel
+        {
+            float *best = malloc(sizeof(float) * (size_t)(desc->channels + 1));
+            int32_t *index = malloc(sizeof(int32_t) * (size_t)(desc->channels + 1));
+            if (!best || !index) {
+#pragma omp critical
+                status = illume_fail(self ? self->context : NULL, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory in pooling");
+            } else {
+#pragma omp for schedule(static)
+                for (int64_t row = 0; row < rows; row++)
+                    pool_pixels_channels_last(desc, x, y, argmax, best, index, row, row + 1);
+            }
+            free(best);
+            free(index);
+        }
+        return status;
+    }
     int two_dimensional = desc->spatial_rank == 2;
     int64_t out_w = desc->out_size[1];
 #pragma omp parallel

@@ -35,9 +35,12 @@ static illume_status infer(illume_context *context, graph *g, graph_node *node) 
 
 static illume_status forward(const op_call *call) {
     const graph_value *x = graph_input(call->graph, call->node, 0);
-    batchnorm_desc desc = {.batch = x->dims[0], .channels = x->dims[1], .spatial = 1,
-                           .epsilon = graph_attribute_float(call->node, "epsilon", 1e-5f)};
-    for (int d = 2; d < x->rank; d++) desc.spatial *= x->dims[d];
+    int64_t x_dims[ILLUME_MAX_RANK];
+    value_logical_dims(x, x_dims);
+    batchnorm_desc desc = {.batch = x_dims[0], .channels = x_dims[1], .spatial = 1,
+                           .epsilon = graph_attribute_float(call->node, "epsilon", 1e-5f),
+                           .channels_last = x->channels_last};
+    for (int d = 2; d < x->rank; d++) desc.spatial *= x_dims[d];
     return call->backend->batchnorm(call->backend, &desc, call->state, call->inputs[0], call->inputs[1],
                                     call->inputs[2], call->inputs[3], call->inputs[4], call->outputs[0]);
 }

@@ -18,6 +18,8 @@ static illume_status describe(illume_context *context, const graph *g, const gra
                               convolution_desc *desc) {
     ILLUME_TRY(require_shape(context, g, node, 0, -1));
     const graph_value *x = graph_input(g, node, 0);
+    int64_t x_dims[ILLUME_MAX_RANK];
+    value_logical_dims(x, x_dims);
     ILLUME_TRY(require_shape(context, g, node, 1, x->rank));
     const graph_value *w = graph_input(g, node, 1);
     int64_t group = graph_attribute_int(node, "group", 1);
@@ -28,10 +30,10 @@ static illume_status describe(illume_context *context, const graph *g, const gra
     for (int d = 0; kernel && d < kernel_count && d < geometry.spatial_rank; d++)
         if (kernel[d] != w->dims[2 + d])
             return node_fail(context, node, ILLUME_ERROR_INVALID_MODEL, "kernel_shape does not match the weights");
-    if (x->dims[1] != w->dims[1] * group || w->dims[0] % group != 0)
+    if (x_dims[1] != w->dims[1] * group || w->dims[0] % group != 0)
         return node_fail(context, node, ILLUME_ERROR_INVALID_MODEL,
                          "input has %lld channels but weights %lld x %lld groups (weights shape [%lld, %lld, ...])",
-                         (long long)x->dims[1], (long long)w->dims[1], (long long)group, (long long)w->dims[0],
+                         (long long)x_dims[1], (long long)w->dims[1], (long long)group, (long long)w->dims[0],
                          (long long)w->dims[1]);
     const graph_value *bias = graph_input(g, node, 2);
     if (bias) {
@@ -41,8 +43,8 @@ static illume_status describe(illume_context *context, const graph *g, const gra
                              (long long)bias->dims[0], (long long)w->dims[0]);
     }
     desc->spatial_rank = geometry.spatial_rank;
-    desc->batch = x->dims[0];
-    desc->in_channels = x->dims[1];
+    desc->batch = x_dims[0];
+    desc->in_channels = x_dims[1];
     desc->out_channels = w->dims[0];
     desc->groups = group;
     for (int d = 0; d < geometry.spatial_rank; d++) {
@@ -55,6 +57,8 @@ static illume_status describe(illume_context *context, const graph *g, const gra
         desc->pad_end[d] = geometry.pad_end[d];
     }
     desc->constant_weights = w->constant != NULL;
+    desc->x_channels_last = x->channels_last;
+    desc->y_channels_last = graph_output(g, node, 0)->channels_last;
     return ILLUME_OK;
 }
 

@@ -34,6 +34,8 @@ static illume_status describe(illume_context *context, const graph *g, const gra
                               convolution_desc *desc) {
     ILLUME_TRY(require_shape(context, g, node, 0, -1));
     const graph_value *x = graph_input(g, node, 0);
+    int64_t x_dims[ILLUME_MAX_RANK];
+    value_logical_dims(x, x_dims);
     ILLUME_TRY(require_shape(context, g, node, 1, x->rank));
     const graph_value *w = graph_input(g, node, 1);
     int spatial = x->rank - 2;
@@ -41,9 +43,9 @@ static illume_status describe(illume_context *context, const graph *g, const gra
         return node_fail(context, node, ILLUME_ERROR_UNSUPPORTED, "input rank %d; 1 to 3 spatial dims are supported",
                          x->rank);
     int64_t group = graph_attribute_int(node, "group", 1);
-    if (x->dims[1] != w->dims[0] || w->dims[0] % group != 0)
+    if (x_dims[1] != w->dims[0] || w->dims[0] % group != 0)
         return node_fail(context, node, ILLUME_ERROR_INVALID_MODEL, "input has %lld channels, weights %lld",
-                         (long long)x->dims[1], (long long)w->dims[0]);
+                         (long long)x_dims[1], (long long)w->dims[0]);
     int64_t strides[ILLUME_MAX_SPATIAL], dilations[ILLUME_MAX_SPATIAL], output_padding[ILLUME_MAX_SPATIAL];
     int64_t pads[2 * ILLUME_MAX_SPATIAL], output_shape[ILLUME_MAX_SPATIAL];
     ILLUME_TRY(list(context, node, "strides", spatial, 1, strides));
@@ -56,12 +58,12 @@ static illume_status describe(illume_context *context, const graph *g, const gra
     memset(desc, 0, sizeof *desc);
     desc->transpose = 1;
     desc->spatial_rank = spatial;
-    desc->batch = x->dims[0];
-    desc->in_channels = x->dims[1];
+    desc->batch = x_dims[0];
+    desc->in_channels = x_dims[1];
     desc->out_channels = w->dims[1] * group;
     desc->groups = group;
     for (int d = 0; d < spatial; d++) {
-        int64_t in = x->dims[2 + d], extent = (w->dims[2 + d] - 1) * dilations[d] + 1;
+        int64_t in = x_dims[2 + d], extent = (w->dims[2 + d] - 1) * dilations[d] + 1;
         int64_t full = strides[d] * (in - 1) + output_padding[d] + extent;
         int64_t begin = pads[d], end = pads[spatial + d], out;
         if (output_shape[d] >= 0 || strncmp(auto_pad, "SAME", 4) == 0) {
@@ -99,6 +101,8 @@ static illume_status describe(illume_context *context, const graph *g, const gra
                              (long long)bias->dims[0], (long long)desc->out_channels);
     }
     desc->constant_weights = w->constant != NULL;
+    desc->x_channels_last = x->channels_last;
+    desc->y_channels_last = graph_output(g, node, 0)->channels_last;
     return ILLUME_OK;
 }
 

@@ -215,6 +215,15 @@ illume_status window_geometry_check(illume_context *context, const graph_node *n
     values = graph_attribute_ints(node, "kernel_shape", &count);
     for (int i = 0; i < count; i++)
         if (values[i] < 1) return node_fail(context, node, ILLUME_ERROR_INVALID_MODEL, "kernel_shape must be positive");
+    /* Bounded so that the geometry's int64 arithmetic cannot overflow. */
+    static const char *const lists[] = {"strides", "dilations", "pads", "kernel_shape"};
+    for (int l = 0; l < 4; l++) {
+        values = graph_attribute_ints(node, lists[l], &count);
+        for (int i = 0; i < count; i++)
+            if (values[i] > INT32_MAX)
+                return node_fail(context, node, ILLUME_ERROR_INVALID_MODEL, "%s value %lld is too large", lists[l],
+                                 (long long)values[i]);
+    }
     return ILLUME_OK;
 }
 
@@ -232,6 +241,8 @@ static illume_status spatial_list(illume_context *context, const graph_node *nod
 illume_status window_geometry_compute(illume_context *context, const graph *g, const graph_node *node,
                                       const int64_t *kernel, int ceil_mode, window_geometry *geometry) {
     const graph_value *x = graph_input(g, node, 0);
+    int64_t x_dims[ILLUME_MAX_RANK];
+    value_logical_dims(x, x_dims);
     int spatial = x->rank - 2;
     if (spatial < 1 || spatial > ILLUME_MAX_SPATIAL)
         return node_fail(context, node, ILLUME_ERROR_UNSUPPORTED, "input has rank %d; 1 to 3 spatial dims are supported",
@@ -247,9 +258,12 @@ illume_status window_geometry_compute(illume_context *context, const graph *g, c
                          2 * spatial);
     const char *auto_pad = graph_attribute_string(node, "auto_pad", "NOTSET");
     for (int d = 0; d < spatial; d++) {
-        int64_t in = x->dims[2 + d];
+        int64_t in = x_dims[2 + d];
         int64_t k = kernel[d], s = geometry->stride[d], dilation = geometry->dilation[d];
         if (k < 1) return node_fail(context, node, ILLUME_ERROR_INVALID_MODEL, "kernel size %lld", (long long)k);
+        if (k > INT32_MAX || in > (int64_t)1 << 62)
+            return node_fail(context, node, ILLUME_ERROR_INVALID_MODEL,
+                             "a window of %lld over %lld elements is too large", (long long)k, (long long)in);
         int64_t extent = (k - 1) * dilation + 1;
         int64_t begin = pads ? pads[d] : 0, end = pads ? pads[spatial + d] : 0, out;
         if (strcmp(auto_pad, "VALID") == 0) {

@@ -35,6 +35,8 @@ static illume_status check(illume_context *context, const graph *g, const graph_
 static illume_status describe(illume_context *context, const graph *g, const graph_node *node, pool_desc *desc) {
     ILLUME_TRY(require_shape(context, g, node, 0, -1));
     const graph_value *x = graph_input(g, node, 0);
+    int64_t x_dims[ILLUME_MAX_RANK];
+    value_logical_dims(x, x_dims);
     int spatial = x->rank - 2;
     if (spatial < 1 || spatial > ILLUME_MAX_SPATIAL)
         return node_fail(context, node, ILLUME_ERROR_UNSUPPORTED, "input rank %d; 1 to 3 spatial dims are supported",
@@ -42,10 +44,12 @@ static illume_status describe(illume_context *context, const graph *g, const gra
     memset(desc, 0, sizeof *desc);
     desc->kind = is_max(node) ? POOL_MAX : POOL_AVERAGE;
     desc->spatial_rank = spatial;
-    desc->planes = x->dims[0] * x->dims[1];
+    desc->planes = x_dims[0] * x_dims[1];
+    desc->channels = x_dims[1];
+    desc->channels_last = x->channels_last;
     if (is_global(node)) {
         for (int d = 0; d < spatial; d++) {
-            desc->in_size[d] = desc->kernel[d] = x->dims[2 + d];
+            desc->in_size[d] = desc->kernel[d] = x_dims[2 + d];
             desc->out_size[d] = desc->stride[d] = desc->dilation[d] = 1;
         }
         return ILLUME_OK;
