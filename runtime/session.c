@@ -258,9 +258,11 @@ int illume_session_profile(const illume_session *session, int index, const char 
 }
 
 /* Input slots of a node's call: every input its op may take, so that an
- * optional input the model leaves out reads as NULL rather than past the end. */
+ * optional input the model leaves out reads as NULL rather than past the end.
+ * Variadic ops (Concat) read only the inputs they have. */
 static int input_slots(const graph_node *node) {
     int max_inputs = op_get(node->op)->max_inputs;
+    if (max_inputs > 8) max_inputs = 0;
     return node->input_count > max_inputs ? node->input_count : max_inputs;
 }
 
