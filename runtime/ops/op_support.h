@@ -10,6 +10,7 @@ illume_status node_fail(illume_context *context, const graph_node *node, illume_
                         ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 4, 5)))
+#endif
     ;
 
 const char *node_op_name(const graph_node *node);
@@ -79,7 +80,5 @@ illume_status forward_by_copies(const op_call *call, copy_plan plan);
 
 /* Folds a view op: the output is the input's data under the output's shape. */
 illume_status fold_view(illume_context *context, graph *g, graph_node *node);
-
-#endif
 
 #endif
