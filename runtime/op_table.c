@@ -8,6 +8,7 @@ extern const op_definition op_add, op_average_pool, op_batch_normalization, op_c
     op_global_max_pool, op_hard_sigmoid, op_hard_swish, op_identity, op_leaky_relu, op_log_softmax, op_matmul,
     op_max_pool, op_mul, op_pad, op_prelu, op_reduce_mean, op_relu, op_reshape, op_resize, op_shape, op_sigmoid,
     op_slice, op_softmax, op_split, op_squeeze, op_sub, op_tanh, op_transpose, op_unsqueeze;
+extern const op_definition op_constant_of_shape;
 
 static const op_definition *const table[] = {
     &op_add,         &op_average_pool, &op_batch_normalization, &op_cast,        &op_clip,
@@ -17,7 +18,8 @@ static const op_definition *const table[] = {
     &op_log_softmax, &op_matmul,       &op_max_pool,            &op_mul,         &op_pad,
     &op_prelu,       &op_reduce_mean,  &op_relu,                &op_reshape,     &op_resize,
     &op_shape,       &op_sigmoid,      &op_slice,               &op_softmax,     &op_split,
-    &op_squeeze,     &op_sub,          &op_tanh,                &op_transpose,   &op_unsqueeze};
+    &op_squeeze,     &op_sub,          &op_tanh,                &op_transpose,   &op_unsqueeze,
+    &op_constant_of_shape};
 
 int op_count(void) { return (int)(sizeof table / sizeof table[0]); }
 
