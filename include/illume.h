@@ -115,7 +115,7 @@ illume_status illume_model_set_constant_input(illume_context *context, illume_mo
 typedef struct illume_session_options {
     const char *device;     /* "cpu" or "auto"; NULL means "auto" */
     int fold_batchnorm;     /* fold BatchNormalization into the preceding Conv/Gemm where exact */
-    int fuse_activations;   /* let a backend fuse Relu into the preceding Conv */
+    int fuse_activations;   /* run a Relu or a residual Add inside the Conv before it */
     int profile;            /* time every node (synchronizing after each); see illume_session_profile */
     int channels_last;      /* keep activations channels last where the backend prefers it */
 } illume_session_options;

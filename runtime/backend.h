@@ -27,6 +27,8 @@ typedef struct convolution_desc {
     int fused_relu;
     /* x or y stored channels last, (N, spatial..., C), instead of (N, C, spatial...). */
     int x_channels_last, y_channels_last;
+    /* Add the convolution to what y holds (a fused residual Add), before the fused Relu. */
+    int accumulate;
 } convolution_desc;
 
 typedef enum pool_kind { POOL_MAX, POOL_AVERAGE } pool_kind;

@@ -85,6 +85,7 @@ int graph_add_node(graph *g, const char *name, int op, int input_count, int outp
     node->op = op;
     node->input_count = input_count;
     node->output_count = output_count;
+    node->inplace_input = -1;
     node->inputs = malloc(sizeof(int) * (size_t)(input_count > 0 ? input_count : 1));
     node->outputs = malloc(sizeof(int) * (size_t)(output_count > 0 ? output_count : 1));
     if (!node->name || !node->inputs || !node->outputs) {
@@ -144,6 +145,8 @@ graph *graph_clone(const graph *source) {
         if (index < 0) goto failed;
         graph_node *to = &g->nodes[index];
         to->fused_relu = from->fused_relu;
+        to->fused_add = from->fused_add;
+        to->inplace_input = from->inplace_input;
         to->op_type = copy_string(from->op_type);
         if (from->op_type && !to->op_type) goto failed;
         memcpy(to->inputs, from->inputs, sizeof(int) * (size_t)from->input_count);

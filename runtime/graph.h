@@ -59,6 +59,8 @@ typedef struct graph_node {
     int attribute_count;
     graph_attribute *attributes;
     int fused_relu; /* set by the fusion pass: a Relu that followed this node runs inside it */
+    int fused_add;  /* set by the fusion pass: an Add of the last input into the output runs inside this node */
+    int inplace_input; /* an input the output may overwrite when nothing reads it later; -1 for none */
 } graph_node;
 
 typedef struct graph {

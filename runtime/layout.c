@@ -125,6 +125,7 @@ static graph_node *append_node(rewriter *r, int created) {
     r->created[r->count] = (char)created;
     graph_node *node = &r->nodes[r->count++];
     memset(node, 0, sizeof *node);
+    node->inplace_input = -1;
     return node;
 }
 
@@ -227,14 +228,18 @@ static illume_status rewrite(rewriter *r) {
             /* Readers that want (N, C, H, W) read converted copies; convolutions read either order. */
             for (int i = 0; i < node.input_count; i++) {
                 int v = node.inputs[i];
-                if (v < 0 || !g->values[v].channels_last || (kind == KIND_CONVOLUTION && i == 0)) continue;
+                int read_as_stored = kind == KIND_CONVOLUTION && (i == 0 || (node.fused_add && i == 3));
+                if (v < 0 || !g->values[v].channels_last || read_as_stored) continue;
                 ILLUME_TRY(convert(r, v, &node.inputs[i]));
             }
         } else {
             ILLUME_TRY(adapt_node(r, &node, kind));
         }
         graph_value *y = graph_output(g, &node, 0);
-        if ((keeps || (kind == KIND_CONVOLUTION && y->rank == 4)) && !y->channels_last) {
+        /* A convolution that adds into its output writes in the order its addend is stored. */
+        int convolution_last = kind == KIND_CONVOLUTION && y->rank == 4 &&
+                               (!node.fused_add || g->values[node.inputs[3]].channels_last);
+        if ((keeps || convolution_last) && !y->channels_last) {
             permute_dims(y);
             y->channels_last = 1;
         }

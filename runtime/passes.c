@@ -154,6 +154,61 @@ illume_status pass_simplify(illume_context *context, graph *g) {
     return ILLUME_OK;
 }
 
+static int same_shape(const graph_value *a, const graph_value *b) {
+    if (a->rank != b->rank) return 0;
+    for (int d = 0; d < a->rank; d++)
+        if (a->dims[d] != b->dims[d]) return 0;
+    return 1;
+}
+
+/* The Conv whose output is input `side` of an Add and that can take the Add in:
+ * nothing else reads its output, and the other operand exists before it runs. */
+static int fusable_conv(const graph *g, const graph_node *add, int side, const int *readers) {
+    const graph_value *x = graph_input(g, add, side), *other = graph_input(g, add, 1 - side);
+    if (!x || !other || x->producer < 0 || readers[add->inputs[side]] != 1 || x->is_graph_output) return -1;
+    const graph_node *producer = &g->nodes[x->producer];
+    const char *name = op_get(producer->op)->name;
+    if ((strcmp(name, "Conv") != 0 && strcmp(name, "ConvTranspose") != 0) || producer->fused_relu ||
+        producer->fused_add)
+        return -1;
+    if (!same_shape(x, other) || other->constant || other->dtype != ILLUME_FLOAT32) return -1;
+    if (other->producer >= x->producer) return -1;
+    return x->producer;
+}
+
+illume_status pass_fuse_add(illume_context *context, graph *g) {
+    int *readers = graph_count_readers(g);
+    if (!readers) return illume_fail(context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
+    illume_status status = ILLUME_OK;
+    for (int n = 0; n < g->node_count && status == ILLUME_OK; n++) {
+        graph_node *add = &g->nodes[n];
+        if (add->op == GRAPH_NODE_DELETED || strcmp(op_get(add->op)->name, "Add") != 0) continue;
+        int side = 1, conv = fusable_conv(g, add, 1, readers);
+        if (conv < 0) conv = fusable_conv(g, add, side = 0, readers);
+        if (conv < 0) continue;
+        graph_node *producer = &g->nodes[conv];
+        int *inputs = realloc(producer->inputs, sizeof(int) * 4);
+        if (!inputs) {
+            status = illume_fail(context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
+            break;
+        }
+        producer->inputs = inputs;
+        for (int i = producer->input_count; i < 3; i++) producer->inputs[i] = -1;
+        producer->inputs[3] = add->inputs[1 - side];
+        producer->input_count = 4;
+        producer->fused_add = 1;
+        producer->inplace_input = 3;
+        /* The Conv now produces the Add's output; its own output is no longer read. */
+        g->values[producer->outputs[0]].producer = -1;
+        producer->outputs[0] = add->outputs[0];
+        g->values[add->outputs[0]].producer = conv;
+        add->op = GRAPH_NODE_DELETED;
+    }
+    free(readers);
+    graph_compact(g);
+    return status;
+}
+
 illume_status pass_fuse_relu(illume_context *context, graph *g) {
     int *readers = graph_count_readers(g);
     if (!readers) return illume_fail(context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
@@ -165,6 +220,7 @@ illume_status pass_fuse_relu(illume_context *context, graph *g) {
         graph_node *producer = &g->nodes[x->producer];
         const char *name = op_get(producer->op)->name;
         if ((strcmp(name, "Conv") != 0 && strcmp(name, "ConvTranspose") != 0) || producer->fused_relu) continue;
+        /* The Relu runs after the fused Add, on the sum, as the model has it. */
         producer->fused_relu = 1;
         graph_replace_uses(g, node->outputs[0], node->inputs[0]);
         node->op = GRAPH_NODE_DELETED;

@@ -19,6 +19,9 @@ illume_status pass_fold_batchnorm(illume_context *context, graph *g);
 /* Stores activations channels last between the ops that keep that order
  * (runtime/layout.c). */
 illume_status pass_channels_last(illume_context *context, graph *g);
+/* Lets a Conv add a same-shaped tensor into its output (a residual Add that
+ * alone reads the Conv's output), in place when nothing reads the addend later. */
+illume_status pass_fuse_add(illume_context *context, graph *g);
 /* Lets a Conv apply the Relu that alone reads its output. */
 illume_status pass_fuse_relu(illume_context *context, graph *g);
 

@@ -9,6 +9,7 @@ typedef struct block {
     size_t bytes;
     int first, last; /* steps during which the bytes are in use; inputs start at -1 */
     int64_t offset;
+    int alias;       /* another block whose bytes this one takes over, or -1 */
 } block;
 
 static size_t align_up(size_t bytes) { return (bytes + PLAN_ALIGNMENT - 1) / PLAN_ALIGNMENT * PLAN_ALIGNMENT; }
@@ -36,11 +37,13 @@ static illume_status place(illume_context *context, block *blocks, int count, si
         free(overlapping);
         return illume_fail(context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory while planning");
     }
-    for (int i = 0; i < count; i++) order[i] = &blocks[i];
-    qsort(order, (size_t)count, sizeof(block *), by_size_descending);
+    int ordered = 0;
+    for (int i = 0; i < count; i++)
+        if (blocks[i].alias < 0) order[ordered++] = &blocks[i];
+    qsort(order, (size_t)ordered, sizeof(block *), by_size_descending);
     int placed_count = 0;
     size_t total = 0;
-    for (int i = 0; i < count; i++) {
+    for (int i = 0; i < ordered; i++) {
         block *current = order[i];
         int overlap_count = 0;
         for (int j = 0; j < placed_count; j++)
@@ -57,6 +60,11 @@ static illume_status place(illume_context *context, block *blocks, int count, si
         current->offset = (int64_t)offset;
         placed[placed_count++] = current;
         if (offset + current->bytes > total) total = offset + current->bytes;
+    }
+    for (int i = 0; i < count; i++) {
+        int target = i;
+        while (blocks[target].alias >= 0) target = blocks[target].alias;
+        blocks[i].offset = blocks[target].offset;
     }
     free(order);
     free(placed);
@@ -104,6 +112,7 @@ illume_status plan_build(illume_context *context, const graph *g, int with_saved
         b->bytes = align_up(bytes ? bytes : 1);
         b->first = value->is_graph_input ? -1 : value->producer;
         b->last = b->first;
+        b->alias = -1;
         block_of[v] = block_count++;
         result->activation_bytes += b->bytes;
     }
@@ -127,6 +136,23 @@ illume_status plan_build(illume_context *context, const graph *g, int with_saved
         int v = g->outputs[o];
         if (block_of[storage[v]] >= 0) blocks[block_of[storage[v]]].last = steps;
     }
+    /* A node may write its output over an input that nothing reads after it
+     * (a Conv with a fused residual Add accumulates into the addend). */
+    for (int n = 0; n < steps; n++) {
+        const graph_node *node = &g->nodes[n];
+        int k = node->inplace_input;
+        if (k < 0 || k >= node->input_count || node->inputs[k] < 0 || node->outputs[0] < 0) continue;
+        int from = block_of[storage[node->inputs[k]]], to = block_of[storage[node->outputs[0]]];
+        if (from < 0 || to < 0) continue;
+        while (blocks[from].alias >= 0) from = blocks[from].alias;
+        if (from == to) continue;
+        block *input = &blocks[from], *output = &blocks[to];
+        if (output->alias >= 0 || input->first < 0 || input->last != n || output->first != n ||
+            input->bytes < output->bytes)
+            continue;
+        input->last = output->last;
+        output->alias = from;
+    }
     for (int n = 0; n < steps; n++) {
         const op_definition *definition = op_get(g->nodes[n].op);
         result->steps[n].node = n;
@@ -137,6 +163,7 @@ illume_status plan_build(illume_context *context, const graph *g, int with_saved
         b->bytes = align_up(bytes);
         b->first = n;
         b->last = steps;
+        b->alias = -1;
         result->activation_bytes += b->bytes;
         saved_block[n] = block_count++;
     }

@@ -82,10 +82,13 @@ static illume_status create(cpu_backend *cpu, const convolution_desc *desc, int 
     DNNL_TRY(context, dnnl_memory_desc_init_by_tag(&dst_any, rank, any_dst, dnnl_f32, dnnl_format_tag_any));
     DNNL_TRY(context, dnnl_memory_desc_init_by_tag(&weights_any, weights_plain.ndims, weights_plain.dims, dnnl_f32,
                                                    dnnl_format_tag_any));
+    /* Accumulating reads y as it is stored, so its layout cannot be left to the primitive. */
+    const dnnl_memory_desc_t *dst_requested = desc->accumulate ? &dst_plain : &dst_any;
     dnnl_primitive_attr_t attributes;
     dnnl_post_ops_t post_ops;
     DNNL_TRY(context, dnnl_primitive_attr_create(&attributes));
     DNNL_TRY(context, dnnl_post_ops_create(&post_ops));
+    if (desc->accumulate) dnnl_post_ops_append_sum(post_ops, 1.0f);
     if (desc->fused_relu) dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f);
     dnnl_primitive_attr_set_post_ops(attributes, post_ops);
     dnnl_post_ops_destroy(post_ops);
@@ -95,14 +98,14 @@ static illume_status create(cpu_backend *cpu, const convolution_desc *desc, int 
         dnnl_deconvolution_desc_t operation;
         status = dnnl_dilated_deconvolution_forward_desc_init(&operation, dnnl_forward_inference,
                                                               dnnl_deconvolution_direct, &src_any, &weights_any,
-                                                              has_bias ? &bias_md : NULL, &dst_any, strides,
+                                                              has_bias ? &bias_md : NULL, dst_requested, strides,
                                                               dilations, pad_begin, pad_end);
         if (status == dnnl_success) status = dnnl_primitive_desc_create(&pd, &operation, attributes, cpu->engine, NULL);
     } else {
         dnnl_convolution_desc_t operation;
         status = dnnl_dilated_convolution_forward_desc_init(&operation, dnnl_forward_inference,
                                                             dnnl_convolution_direct, &src_any, &weights_any,
-                                                            has_bias ? &bias_md : NULL, &dst_any, strides, dilations,
+                                                            has_bias ? &bias_md : NULL, dst_requested, strides, dilations,
                                                             pad_begin, pad_end);
         if (status == dnnl_success) status = dnnl_primitive_desc_create(&pd, &operation, attributes, cpu->engine, NULL);
     }

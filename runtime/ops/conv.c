@@ -75,6 +75,7 @@ static illume_status forward(const op_call *call) {
     convolution_desc desc = {0};
     ILLUME_TRY(describe(call->context, call->graph, call->node, &desc));
     desc.fused_relu = call->node->fused_relu;
+    ILLUME_TRY(prepare_fused_add(call, &desc));
     return call->backend->convolution(call->backend, &desc, call->state, call->inputs[0], call->inputs[1],
                                       call->inputs[2], call->outputs[0]);
 }

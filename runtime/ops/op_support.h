@@ -49,6 +49,11 @@ void set_output_constant(graph *g, const graph_node *node, int o, void *data);
 /* Allocates constant storage for output o, whose shape is set; NULL on failure (message set). */
 void *allocate_output_constant(illume_context *context, graph *g, const graph_node *node, int o);
 
+/* For a node with a fused Add (runtime/passes.c): puts the addend (its last
+ * input) into the output, unless the planner placed them in the same bytes,
+ * and asks the backend to accumulate. */
+illume_status prepare_fused_add(const op_call *call, convolution_desc *desc);
+
 /* Convolution and pooling geometry from kernel_shape, strides, dilations, pads and auto_pad. */
 typedef struct window_geometry {
     int spatial_rank;
