@@ -1,0 +1,21 @@
+#!/bin/sh
+# Installs the build into a temporary prefix and builds a small program
+# against it twice: with pkg-config and with CMake's find_package.
+# Usage: check_install.sh BUILD_DIR SOURCE_DIR
+set -eu
+build="$1"
+source="$2"
+prefix=$(mktemp -d)
+trap 'rm -rf "$prefix"' EXIT
+cmake --install "$build" --prefix "$prefix" > /dev/null
+libdir=$(dirname "$(find "$prefix" -name 'illume.pc' | head -n 1)")/..
+test -x "$prefix/bin/illume"
+"$prefix/bin/illume" --version
+
+PKG_CONFIG_PATH="$libdir/pkgconfig" cc -o "$prefix/consumer_pkgconfig" "$source/tests/install/consumer/consumer.c" \
+    $(PKG_CONFIG_PATH="$libdir/pkgconfig" pkg-config --cflags --libs illume)
+LD_LIBRARY_PATH="$libdir" "$prefix/consumer_pkgconfig"
+
+cmake -S "$source/tests/install/consumer" -B "$prefix/consumer_build" -DCMAKE_PREFIX_PATH="$prefix" > /dev/null
+cmake --build "$prefix/consumer_build" > /dev/null
+LD_LIBRARY_PATH="$libdir" "$prefix/consumer_build/consumer"
