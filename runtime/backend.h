@@ -124,7 +124,7 @@ typedef struct pad_desc {
     float value;
     int rank;
     int64_t in_dims[ILLUME_MAX_RANK], out_dims[ILLUME_MAX_RANK];
-    int64_t pad_begin[ILLUME_MAX_RANK]; /* negative crops */
+    int64_t pad_begin[ILLUME_MAX_RANK]; /* negative crops; the mode then pads what the crops leave */
 } pad_desc;
 
 typedef enum resize_mode { RESIZE_NEAREST, RESIZE_LINEAR } resize_mode;

@@ -62,11 +62,12 @@ static illume_status describe(illume_context *context, const graph *g, const gra
         desc->out_dims[d] = x->dims[d] + begin[d] + end[d];
         if (desc->out_dims[d] < 0)
             return node_fail(context, node, ILLUME_ERROR_INVALID_MODEL, "pads crop dimension %d below zero", d);
-        if (desc->mode != PAD_CONSTANT && x->dims[d] == 0 && desc->out_dims[d] > 0)
+        /* Negative pads crop first; the mode pads the kept part. */
+        int64_t kept = x->dims[d] + (begin[d] < 0 ? begin[d] : 0) + (end[d] < 0 ? end[d] : 0);
+        if (desc->mode != PAD_CONSTANT && kept <= 0 && desc->out_dims[d] > 0)
             return node_fail(context, node, ILLUME_ERROR_INVALID_MODEL, "cannot pad an empty dimension in mode %s",
                              mode);
-        if (desc->mode == PAD_REFLECT && (begin[d] >= x->dims[d] || end[d] >= x->dims[d]) &&
-            (begin[d] > 0 || end[d] > 0))
+        if (desc->mode == PAD_REFLECT && ((begin[d] > 0 && begin[d] >= kept) || (end[d] > 0 && end[d] >= kept)))
             return node_fail(context, node, ILLUME_ERROR_UNSUPPORTED,
                              "reflect pads must be smaller than the dimension they pad");
     }
