@@ -38,6 +38,8 @@ static int keeps_channels_last(const graph *g, const graph_node *node, op_kind k
     if (kind == KIND_OTHER || kind == KIND_CONVOLUTION) return 0;
     const graph_value *y = graph_output(g, node, 0);
     if (y->rank != 4 || node->output_count != 1) return 0;
+    /* Before opset 4 Concat's axis defaults to 1, which adapt_node could only remap by adding the attribute. */
+    if (kind == KIND_CONCAT && !graph_attribute_find(node, "axis") && g->opset < 4) return 0;
     int data_inputs = 0;
     int inputs = kind == KIND_UNARY ? 1 : node->input_count;
     for (int i = 0; i < inputs; i++) {
