@@ -166,8 +166,9 @@ graph *graph_clone(const graph *source) {
     g->outputs = malloc(sizeof(int) * (size_t)(source->output_count + 1));
     g->output_names = calloc((size_t)source->output_count + 1, sizeof(char *));
     if (!g->inputs || !g->outputs || !g->output_names) goto failed;
-    memcpy(g->inputs, source->inputs, sizeof(int) * (size_t)source->input_count);
-    memcpy(g->outputs, source->outputs, sizeof(int) * (size_t)source->output_count);
+    /* A graph built in code may have no inputs, and so no array. */
+    if (source->input_count) memcpy(g->inputs, source->inputs, sizeof(int) * (size_t)source->input_count);
+    if (source->output_count) memcpy(g->outputs, source->outputs, sizeof(int) * (size_t)source->output_count);
     for (int i = 0; i < source->output_count; i++) {
         g->output_names[i] = copy_string(source->output_names[i]);
         if (!g->output_names[i]) goto failed;

@@ -150,6 +150,15 @@ illume_status plan_build(illume_context *context, const graph *g, int with_saved
         if (output->alias >= 0 || input->first < 0 || input->last != n || output->first != n ||
             input->bytes < output->bytes)
             continue;
+        /* Not when the node also reads those bytes as another input (a Conv adding its own input). */
+        int read_otherwise = 0;
+        for (int i = 0; i < node->input_count; i++) {
+            if (i == k || node->inputs[i] < 0 || block_of[storage[node->inputs[i]]] < 0) continue;
+            int other = block_of[storage[node->inputs[i]]];
+            while (blocks[other].alias >= 0) other = blocks[other].alias;
+            if (other == from) read_otherwise = 1;
+        }
+        if (read_otherwise) continue;
         input->last = output->last;
         output->alias = from;
     }
