@@ -7,7 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/stat.h>
+
 #include <jpeglib.h>
+#include <jerror.h>
 #include <png.h>
 
 /* Images larger than this many pixels are refused rather than decoded. */
@@ -32,8 +35,21 @@ int image_is_image(const char *path) {
     return format != FORMAT_UNKNOWN;
 }
 
+/* libpng's own handlers print to stderr; these keep the reason for the message instead. */
+static void png_fail(png_structp png, png_const_charp message) {
+    char *reason = png_get_error_ptr(png);
+    snprintf(reason, 128, "%s", message);
+    png_longjmp(png, 1);
+}
+
+static void png_quiet(png_structp png, png_const_charp message) {
+    (void)png;
+    (void)message;
+}
+
 static int load_png(FILE *file, const char *path, image *result, char *error, size_t size) {
-    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+    char reason[128] = "unknown error";
+    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, reason, png_fail, png_quiet);
     png_infop info = png ? png_create_info_struct(png) : NULL;
     unsigned char *volatile pixels = NULL;
     png_bytep *volatile rows = NULL;
@@ -46,7 +62,7 @@ static int load_png(FILE *file, const char *path, image *result, char *error, si
         png_destroy_read_struct(&png, &info, NULL);
         free(pixels);
         free(rows);
-        snprintf(error, size, "%s: corrupt or truncated PNG", path);
+        snprintf(error, size, "%s: corrupt or truncated PNG (%s)", path, reason);
         return -1;
     }
     png_set_user_limits(png, 1 << 16, 1 << 16);
@@ -62,8 +78,6 @@ static int load_png(FILE *file, const char *path, image *result, char *error, si
     if (color == PNG_COLOR_TYPE_GRAY && png_get_bit_depth(png, info) < 8) png_set_expand_gray_1_2_4_to_8(png);
     if (color == PNG_COLOR_TYPE_GRAY || color == PNG_COLOR_TYPE_GRAY_ALPHA) png_set_gray_to_rgb(png);
     if (png_get_valid(png, info, PNG_INFO_tRNS)) png_set_tRNS_to_alpha(png);
-    png_read_update_info(png, info);
-    if (png_get_channels(png, info) == 4) png_set_strip_alpha(png);
     png_read_update_info(png, info);
     size_t stride = png_get_rowbytes(png, info);
     if (stride != (size_t)width * 3) png_error(png, "unexpected pixel layout");
@@ -86,6 +100,7 @@ typedef struct jpeg_error {
     struct jpeg_error_mgr base;
     jmp_buf jump;
     char message[JMSG_LENGTH_MAX];
+    int lost_data; /* a warning said pixels were lost and filled in by the decoder */
 } jpeg_error;
 
 static void jpeg_fail(j_common_ptr cinfo) {
@@ -94,9 +109,17 @@ static void jpeg_fail(j_common_ptr cinfo) {
     longjmp(error->jump, 1);
 }
 
+/* Warnings that mean the decoder made up pixels (a truncated or damaged scan)
+ * make the image corrupt; the rest are harmless and stay quiet. */
 static void jpeg_quiet(j_common_ptr cinfo, int level) {
-    (void)cinfo;
-    (void)level;
+    jpeg_error *error = (jpeg_error *)cinfo->err;
+    int code = error->base.msg_code;
+    if (level < 0 && !error->lost_data &&
+        (code == JWRN_JPEG_EOF || code == JWRN_HIT_MARKER || code == JWRN_HUFF_BAD_CODE ||
+         code == JWRN_ARITH_BAD_CODE || code == JWRN_MUST_RESYNC)) {
+        error->base.format_message(cinfo, error->message);
+        error->lost_data = 1;
+    }
 }
 
 static int load_jpeg(FILE *file, const char *path, image *result, char *error, size_t size) {
@@ -106,6 +129,7 @@ static int load_jpeg(FILE *file, const char *path, image *result, char *error, s
     cinfo.err = jpeg_std_error(&jerr.base);
     jerr.base.error_exit = jpeg_fail;
     jerr.base.emit_message = jpeg_quiet;
+    jerr.lost_data = 0;
     if (setjmp(jerr.jump)) {
         jpeg_destroy_decompress(&cinfo);
         free(pixels);
@@ -131,6 +155,7 @@ static int load_jpeg(FILE *file, const char *path, image *result, char *error, s
         JSAMPROW row = pixels + cinfo.output_scanline * stride;
         jpeg_read_scanlines(&cinfo, &row, 1);
     }
+    if (jerr.lost_data) longjmp(jerr.jump, 1);
     result->width = (int)cinfo.output_width;
     result->height = (int)cinfo.output_height;
     result->channels = 3;
@@ -145,7 +170,13 @@ int image_load(const char *path, image *result, char *error, size_t size) {
     FILE *file = fopen(path, "rb");
     if (!file) {
         snprintf(error, size, "cannot open '%s': %s", path, strerror(errno));
-        return -1;
+        return IMAGE_UNREADABLE;
+    }
+    struct stat info;
+    if (fstat(fileno(file), &info) != 0 || !S_ISREG(info.st_mode)) {
+        fclose(file);
+        snprintf(error, size, "'%s' is not a regular file", path);
+        return IMAGE_UNREADABLE;
     }
     int status;
     switch (sniff(file)) {
@@ -161,7 +192,7 @@ int image_load(const char *path, image *result, char *error, size_t size) {
         snprintf(error, size, "%s: empty image", path);
         status = -1;
     }
-    return status;
+    return status ? IMAGE_CORRUPT : 0;
 }
 
 void image_free(image *img) {

@@ -11,8 +11,11 @@ typedef struct image {
     unsigned char *pixels; /* height x width x channels, row-major */
 } image;
 
+enum { IMAGE_UNREADABLE = 1, IMAGE_CORRUPT = 2 };
+
 /* Decodes a PNG or JPEG file (by its signature, not its name); 0 on success,
- * otherwise a message in error. */
+ * otherwise IMAGE_UNREADABLE (cannot open or not a file) or IMAGE_CORRUPT
+ * (not a PNG or JPEG, or damaged) with a message in error. */
 int image_load(const char *path, image *result, char *error, size_t size);
 void image_free(image *img);
 

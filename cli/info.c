@@ -139,7 +139,8 @@ int command_info(int argc, char **argv) {
             printf("flops: %lld (%s per run; a multiply-add counts 2)\n", (long long)flops, text);
         } else {
             printf("flops: unknown (%s)\n", illume_last_error(context));
-            code = (int)status;
+            fflush(stdout);
+            code = report(status, "%s: cannot count FLOPs: %s", path, illume_last_error(context));
         }
     } else if (problems == 0) {
         printf("flops: unknown (give --shape for the input's dimensions)\n");
@@ -149,7 +150,9 @@ int command_info(int argc, char **argv) {
     } else {
         printf("supported: no\n");
         for (int p = 0; p < problems; p++) printf("  %s\n", illume_model_problem(model, p));
-        code = ILLUME_ERROR_UNSUPPORTED;
+        fflush(stdout);
+        code = report(ILLUME_ERROR_UNSUPPORTED, "%s: not supported: %s%s", path, illume_model_problem(model, 0),
+                      problems > 1 ? " (and more, listed above)" : "");
     }
     free(shapes);
     illume_model_free(model);

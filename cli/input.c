@@ -118,10 +118,11 @@ static illume_status load_images(char **paths, int count, const illume_value_inf
     }
     for (int i = 0; i < count; i++) {
         image img;
-        if (image_load(paths[i], &img, error, size)) {
+        int failure = image_load(paths[i], &img, error, size);
+        if (failure) {
             free(tensor->data);
             tensor->data = NULL;
-            return ILLUME_ERROR_INVALID_INPUT;
+            return failure == IMAGE_UNREADABLE ? ILLUME_ERROR_IO : ILLUME_ERROR_INVALID_INPUT;
         }
         image_to_tensor(&img, &prep, (float *)tensor->data + per_image * (size_t)i);
         image_free(&img);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define NPY_HEADER_LIMIT 65536
 
@@ -65,6 +66,12 @@ illume_status npy_read(const char *path, illume_tensor *tensor, char *error, siz
     FILE *file = fopen(path, "rb");
     if (!file) {
         snprintf(error, size, "cannot open '%s': %s", path, strerror(errno));
+        return ILLUME_ERROR_IO;
+    }
+    struct stat info;
+    if (fstat(fileno(file), &info) != 0 || !S_ISREG(info.st_mode)) {
+        fclose(file);
+        snprintf(error, size, "'%s' is not a regular file", path);
         return ILLUME_ERROR_IO;
     }
     unsigned char magic[10];

@@ -122,12 +122,14 @@ int command_run(int argc, char **argv) {
             if (!has_value) goto missing;
             output = argv[++i];
         } else if (strcmp(flag, "--top") == 0) {
-            if (!has_value || parse_int(argv[++i], 0, 1000000, &top)) goto bad;
+            if (!has_value) goto missing;
+            if (parse_int(argv[++i], 0, 1000000, &top)) goto bad;
         } else if (strcmp(flag, "--labels") == 0) {
             if (!has_value) goto missing;
             labels_path = argv[++i];
         } else if (strcmp(flag, "--threads") == 0) {
-            if (!has_value || parse_int(argv[++i], 1, 4096, &threads)) goto bad;
+            if (!has_value) goto missing;
+            if (parse_int(argv[++i], 1, 4096, &threads)) goto bad;
         } else if (strcmp(flag, "--device") == 0) {
             if (!has_value) goto missing;
             device = argv[++i];

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "graph.h"
 
@@ -101,23 +102,22 @@ static void convert_stored(int32_t onnx_type, const unsigned char *source, int64
     }
 }
 
-/* Converts the typed repeated fields (float_data, int32_data, ...) for count elements. */
-static illume_status convert_typed(illume_context *context, const Onnx__TensorProto *tensor, int64_t count,
-                                   void *target, const char *what) {
+/* Values in the typed repeated field (float_data, int32_data, ...) that holds the tensor's type. */
+static size_t typed_count(const Onnx__TensorProto *tensor) {
+    switch (tensor->data_type) {
+    case ONNX_FLOAT: return tensor->n_float_data;
+    case ONNX_DOUBLE: return tensor->n_double_data;
+    case ONNX_INT64: return tensor->n_int64_data;
+    case ONNX_UINT32: case ONNX_UINT64: return tensor->n_uint64_data;
+    default: return tensor->n_int32_data;
+    }
+}
+
+/* Converts count elements of the typed repeated fields, which typed_count says hold them. */
+static void convert_typed(const Onnx__TensorProto *tensor, int64_t count, void *target) {
     int32_t type = tensor->data_type;
     float *f = target;
     int64_t *i = target;
-    size_t available;
-    switch (type) {
-    case ONNX_FLOAT: available = tensor->n_float_data; break;
-    case ONNX_DOUBLE: available = tensor->n_double_data; break;
-    case ONNX_INT64: available = tensor->n_int64_data; break;
-    case ONNX_UINT32: case ONNX_UINT64: available = tensor->n_uint64_data; break;
-    default: available = tensor->n_int32_data; break;
-    }
-    if ((uint64_t)available != (uint64_t)count)
-        return illume_fail(context, ILLUME_ERROR_INVALID_MODEL, "%s: holds %zu values but its dims need %lld", what,
-                           available, (long long)count);
     for (int64_t k = 0; k < count; k++) {
         switch (type) {
         case ONNX_FLOAT: f[k] = tensor->float_data[k]; break;
@@ -132,7 +132,6 @@ static illume_status convert_typed(illume_context *context, const Onnx__TensorPr
         default: i[k] = tensor->int32_data[k]; break;
         }
     }
-    return ILLUME_OK;
 }
 
 /* Refuses a location that is absolute or climbs out of the model's folder, then
@@ -210,6 +209,20 @@ static illume_status read_external(illume_context *context, const Onnx__TensorPr
     if (!file)
         return illume_fail(context, ILLUME_ERROR_IO, "%s: cannot open external data file '%s': %s", what, path,
                            strerror(errno));
+    /* The file must hold the bytes before any are allocated: dims alone can claim terabytes. */
+    struct stat info;
+    if (fstat(fileno(file), &info) != 0 || !S_ISREG(info.st_mode)) {
+        fclose(file);
+        return illume_fail(context, ILLUME_ERROR_IO, "%s: external data file '%s' is not a regular file", what,
+                           path);
+    }
+    if ((unsigned long long)info.st_size < (unsigned long long)offset ||
+        (unsigned long long)info.st_size - (unsigned long long)offset < (unsigned long long)expected) {
+        fclose(file);
+        return illume_fail(context, ILLUME_ERROR_INVALID_MODEL,
+                           "%s: external data file '%s' is too short for %zu bytes at offset %lld", what, path,
+                           expected, offset);
+    }
     *bytes = malloc(expected ? expected : 1);
     if (!*bytes) {
         fclose(file);
@@ -251,31 +264,30 @@ illume_status tensor_data_decode(illume_context *context, Onnx__TensorProto *ten
     if (shape_element_count(decoded->rank, decoded->dims, &count) || (uint64_t)count > SIZE_MAX / 8)
         return illume_fail(context, ILLUME_ERROR_INVALID_MODEL, "%s: element count overflows", what);
     size_t stored_bytes = (size_t)count * stored_size(type);
-    decoded->data = malloc(count ? (size_t)count * element : 1);
-    if (!decoded->data)
-        return illume_fail(context, ILLUME_ERROR_OUT_OF_MEMORY, "%s: cannot allocate %lld elements", what,
-                           (long long)count);
 
-    illume_status status = ILLUME_OK;
+    /* The data must be there before the decoded copy is allocated: dims alone can claim terabytes. */
+    unsigned char *external_bytes = NULL;
     int external = tensor->has_data_location && tensor->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
     if (external) {
-        unsigned char *bytes = NULL;
-        status = read_external(context, tensor, base_directory, what, stored_bytes, &bytes);
-        if (status == ILLUME_OK) convert_stored(type, bytes, count, decoded->data);
-        free(bytes);
+        ILLUME_TRY(read_external(context, tensor, base_directory, what, stored_bytes, &external_bytes));
     } else if (tensor->has_raw_data) {
         if (tensor->raw_data.len != stored_bytes)
-            status = illume_fail(context, ILLUME_ERROR_INVALID_MODEL,
-                                 "%s: raw_data holds %zu bytes but dims %s need %zu", what, tensor->raw_data.len,
-                                 shape_format(decoded->rank, decoded->dims, (char[128]){0}, 128), stored_bytes);
-        else
-            convert_stored(type, tensor->raw_data.data, count, decoded->data);
-    } else {
-        status = convert_typed(context, tensor, count, decoded->data, what);
+            return illume_fail(context, ILLUME_ERROR_INVALID_MODEL, "%s: raw_data holds %zu bytes but dims %s need %zu",
+                               what, tensor->raw_data.len,
+                               shape_format(decoded->rank, decoded->dims, (char[128]){0}, 128), stored_bytes);
+    } else if ((uint64_t)typed_count(tensor) != (uint64_t)count) {
+        return illume_fail(context, ILLUME_ERROR_INVALID_MODEL, "%s: holds %zu values but its dims need %lld", what,
+                           typed_count(tensor), (long long)count);
     }
-    if (status != ILLUME_OK) {
-        free(decoded->data);
-        decoded->data = NULL;
+    decoded->data = malloc(count ? (size_t)count * element : 1);
+    if (!decoded->data) {
+        free(external_bytes);
+        return illume_fail(context, ILLUME_ERROR_OUT_OF_MEMORY, "%s: cannot allocate %lld elements", what,
+                           (long long)count);
     }
-    return status;
+    if (external) convert_stored(type, external_bytes, count, decoded->data);
+    else if (tensor->has_raw_data) convert_stored(type, tensor->raw_data.data, count, decoded->data);
+    else convert_typed(tensor, count, decoded->data);
+    free(external_bytes);
+    return ILLUME_OK;
 }
