@@ -80,9 +80,23 @@ static illume_status create(cpu_backend *cpu, const matmul_desc *desc, matmul_st
     return ILLUME_OK;
 }
 
+/* oneDNN divides by the sizes, so empty operands are handled here: with an
+ * empty inner dimension the product is zero, leaving bias + beta * y. */
+static int matmul_empty(const matmul_desc *desc, const float *bias, float *y) {
+    int rank = desc->rank;
+    int64_t inner = desc->a_dims[desc->transpose_a ? rank - 2 : rank - 1], outputs = 1;
+    for (int d = 0; d < rank; d++) outputs *= desc->y_dims[d];
+    if (outputs != 0 && inner != 0) return 0;
+    int64_t columns = desc->y_dims[rank - 1];
+    for (int64_t i = 0; i < outputs; i++)
+        y[i] = (desc->beta != 0.0f ? desc->beta * y[i] : 0.0f) + (desc->has_bias ? bias[i % columns] : 0.0f);
+    return 1;
+}
+
 illume_status cpu_matmul(backend *self, const matmul_desc *desc, void **slot, const float *a, const float *b,
                          const float *bias, float *y) {
     cpu_backend *cpu = (cpu_backend *)self;
+    if (matmul_empty(desc, bias, y)) return ILLUME_OK;
     matmul_state *state = *slot;
     if (!state) {
         state = calloc(1, sizeof *state);
