@@ -165,6 +165,8 @@ static const conv_case conv_cases[] = {
      .size = {5, 3}, .kernel = {5, 3}, .bias = 1},
     {.name = "size-1 spatial dim", .spatial = 2, .batch = 1, .channels = 2, .features = 3, .group = 1,
      .size = {1, 13}, .kernel = {1, 3}, .pads = {0, 1, 0, 1}},
+    {.name = "batch 0", .spatial = 2, .batch = 0, .channels = 3, .features = 2, .group = 1,
+     .size = {5, 5}, .kernel = {3, 3}, .pads = {1, 1, 1, 1}, .bias = 1},
     {.name = "kernel_shape attribute", .spatial = 2, .batch = 1, .channels = 2, .features = 2, .group = 1,
      .size = {6, 6}, .kernel = {3, 2}, .kernel_shape_attribute = 1},
     {.name = "weights as a graph input", .spatial = 2, .batch = 2, .channels = 4, .features = 6, .group = 2,

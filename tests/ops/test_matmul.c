@@ -1,6 +1,6 @@
 /* Gemm over transA/transB, alpha, beta and every C shape that broadcasts
  * to (M, N); MatMul over 1-D operands and numpy batch broadcasting; the
- * right operand both constant and a graph input. */
+ * right operand both constant and a graph input; empty operands. */
 #include <stdio.h>
 #include <string.h>
 
@@ -96,6 +96,15 @@ static void gemm_tests(uint64_t *seed) {
          .c_dims = {17}, .set_alpha_beta = 1},
     };
     for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) run_gemm(&others[i], seed);
+    /* Empty operands: with K = 0 the product is zero and C alone remains. */
+    const gemm_case empty[] = {
+        {.m = 3, .k = 0, .n = 4, .alpha = 1, .beta = 1, .c_rank = -1},
+        {.m = 3, .k = 0, .n = 4, .alpha = 1, .beta = 1, .c_rank = 1, .c_dims = {4}},
+        {.m = 3, .k = 0, .n = 4, .alpha = 2, .beta = 0.5f, .c_rank = 2, .c_dims = {3, 4}, .set_alpha_beta = 1},
+        {.m = 0, .k = 5, .n = 2, .alpha = 1, .beta = 1, .c_rank = 1, .c_dims = {2}},
+        {.m = 2, .k = 3, .n = 0, .trans_b = 1, .alpha = 1, .beta = 1, .c_rank = -1},
+    };
+    for (size_t i = 0; i < sizeof empty / sizeof empty[0]; i++) run_gemm(&empty[i], seed);
 }
 
 static void run_matmul(int a_rank, const int64_t *a_dims, int b_rank, const int64_t *b_dims, int b_as_input,
@@ -143,6 +152,9 @@ static void matmul_tests(uint64_t *seed) {
         {3, {1, 1, 1}, 3, {5, 1, 1}},
         {5, {2, 1, 2, 3, 2}, 4, {4, 1, 2, 5}},
         {2, {1, 64}, 2, {64, 17}},
+        {2, {3, 0}, 2, {0, 4}},
+        {2, {0, 5}, 2, {5, 2}},
+        {3, {2, 3, 3}, 2, {3, 0}},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         for (int b_as_input = 0; b_as_input <= 1; b_as_input++)

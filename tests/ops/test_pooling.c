@@ -182,6 +182,31 @@ static void after_conv(uint64_t *seed) {
     }
 }
 
+/* The usual classifier head: GlobalAveragePool of a Conv, Flatten, Gemm. */
+static void classifier_head(uint64_t *seed) {
+    const int64_t x_dims[4] = {2, 3, 5, 4}, w_dims[2] = {3, 6}, flat_dims[2] = {2, 6};
+    illume_tensor x = tensor_random(4, x_dims, -1.0f, 1.0f, seed), w = tensor_random(2, w_dims, -1.0f, 1.0f, seed);
+    builder *b = builder_create(13);
+    illume_tensor produced;
+    int conv = add_conv(b, builder_input(b, "x", 4, x_dims), &x, 6, seed, &produced), pooled, flat, y;
+    builder_node(b, "GlobalAveragePool", 1, &conv, 1, &pooled);
+    builder_node(b, "Flatten", 1, &pooled, 1, &flat);
+    int inputs[2] = {flat, builder_floats(b, "w", 2, w_dims, w.data)};
+    int node = builder_node(b, "Gemm", 2, inputs, 1, &y);
+    builder_attribute_int(b, node, "transB", 1);
+    builder_output(b, y);
+    illume_tensor averages = reference_global_pool(&produced, REFERENCE_AVERAGE_POOL);
+    illume_tensor flattened = reference_tensor(2, flat_dims);
+    memcpy(flattened.data, averages.data, sizeof(float) * (size_t)tensor_count(&flattened));
+    illume_tensor want = reference_gemm(&flattened, &w, NULL, 0, 1, 1.0f, 1.0f);
+    expect_run_layouts("GlobalAveragePool, Flatten, Gemm after Conv", b, 1, &x, 1, &want, 1e-5);
+    tensor_release(&flattened);
+    tensor_release(&averages);
+    tensor_release(&produced);
+    tensor_release(&w);
+    tensor_release(&x);
+}
+
 static void refuse_indices(void) {
     int64_t dims[4] = {1, 1, 4, 4}, kernel[2] = {2, 2};
     builder *b = builder_create(17);
@@ -207,6 +232,7 @@ int main(void) {
         run_global(names[i], ranks[i], shapes[i], REFERENCE_AVERAGE_POOL, &seed);
     }
     after_conv(&seed);
+    classifier_head(&seed);
     refuse_indices();
     return test_report("ops/pooling");
 }

@@ -137,6 +137,23 @@ static void crop_with_scales(uint64_t *seed) {
     run_case(&c, seed);
 }
 
+/* Opset 18: scales for the listed axes only. */
+static void axes_with_scales(uint64_t *seed) {
+    const int64_t dims[4] = {1, 2, 4, 6}, axes[2] = {3, -2}, scale_dims[1] = {2};
+    const float scales[2] = {0.5f, 2.0f}, full[4] = {1, 1, 2, 0.5f};
+    illume_tensor x = tensor_random(4, dims, -1.0f, 1.0f, seed);
+    resize_params params = {.mode = "linear", .coordinate_mode = "half_pixel", .scales = full};
+    illume_tensor want = reference_resize(&x, &params);
+    builder *b = builder_create(18);
+    int inputs[3] = {builder_input(b, "x", 4, dims), -1, builder_floats(b, "scales", 1, scale_dims, scales)};
+    int y, node = builder_node(b, "Resize", 3, inputs, 1, &y);
+    builder_attribute_string(b, node, "mode", "linear");
+    builder_attribute_ints(b, node, "axes", 2, axes);
+    builder_output(b, y);
+    expect_run("Resize scales on axes [3, -2]", b, 1, &x, 1, &want, 1e-5);
+    tensor_release(&x);
+}
+
 /* Opset 18: sizes for some axes only, with the aspect ratio kept. */
 static void aspect_ratio(uint64_t *seed) {
     const int64_t dims[4] = {1, 2, 6, 9};
@@ -196,6 +213,7 @@ int main(void) {
     every_mode(&seed);
     defaults_and_opsets(&seed);
     crop_with_scales(&seed);
+    axes_with_scales(&seed);
     aspect_ratio(&seed);
     refusals();
     return test_report("ops/resize");
