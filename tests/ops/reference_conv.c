@@ -98,8 +98,10 @@ illume_tensor reference_conv_transpose(const illume_tensor *x, const illume_tens
         if (params->has_output_shape || strncmp(auto_pad, "SAME", 4) == 0) {
             /* output_shape given, or SAME: output_shape = input_shape * strides. */
             int64_t out = params->has_output_shape ? params->output_shape[d] : in * params->strides[d];
-            int64_t total = full - out;
-            pad_begin[d] = strcmp(auto_pad, "SAME_UPPER") == 0 ? total / 2 : total - total / 2;
+            /* The spec's halves, total_padding / 2, round toward minus infinity as in its reference
+             * implementation; a negative total (output_shape past the full output) then extends the end. */
+            int64_t total = full - out, half = floor_divide(total, 2);
+            pad_begin[d] = strcmp(auto_pad, "SAME_UPPER") == 0 ? half : total - half;
             y_dims[2 + d] = out;
         } else if (strcmp(auto_pad, "VALID") == 0) {
             pad_begin[d] = 0;
