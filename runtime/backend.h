@@ -13,6 +13,19 @@
 
 #define ILLUME_MAX_SPATIAL 3
 
+typedef enum unary_kind {
+    UNARY_COPY,
+    UNARY_RELU,
+    UNARY_LEAKY_RELU, /* alpha: slope */
+    UNARY_SIGMOID,
+    UNARY_TANH,
+    UNARY_HARD_SIGMOID, /* max(0, min(1, alpha x + beta)) */
+    UNARY_HARD_SWISH,
+    UNARY_ELU,  /* alpha */
+    UNARY_CLIP, /* alpha: low, beta: high */
+    UNARY_LINEAR /* alpha x + beta */
+} unary_kind;
+
 typedef struct convolution_desc {
     int spatial_rank; /* 1 to 3 */
     int64_t batch, in_channels, out_channels, groups;
@@ -23,8 +36,9 @@ typedef struct convolution_desc {
     int transpose;
     /* Weights stay the same between calls, so a backend may cache a reordered copy. */
     int constant_weights;
-    /* Apply max(0, y) after the bias (a fused Relu). */
-    int fused_relu;
+    /* An activation applied after the bias and any accumulation; UNARY_COPY for none. */
+    unary_kind activation;
+    float activation_alpha, activation_beta;
     /* x or y stored channels last, (N, spatial..., C), instead of (N, C, spatial...). */
     int x_channels_last, y_channels_last;
     /* Add the convolution to what y holds (a fused residual Add), before the fused Relu. */
@@ -64,18 +78,6 @@ typedef struct batchnorm_desc {
     int channels_last; /* x and y stored (N, spatial..., C) */
 } batchnorm_desc;
 
-typedef enum unary_kind {
-    UNARY_COPY,
-    UNARY_RELU,
-    UNARY_LEAKY_RELU, /* alpha: slope */
-    UNARY_SIGMOID,
-    UNARY_TANH,
-    UNARY_HARD_SIGMOID, /* max(0, min(1, alpha x + beta)) */
-    UNARY_HARD_SWISH,
-    UNARY_ELU,  /* alpha */
-    UNARY_CLIP, /* alpha: low, beta: high */
-    UNARY_LINEAR /* alpha x + beta */
-} unary_kind;
 
 typedef struct unary_desc {
     unary_kind kind;

@@ -66,7 +66,7 @@ static int foldable(const graph *g, const graph_node *bn, const int *readers, in
     const graph_node *producer = &g->nodes[x->producer];
     const char *op = op_get(producer->op)->name;
     if (strcmp(op, "Conv") && strcmp(op, "ConvTranspose") && strcmp(op, "Gemm")) return 0;
-    if (producer->fused_relu || !graph_input(g, producer, 1)->constant) return 0;
+    if (producer->fused_activation.kind || !graph_input(g, producer, 1)->constant) return 0;
     const graph_value *bias = graph_input(g, producer, 2);
     if (bias && !bias->constant) return 0;
     if (strcmp(op, "Gemm") == 0 && bias) {

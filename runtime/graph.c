@@ -144,7 +144,7 @@ graph *graph_clone(const graph *source) {
         int index = graph_add_node(g, from->name, from->op, from->input_count, from->output_count);
         if (index < 0) goto failed;
         graph_node *to = &g->nodes[index];
-        to->fused_relu = from->fused_relu;
+        to->fused_activation = from->fused_activation;
         to->fused_add = from->fused_add;
         to->inplace_input = from->inplace_input;
         to->op_type = copy_string(from->op_type);

@@ -48,6 +48,13 @@ typedef struct graph_attribute {
     int tensor; /* for ATTRIBUTE_TENSOR: a constant value of the graph */
 } graph_attribute;
 
+/* An element-wise activation folded into the node before it: kind is a
+ * unary_kind of runtime/backend.h, 0 (UNARY_COPY) for none. */
+typedef struct graph_activation {
+    int kind;
+    float alpha, beta;
+} graph_activation;
+
 typedef struct graph_node {
     char *name;
     char *op_type; /* as the model spells it, kept for ops illume does not know */
@@ -58,7 +65,8 @@ typedef struct graph_node {
     int *outputs; /* value indices; -1 for an omitted optional output */
     int attribute_count;
     graph_attribute *attributes;
-    int fused_relu; /* set by the fusion pass: a Relu that followed this node runs inside it */
+    /* Set by the fusion pass: an activation that followed this node runs inside it. */
+    graph_activation fused_activation;
     int fused_add;  /* set by the fusion pass: an Add of the last input into the output runs inside this node */
     int inplace_input; /* an input the output may overwrite when nothing reads it later; -1 for none */
 } graph_node;

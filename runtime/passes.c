@@ -168,7 +168,7 @@ static int fusable_conv(const graph *g, const graph_node *add, int side, const i
     if (!x || !other || x->producer < 0 || readers[add->inputs[side]] != 1 || x->is_graph_output) return -1;
     const graph_node *producer = &g->nodes[x->producer];
     const char *name = op_get(producer->op)->name;
-    if ((strcmp(name, "Conv") != 0 && strcmp(name, "ConvTranspose") != 0) || producer->fused_relu ||
+    if ((strcmp(name, "Conv") != 0 && strcmp(name, "ConvTranspose") != 0) || producer->fused_activation.kind ||
         producer->fused_add)
         return -1;
     if (!same_shape(x, other) || other->constant || other->dtype != ILLUME_FLOAT32) return -1;
@@ -209,23 +209,28 @@ illume_status pass_fuse_add(illume_context *context, graph *g) {
     return status;
 }
 
-illume_status pass_fuse_relu(illume_context *context, graph *g) {
+illume_status pass_fuse_activation(illume_context *context, graph *g) {
     int *readers = graph_count_readers(g);
     if (!readers) return illume_fail(context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
-    for (int n = 0; n < g->node_count; n++) {
+    illume_status status = ILLUME_OK;
+    for (int n = 0; n < g->node_count && status == ILLUME_OK; n++) {
         graph_node *node = &g->nodes[n];
-        if (node->op == GRAPH_NODE_DELETED || strcmp(op_get(node->op)->name, "Relu") != 0) continue;
+        unary_desc activation;
+        if (node->op == GRAPH_NODE_DELETED || !activation_kind(node)) continue;
         const graph_value *x = graph_input(g, node, 0);
         if (x->producer < 0 || readers[node->inputs[0]] != 1 || x->is_graph_output) continue;
         graph_node *producer = &g->nodes[x->producer];
         const char *name = op_get(producer->op)->name;
-        if ((strcmp(name, "Conv") != 0 && strcmp(name, "ConvTranspose") != 0) || producer->fused_relu) continue;
-        /* The Relu runs after the fused Add, on the sum, as the model has it. */
-        producer->fused_relu = 1;
+        if ((strcmp(name, "Conv") != 0 && strcmp(name, "ConvTranspose") != 0) || producer->fused_activation.kind)
+            continue;
+        status = activation_describe(context, g, node, &activation);
+        if (status != ILLUME_OK) break;
+        /* After a fused Add the activation runs on the sum, as the model has it. */
+        producer->fused_activation = (graph_activation){(int)activation.kind, activation.alpha, activation.beta};
         graph_replace_uses(g, node->outputs[0], node->inputs[0]);
         node->op = GRAPH_NODE_DELETED;
     }
     free(readers);
     graph_compact(g);
-    return ILLUME_OK;
+    return status;
 }

@@ -22,8 +22,8 @@ illume_status pass_channels_last(illume_context *context, graph *g);
 /* Lets a Conv add a same-shaped tensor into its output (a residual Add that
  * alone reads the Conv's output), in place when nothing reads the addend later. */
 illume_status pass_fuse_add(illume_context *context, graph *g);
-/* Lets a Conv apply the Relu that alone reads its output. */
-illume_status pass_fuse_relu(illume_context *context, graph *g);
+/* Lets a Conv apply the activation (Relu, Clip, Sigmoid, ...) that alone reads its output. */
+illume_status pass_fuse_activation(illume_context *context, graph *g);
 
 /* Replaces every read of value `from` (node inputs and graph outputs) by `to`. */
 void graph_replace_uses(graph *g, int from, int to);

@@ -66,7 +66,7 @@ static illume_status prepare_graph(illume_context *context, const illume_model *
     if (status == ILLUME_OK) status = pass_simplify(context, g);
     if (status == ILLUME_OK && options->fold_batchnorm) status = pass_fold_batchnorm(context, g);
     if (status == ILLUME_OK && options->fuse_activations) status = pass_fuse_add(context, g);
-    if (status == ILLUME_OK && options->fuse_activations) status = pass_fuse_relu(context, g);
+    if (status == ILLUME_OK && options->fuse_activations) status = pass_fuse_activation(context, g);
     if (status == ILLUME_OK) status = check_runtime_types(context, g);
     if (status != ILLUME_OK) {
         graph_free(g);

@@ -54,6 +54,36 @@ static illume_status weights_desc(illume_context *context, const convolution_des
     return ILLUME_OK;
 }
 
+/* The fused activation as oneDNN element-wise post-ops, in the formulas of kernels/activation.h. */
+static illume_status append_activation(illume_context *context, dnnl_post_ops_t post_ops,
+                                       const convolution_desc *desc) {
+    float alpha = desc->activation_alpha, beta = desc->activation_beta;
+    switch (desc->activation) {
+    case UNARY_COPY: return ILLUME_OK;
+    case UNARY_RELU: DNNL_TRY(context, dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f)); break;
+    case UNARY_LEAKY_RELU:
+        DNNL_TRY(context, dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_relu, alpha, 0.0f));
+        break;
+    case UNARY_SIGMOID:
+        DNNL_TRY(context, dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_logistic, 0.0f, 0.0f));
+        break;
+    case UNARY_TANH: DNNL_TRY(context, dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_tanh, 0.0f, 0.0f)); break;
+    case UNARY_HARD_SIGMOID:
+        DNNL_TRY(context, dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_linear, alpha, beta));
+        DNNL_TRY(context, dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_clip, 0.0f, 1.0f));
+        break;
+    case UNARY_HARD_SWISH:
+        DNNL_TRY(context, dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_hardswish, 0.0f, 0.0f));
+        break;
+    case UNARY_ELU: DNNL_TRY(context, dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_elu, alpha, 0.0f)); break;
+    case UNARY_CLIP: DNNL_TRY(context, dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_clip, alpha, beta)); break;
+    case UNARY_LINEAR:
+        DNNL_TRY(context, dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_linear, alpha, beta));
+        break;
+    }
+    return ILLUME_OK;
+}
+
 static illume_status create(cpu_backend *cpu, const convolution_desc *desc, int has_bias, convolution_state *state) {
     illume_context *context = cpu->base.context;
     int spatial = desc->spatial_rank, rank = spatial + 2;
@@ -89,7 +119,7 @@ static illume_status create(cpu_backend *cpu, const convolution_desc *desc, int 
     DNNL_TRY(context, dnnl_primitive_attr_create(&attributes));
     DNNL_TRY(context, dnnl_post_ops_create(&post_ops));
     if (desc->accumulate) dnnl_post_ops_append_sum(post_ops, 1.0f);
-    if (desc->fused_relu) dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f);
+    ILLUME_TRY(append_activation(context, post_ops, desc));
     dnnl_primitive_attr_set_post_ops(attributes, post_ops);
     dnnl_post_ops_destroy(post_ops);
     dnnl_primitive_desc_t pd = NULL;

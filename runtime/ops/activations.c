@@ -28,7 +28,7 @@ static illume_status clip_bounds(illume_context *context, const graph *g, const 
     return ILLUME_OK;
 }
 
-static illume_status describe(illume_context *context, const graph *g, const graph_node *node, unary_desc *desc) {
+illume_status activation_describe(illume_context *context, const graph *g, const graph_node *node, unary_desc *desc) {
     const char *name = node_op_name(node);
     memset(desc, 0, sizeof *desc);
     if (strcmp(name, "Relu") == 0) {
@@ -63,12 +63,12 @@ static illume_status infer(illume_context *context, graph *g, graph_node *node) 
     ILLUME_TRY(require_float(context, g, node, 0));
     ILLUME_TRY(set_output_like(context, g, node, 0, 0));
     unary_desc desc;
-    return describe(context, g, node, &desc);
+    return activation_describe(context, g, node, &desc);
 }
 
 static illume_status forward(const op_call *call) {
     unary_desc desc;
-    ILLUME_TRY(describe(call->context, call->graph, call->node, &desc));
+    ILLUME_TRY(activation_describe(call->context, call->graph, call->node, &desc));
     return call->backend->unary(call->backend, &desc, call->inputs[0], call->outputs[0]);
 }
 
@@ -76,6 +76,15 @@ static int64_t flops(const graph *g, const graph_node *node) {
     const graph_value *y = graph_output(g, node, 0);
     int64_t count;
     return shape_element_count(y->rank, y->dims, &count) ? 0 : count;
+}
+
+int activation_kind(const graph_node *node) {
+    static const char *const names[] = {"Relu", "LeakyRelu", "Sigmoid", "Tanh", "HardSigmoid", "HardSwish", "Elu",
+                                        "Clip"};
+    const op_definition *definition = op_get(node->op);
+    for (size_t i = 0; definition && i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(definition->name, names[i]) == 0) return 1;
+    return 0;
 }
 
 #define ACTIVATION(variable, onnx_name, attribute_list, inputs)                                                       \

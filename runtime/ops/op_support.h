@@ -49,6 +49,11 @@ void set_output_constant(graph *g, const graph_node *node, int o, void *data);
 /* Allocates constant storage for output o, whose shape is set; NULL on failure (message set). */
 void *allocate_output_constant(illume_context *context, graph *g, const graph_node *node, int o);
 
+/* The element-wise math of an activation node (runtime/ops/activations.c),
+ * and whether a node is one. */
+illume_status activation_describe(illume_context *context, const graph *g, const graph_node *node, unary_desc *desc);
+int activation_kind(const graph_node *node);
+
 /* For a node with a fused Add (runtime/passes.c): puts the addend (its last
  * input) into the output, unless the planner placed them in the same bytes,
  * and asks the backend to accumulate. */
