@@ -2,10 +2,11 @@
 """Times illume and ONNX Runtime on the same model, input shape and thread
 count, in the same run, and prints the throughput ratio.
 
-Rounds alternate illume and ONNX Runtime (A B A B ...), so a machine whose
-speed drifts affects both; the ratio is taken round by round and the median
-is reported. ONNX Runtime runs on the CPU with all graph optimizations,
-intra-op threads set to --threads and sequential execution.
+Rounds alternate illume and ONNX Runtime (A B A B ...), each in a process of
+its own, so a machine whose speed drifts affects both; the ratio is taken
+round by round and the median is reported. ONNX Runtime runs on the CPU with
+all graph optimizations, intra-op threads set to --threads and sequential
+execution. The models are assumed to have a symbolic batch dimension.
 
 usage: compare_onnxruntime.py MODEL [--batch N] [--threads T] [--iterations K]
                               [--rounds R] [--illume PATH]
@@ -29,7 +30,25 @@ def illume_images_per_second(illume, model, batch, threads, iterations):
     return json.loads(result.stdout)
 
 
-def onnxruntime_images_per_second(session, feed, batch, iterations):
+def onnxruntime_images_per_second(model, batch, threads, iterations):
+    """Times ONNX Runtime in a process of its own, so that its spinning worker
+    threads are gone before illume runs."""
+    command = [sys.executable, __file__, "--onnxruntime-child", model, "--batch", str(batch), "--threads",
+               str(threads), "--iterations", str(iterations)]
+    result = subprocess.run(command, check=True, capture_output=True, text=True)
+    return float(result.stdout)
+
+
+def onnxruntime_child(model, batch, threads, iterations):
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+    session = onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+    model_input = session.get_inputs()[0]
+    shape = [batch if not isinstance(d, int) else d for d in model_input.shape]
+    feed = {model_input.name: np.random.default_rng(1).random(shape, dtype=np.float32)}
     for _ in range(2):
         session.run(None, feed)
     times = []
@@ -37,7 +56,7 @@ def onnxruntime_images_per_second(session, feed, batch, iterations):
         start = time.perf_counter()
         session.run(None, feed)
         times.append(time.perf_counter() - start)
-    return batch / statistics.median(times)
+    print(shape[0] / statistics.median(times))
 
 
 def main():
@@ -48,27 +67,22 @@ def main():
     parser.add_argument("--iterations", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--illume", default=os.path.join(os.path.dirname(__file__), "..", "build", "illume"))
+    parser.add_argument("--onnxruntime-child", action="store_true", help=argparse.SUPPRESS)
     arguments = parser.parse_args()
-
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = arguments.threads
-    options.inter_op_num_threads = 1
-    options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
-    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-    session = onnxruntime.InferenceSession(arguments.model, options, providers=["CPUExecutionProvider"])
-    model_input = session.get_inputs()[0]
-    shape = [arguments.batch if not isinstance(d, int) else d for d in model_input.shape]
-    feed = {model_input.name: np.random.default_rng(1).random(shape, dtype=np.float32)}
+    if arguments.onnxruntime_child:
+        onnxruntime_child(arguments.model, arguments.batch, arguments.threads, arguments.iterations)
+        return 0
 
     ratios, ours, theirs = [], [], []
     for _ in range(arguments.rounds):
-        report = illume_images_per_second(arguments.illume, arguments.model, shape[0], arguments.threads,
+        report = illume_images_per_second(arguments.illume, arguments.model, arguments.batch, arguments.threads,
                                           arguments.iterations)
-        peer = onnxruntime_images_per_second(session, feed, shape[0], arguments.iterations)
+        peer = onnxruntime_images_per_second(arguments.model, arguments.batch, arguments.threads,
+                                             arguments.iterations)
         ours.append(report["images_per_second"])
         theirs.append(peer)
         ratios.append(report["images_per_second"] / peer)
-    print(f"model {os.path.basename(arguments.model)}  batch {shape[0]}  threads {arguments.threads}  "
+    print(f"model {os.path.basename(arguments.model)}  batch {arguments.batch}  threads {arguments.threads}  "
           f"rounds {arguments.rounds} x {arguments.iterations} runs")
     print(f"illume        {statistics.median(ours):9.2f} images/s  (peak resident {report['peak_rss_mib']:.0f} MiB)")
     print(f"onnxruntime   {statistics.median(theirs):9.2f} images/s  (version {onnxruntime.__version__})")

@@ -7,6 +7,9 @@
 # build command of the README.
 set -eu
 jobs=$(nproc 2>/dev/null || echo 2)
+# Tests run side by side, more threads than cores: OpenMP threads that spin at
+# barriers while another test holds the core would make every test crawl.
+export OMP_WAIT_POLICY=passive
 build=${ILLUME_BUILD:-build}
 
 ctest --test-dir "$build" --output-on-failure -j "$jobs"
