@@ -9,14 +9,16 @@
 typedef struct matmul_state {
     cpu_state base;
     dnnl_primitive_t primitive;
-    dnnl_memory_t a, b, bias, y;
+    dnnl_memory_t a, bias, y;
+    dnnl_layout b;        /* constant weights go into the layout the primitive prefers, once */
+    const float *b_ready; /* the constant b already in that layout */
 } matmul_state;
 
 static void destroy(cpu_state *header) {
     matmul_state *state = (matmul_state *)header;
     if (state->primitive) dnnl_primitive_destroy(state->primitive);
     if (state->a) dnnl_memory_destroy(state->a);
-    if (state->b) dnnl_memory_destroy(state->b);
+    dnnl_layout_destroy(&state->b);
     if (state->bias) dnnl_memory_destroy(state->bias);
     if (state->y) dnnl_memory_destroy(state->y);
     free(state);
@@ -54,8 +56,15 @@ static illume_status create(cpu_backend *cpu, const matmul_desc *desc, matmul_st
     int64_t bias_dims[ILLUME_MAX_RANK];
     for (int d = 0; d < rank; d++) bias_dims[d] = d == rank - 1 ? desc->y_dims[d] : 1;
     ILLUME_TRY(dnnl_plain_desc(context, &bias_md, rank, bias_dims));
+    /* Constant weights (Gemm's and MatMul's parameters) may be packed once in
+     * whatever layout the primitive prefers; data operands stay as they are. */
+    dnnl_memory_desc_t b_any;
+    if (desc->constant_b)
+        DNNL_TRY(context, dnnl_memory_desc_init_by_tag(&b_any, rank, b_md.dims, dnnl_f32, dnnl_format_tag_any));
+    else
+        b_any = b_md;
     dnnl_matmul_desc_t operation;
-    DNNL_TRY(context, dnnl_matmul_desc_init(&operation, &a_md, &b_md, desc->has_bias ? &bias_md : NULL, &y_md));
+    DNNL_TRY(context, dnnl_matmul_desc_init(&operation, &a_md, &b_any, desc->has_bias ? &bias_md : NULL, &y_md));
     dnnl_primitive_attr_t attributes;
     DNNL_TRY(context, dnnl_primitive_attr_create(&attributes));
     if (desc->alpha != 1.0f) dnnl_primitive_attr_set_output_scales(attributes, 1, 0, &desc->alpha);
@@ -70,11 +79,13 @@ static illume_status create(cpu_backend *cpu, const matmul_desc *desc, matmul_st
     dnnl_status_t status = dnnl_primitive_desc_create(&pd, &operation, attributes, cpu->engine, NULL);
     dnnl_primitive_attr_destroy(attributes);
     DNNL_TRY(context, status);
+    illume_status result = dnnl_layout_create(cpu, &state->b, &b_md,
+                                              dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0), 1);
     status = dnnl_primitive_create(&state->primitive, pd);
     dnnl_primitive_desc_destroy(pd);
+    ILLUME_TRY(result);
     DNNL_TRY(context, status);
     DNNL_TRY(context, dnnl_memory_create(&state->a, &a_md, cpu->engine, DNNL_MEMORY_NONE));
-    DNNL_TRY(context, dnnl_memory_create(&state->b, &b_md, cpu->engine, DNNL_MEMORY_NONE));
     DNNL_TRY(context, dnnl_memory_create(&state->y, &y_md, cpu->engine, DNNL_MEMORY_NONE));
     if (desc->has_bias) DNNL_TRY(context, dnnl_memory_create(&state->bias, &bias_md, cpu->engine, DNNL_MEMORY_NONE));
     return ILLUME_OK;
@@ -110,10 +121,13 @@ illume_status cpu_matmul(backend *self, const matmul_desc *desc, void **slot, co
         *slot = state;
     }
     DNNL_TRY(self->context, dnnl_memory_set_data_handle(state->a, (void *)a));
-    DNNL_TRY(self->context, dnnl_memory_set_data_handle(state->b, (void *)b));
+    if (!desc->constant_b || state->b_ready != b) {
+        ILLUME_TRY(dnnl_layout_enter(cpu, &state->b, b));
+        state->b_ready = desc->constant_b ? b : NULL;
+    }
     DNNL_TRY(self->context, dnnl_memory_set_data_handle(state->y, y));
     dnnl_exec_arg_t arguments[4] = {{DNNL_ARG_SRC, state->a},
-                                    {DNNL_ARG_WEIGHTS, state->b},
+                                    {DNNL_ARG_WEIGHTS, state->b.chosen},
                                     {DNNL_ARG_DST, state->y},
                                     {DNNL_ARG_BIAS, state->bias}};
     if (desc->has_bias) DNNL_TRY(self->context, dnnl_memory_set_data_handle(state->bias, (void *)bias));
