@@ -87,9 +87,12 @@ illume_status illume_model_flops(illume_context *context, const illume_model *mo
     int64_t total = 0;
     for (int n = 0; n < g->node_count; n++) {
         const op_definition *definition = op_get(g->nodes[n].op);
-        if (definition->flops) total += definition->flops(g, &g->nodes[n]);
+        int64_t node_flops = definition->flops ? definition->flops(g, &g->nodes[n]) : 0;
+        total = node_flops > INT64_MAX - total ? INT64_MAX : total + node_flops;
     }
     graph_free(g);
+    if (total == INT64_MAX)
+        return illume_fail(context, ILLUME_ERROR_INVALID_INPUT, "the FLOP count for these input shapes overflows int64");
     *flops = total;
     return ILLUME_OK;
 }

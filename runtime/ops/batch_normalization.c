@@ -48,7 +48,7 @@ static illume_status forward(const op_call *call) {
 static int64_t flops(const graph *g, const graph_node *node) {
     const graph_value *y = graph_output(g, node, 0);
     int64_t count;
-    return shape_element_count(y->rank, y->dims, &count) ? 0 : 2 * count;
+    return shape_element_count(y->rank, y->dims, &count) ? 0 : saturating_product(2, count);
 }
 
 const op_definition op_batch_normalization = {

@@ -85,10 +85,10 @@ static illume_status forward(const op_call *call) {
 static int64_t flops(const graph *g, const graph_node *node) {
     const graph_value *w = graph_input(g, node, 1);
     const graph_value *y = graph_output(g, node, 0);
-    int64_t per_output = 2 * w->dims[1], outputs;
-    for (int d = 2; d < w->rank; d++) per_output *= w->dims[d];
+    int64_t per_output = saturating_product(2, w->dims[1]), outputs;
+    for (int d = 2; d < w->rank; d++) per_output = saturating_product(per_output, w->dims[d]);
     if (shape_element_count(y->rank, y->dims, &outputs)) return 0;
-    return per_output * outputs;
+    return saturating_product(per_output, outputs);
 }
 
 const op_definition op_conv = {

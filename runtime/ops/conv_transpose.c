@@ -20,12 +20,11 @@ static illume_status list(illume_context *context, const graph_node *node, const
                           int64_t fallback, int64_t *values) {
     int count;
     const int64_t *given = graph_attribute_ints(node, name, &count);
-    if (given && count != spatial && !(strcmp(name, "pads") == 0 && count == 2 * spatial) &&
-        !(strcmp(name, "output_shape") == 0 && count == spatial + 2))
+    int total = strcmp(name, "pads") == 0 ? 2 * spatial : spatial;
+    if (given && count != total && !(strcmp(name, "output_shape") == 0 && count == spatial + 2))
         return node_fail(context, node, ILLUME_ERROR_INVALID_MODEL, "%s has %d values for %d spatial dims", name,
                          count, spatial);
     int skip = strcmp(name, "output_shape") == 0 && count == spatial + 2 ? 2 : 0;
-    int total = strcmp(name, "pads") == 0 ? 2 * spatial : spatial;
     for (int d = 0; d < total; d++) values[d] = given ? given[skip + d] : fallback;
     return ILLUME_OK;
 }
@@ -63,6 +62,12 @@ static illume_status describe(illume_context *context, const graph *g, const gra
     desc->out_channels = w->dims[1] * group;
     desc->groups = group;
     for (int d = 0; d < spatial; d++) {
+        /* Bounded so that the sizes below cannot overflow (strides and dilations are below 2^31). */
+        const int64_t limit = (int64_t)1 << 30;
+        if (x_dims[2 + d] > limit || w->dims[2 + d] > limit || output_padding[d] < 0 || output_padding[d] > limit ||
+            output_shape[d] > limit)
+            return node_fail(context, node, ILLUME_ERROR_INVALID_MODEL,
+                             "spatial dimension %d: sizes or output_padding out of range", d);
         int64_t in = x_dims[2 + d], extent = (w->dims[2 + d] - 1) * dilations[d] + 1;
         int64_t full = strides[d] * (in - 1) + output_padding[d] + extent;
         int64_t begin = pads[d], end = pads[spatial + d], out;
@@ -129,10 +134,10 @@ static illume_status forward(const op_call *call) {
 static int64_t flops(const graph *g, const graph_node *node) {
     const graph_value *w = graph_input(g, node, 1);
     const graph_value *x = graph_input(g, node, 0);
-    int64_t per_input = 2 * w->dims[1], inputs;
-    for (int d = 2; d < w->rank; d++) per_input *= w->dims[d];
+    int64_t per_input = saturating_product(2, w->dims[1]), inputs;
+    for (int d = 2; d < w->rank; d++) per_input = saturating_product(per_input, w->dims[d]);
     if (shape_element_count(x->rank, x->dims, &inputs)) return 0;
-    return per_input * inputs;
+    return saturating_product(per_input, inputs);
 }
 
 const op_definition op_conv_transpose = {

@@ -78,7 +78,7 @@ static illume_status forward(const op_call *call) {
 static int64_t flops(const graph *g, const graph_node *node) {
     const graph_value *a = graph_input(g, node, 0), *y = graph_output(g, node, 0);
     int64_t k = a->dims[graph_attribute_int(node, "transA", 0) ? 0 : 1];
-    return 2 * y->dims[0] * y->dims[1] * k;
+    return saturating_product(saturating_product(2, y->dims[0]), saturating_product(y->dims[1], k));
 }
 
 const op_definition op_gemm = {

@@ -65,7 +65,7 @@ static int64_t flops(const graph *g, const graph_node *node) {
     const graph_value *a = graph_input(g, node, 0), *y = graph_output(g, node, 0);
     int64_t outputs;
     if (shape_element_count(y->rank, y->dims, &outputs)) return 0;
-    return 2 * outputs * a->dims[a->rank - 1];
+    return saturating_product(saturating_product(2, outputs), a->dims[a->rank - 1]);
 }
 
 const op_definition op_matmul = {

@@ -130,6 +130,11 @@ illume_status broadcast_shapes(illume_context *context, const graph *g, const gr
     return ILLUME_OK;
 }
 
+int64_t saturating_product(int64_t a, int64_t b) {
+    if (a <= 0 || b <= 0) return 0;
+    return b > INT64_MAX / a ? INT64_MAX : a * b;
+}
+
 void contiguous_strides(int rank, const int64_t *dims, int64_t *strides) {
     int64_t stride = 1;
     for (int d = rank - 1; d >= 0; d--) {

@@ -38,6 +38,9 @@ void broadcast_strides(int rank_in, const int64_t *dims_in, int rank, int64_t *s
 /* Row-major strides of a shape. */
 void contiguous_strides(int rank, const int64_t *dims, int64_t *strides);
 
+/* a * b for non-negative a and b, or INT64_MAX when that overflows: FLOP counts saturate. */
+int64_t saturating_product(int64_t a, int64_t b);
+
 /* Sets output o's dtype and shape, checking the element count for overflow. */
 illume_status set_output(illume_context *context, graph *g, const graph_node *node, int o, illume_dtype dtype,
                          int rank, const int64_t *dims);

@@ -57,6 +57,10 @@ static illume_status describe(illume_context *context, const graph *g, const gra
         end[axis] = pads[axis_count + i];
     }
     for (int d = 0; d < rank; d++) {
+        /* Bounded so that the sums below cannot overflow. */
+        const int64_t limit = (int64_t)1 << 61;
+        if (x->dims[d] > limit || begin[d] > limit || begin[d] < -limit || end[d] > limit || end[d] < -limit)
+            return node_fail(context, node, ILLUME_ERROR_INVALID_MODEL, "pads or dimension %d too large", d);
         desc->in_dims[d] = x->dims[d];
         desc->pad_begin[d] = begin[d];
         desc->out_dims[d] = x->dims[d] + begin[d] + end[d];

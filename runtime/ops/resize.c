@@ -93,7 +93,11 @@ static illume_status describe(illume_context *context, const graph *g, const gra
             if (!(scales[i] > 0.0f))
                 return node_fail(context, node, ILLUME_ERROR_INVALID_MODEL, "scales must be positive");
             desc->scales[axes[i]] = scales[i];
-            desc->out_dims[axes[i]] = (int64_t)floorf((float)x->dims[axes[i]] * scales[i]);
+            float size = floorf((float)x->dims[axes[i]] * scales[i]);
+            if (!(size < 0x1p62f)) /* also refuses infinity and NaN, which int64 cannot hold */
+                return node_fail(context, node, ILLUME_ERROR_INVALID_MODEL, "scale %g makes the output too large",
+                                 (double)scales[i]);
+            desc->out_dims[axes[i]] = (int64_t)size;
         }
     } else {
         const char *policy = graph_attribute_string(node, "keep_aspect_ratio_policy", "stretch");
@@ -109,7 +113,10 @@ static illume_status describe(illume_context *context, const graph *g, const gra
         if (strcmp(policy, "stretch") != 0)
             for (int i = 0; i < axis_count; i++) {
                 desc->scales[axes[i]] = common;
-                desc->out_dims[axes[i]] = (int64_t)roundf((float)x->dims[axes[i]] * common);
+                float size = roundf((float)x->dims[axes[i]] * common);
+                if (!(size < 0x1p62f))
+                    return node_fail(context, node, ILLUME_ERROR_INVALID_MODEL, "sizes make the output too large");
+                desc->out_dims[axes[i]] = (int64_t)size;
             }
     }
     if (desc->coordinates == RESIZE_TF_CROP_AND_RESIZE) {

@@ -26,6 +26,9 @@ static illume_status sizes(illume_context *context, const graph *g, const graph_
         int64_t total = 0;
         for (int o = 0; o < count; o++) {
             if (given[o] < 0) return node_fail(context, node, ILLUME_ERROR_INVALID_MODEL, "negative split size");
+            if (given[o] > length - total)
+                return node_fail(context, node, ILLUME_ERROR_INVALID_MODEL, "split sizes exceed the axis of %lld",
+                                 (long long)length);
             parts[o] = given[o];
             total += given[o];
         }
@@ -35,7 +38,7 @@ static illume_status sizes(illume_context *context, const graph *g, const graph_
         return ILLUME_OK;
     }
     /* Even parts, the last one smaller when the axis does not divide (opset 18). */
-    int64_t part = (length + count - 1) / count;
+    int64_t part = length / count + (length % count != 0);
     if (graph_attribute_find(node, "num_outputs") == NULL && length % count != 0)
         return node_fail(context, node, ILLUME_ERROR_INVALID_MODEL, "axis of %lld does not split evenly in %d",
                          (long long)length, count);
