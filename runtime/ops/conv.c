@@ -74,12 +74,7 @@ static illume_status infer(illume_context *context, graph *g, graph_node *node) 
 static illume_status forward(const op_call *call) {
     convolution_desc desc = {0};
     ILLUME_TRY(describe(call->context, call->graph, call->node, &desc));
-    desc.activation = (unary_kind)call->node->fused_activation.kind;
-    desc.activation_alpha = call->node->fused_activation.alpha;
-    desc.activation_beta = call->node->fused_activation.beta;
-    ILLUME_TRY(prepare_fused_add(call, &desc));
-    return call->backend->convolution(call->backend, &desc, call->state, call->inputs[0], call->inputs[1],
-                                      call->inputs[2], call->outputs[0]);
+    return convolution_run(call, &desc);
 }
 
 static int64_t flops(const graph *g, const graph_node *node) {

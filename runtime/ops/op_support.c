@@ -201,16 +201,24 @@ void *allocate_output_constant(illume_context *context, graph *g, const graph_no
     return data;
 }
 
-illume_status prepare_fused_add(const op_call *call, convolution_desc *desc) {
-    if (!call->node->fused_add) return ILLUME_OK;
-    desc->accumulate = 1;
-    const float *addend = call->inputs[call->node->input_count - 1];
-    if (addend == call->outputs[0]) return ILLUME_OK;
-    const graph_value *y = graph_output(call->graph, call->node, 0);
-    int64_t count;
-    shape_element_count(y->rank, y->dims, &count);
-    copy_desc copy = {.rank = 1, .dims = {count}, .src_strides = {1}, .dst_strides = {1}};
-    return call->backend->copy(call->backend, &copy, addend, call->outputs[0]);
+illume_status convolution_run(const op_call *call, convolution_desc *desc) {
+    const graph_node *node = call->node;
+    desc->activation = (unary_kind)node->fused_activation.kind;
+    desc->activation_alpha = node->fused_activation.alpha;
+    desc->activation_beta = node->fused_activation.beta;
+    if (node->fused_add) {
+        desc->accumulate = 1;
+        const float *addend = call->inputs[node->input_count - 1];
+        if (addend != call->outputs[0]) {
+            const graph_value *y = graph_output(call->graph, node, 0);
+            int64_t count;
+            shape_element_count(y->rank, y->dims, &count);
+            copy_desc copy = {.rank = 1, .dims = {count}, .src_strides = {1}, .dst_strides = {1}};
+            ILLUME_TRY(call->backend->copy(call->backend, &copy, addend, call->outputs[0]));
+        }
+    }
+    return call->backend->convolution(call->backend, desc, call->state, call->inputs[0], call->inputs[1],
+                                      call->inputs[2], call->outputs[0]);
 }
 
 illume_status window_geometry_check(illume_context *context, const graph_node *node) {

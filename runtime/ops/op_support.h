@@ -57,10 +57,11 @@ void *allocate_output_constant(illume_context *context, graph *g, const graph_no
 illume_status activation_describe(illume_context *context, const graph *g, const graph_node *node, unary_desc *desc);
 int activation_kind(const graph_node *node);
 
-/* For a node with a fused Add (runtime/passes.c): puts the addend (its last
- * input) into the output, unless the planner placed them in the same bytes,
- * and asks the backend to accumulate. */
-illume_status prepare_fused_add(const op_call *call, convolution_desc *desc);
+/* Runs a Conv or ConvTranspose described by desc with what the fusion passes
+ * folded into the node: its activation, and its Add (the addend, the last
+ * input, is put into the output unless the planner placed them in the same
+ * bytes, and the backend accumulates). */
+illume_status convolution_run(const op_call *call, convolution_desc *desc);
 
 /* Convolution and pooling geometry from kernel_shape, strides, dilations, pads and auto_pad. */
 typedef struct window_geometry {
