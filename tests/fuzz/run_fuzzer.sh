@@ -14,9 +14,9 @@ mkdir -p "$work/corpus" "$work/seeds" "$work/artifacts"
 find "$models" -type f -name '*.onnx' ! -name 'random_*' | while read -r model; do
     cp "$model" "$work/seeds/$(echo "${model#"$models"/}" | tr / _)"
 done
-# Allocations over 256 MiB fail as malloc would (the loader must report out of
+# Allocations over 64 MiB fail as malloc would (the loader must report out of
 # memory), instead of libFuzzer calling them a crash.
-export ASAN_OPTIONS="allocator_may_return_null=1:max_allocation_size_mb=256:detect_leaks=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+export ASAN_OPTIONS="allocator_may_return_null=1:max_allocation_size_mb=64:detect_leaks=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
 status=0
 "$fuzzer" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=4096 -malloc_limit_mb=1000000 -max_len=16384 \
