@@ -68,6 +68,10 @@ static illume_status describe(illume_context *context, const graph *g, const gra
             output_shape[d] > limit)
             return node_fail(context, node, ILLUME_ERROR_INVALID_MODEL,
                              "spatial dimension %d: sizes or output_padding out of range", d);
+        if (output_padding[d] >= strides[d] && output_padding[d] >= dilations[d])
+            return node_fail(context, node, ILLUME_ERROR_INVALID_MODEL,
+                             "output_padding %lld must be smaller than the stride or the dilation",
+                             (long long)output_padding[d]);
         int64_t in = x_dims[2 + d], extent = (w->dims[2 + d] - 1) * dilations[d] + 1;
         int64_t full = strides[d] * (in - 1) + output_padding[d] + extent;
         int64_t begin = pads[d], end = pads[spatial + d], out;

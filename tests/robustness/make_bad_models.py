@@ -190,6 +190,10 @@ def structure_models(out):
     save(out, "conv_huge_pads.onnx", model_of(
         [helper.make_node("Conv", ["x", "w"], ["y"], name="conv", pads=[2**62, 2**62, 2**62, 2**62])], [image],
         [float_input("y", [1, 2, 6, 6])], [conv_w]))
+    transposed_w = numpy_helper.from_array(np.ones((1, 2, 3, 3), np.float32), "w")
+    save(out, "conv_transpose_output_padding.onnx", model_of(
+        [helper.make_node("ConvTranspose", ["x", "w"], ["y"], name="up", strides=[2, 2], output_padding=[3, 3])],
+        [image], [float_input("y", [1, 2, 20, 20])], [transposed_w]))
     save(out, "conv_kernel_too_large.onnx", model_of(
         [helper.make_node("Conv", ["x", "w"], ["y"], name="conv")], [float_input("x", [1, 1, 2, 2])],
         [float_input("y", [1, 2, 1, 1])], [conv_w]))
