@@ -52,7 +52,7 @@ static void free_labels(labels *l) {
 }
 
 static void print_top(const illume_tensor *output, int top, const labels *names, char **inputs, int input_count) {
-    if (top <= 0 || output->dtype != ILLUME_FLOAT32 || output->rank < 1) return;
+    if (top <= 0 || output->dtype != ILLUME_FLOAT32 || output->rank < 1 || illume_tensor_bytes(output) == 0) return;
     int64_t rows = output->rank >= 2 ? output->dims[0] : 1;
     int64_t classes = 1;
     for (int d = output->rank >= 2 ? 1 : 0; d < output->rank; d++) classes *= output->dims[d];

@@ -229,11 +229,22 @@ static double now_seconds(void) {
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
+/* A node whose outputs hold no elements has nothing to compute, and its
+ * kernels would still multiply the other dimensions, which may overflow. */
+static int outputs_empty(const graph *g, const graph_node *node) {
+    for (int o = 0; o < node->output_count; o++) {
+        const graph_value *value = graph_output(g, node, o);
+        int64_t count;
+        if (value && (shape_element_count(value->rank, value->dims, &count) || count > 0)) return 0;
+    }
+    return 1;
+}
+
 static illume_status run_steps(illume_session *session) {
     for (int s = 0; s < session->plan.step_count; s++) {
         const op_call *call = &session->calls[s];
         const op_definition *definition = op_get(call->node->op);
-        if (!definition->forward) continue;
+        if (!definition->forward || outputs_empty(session->graph, call->node)) continue;
         if (!session->op_seconds) {
             ILLUME_TRY(definition->forward(call));
             continue;

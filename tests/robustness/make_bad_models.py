@@ -190,6 +190,11 @@ def structure_models(out):
     save(out, "conv_huge_pads.onnx", model_of(
         [helper.make_node("Conv", ["x", "w"], ["y"], name="conv", pads=[2**62, 2**62, 2**62, 2**62])], [image],
         [float_input("y", [1, 2, 6, 6])], [conv_w]))
+    # Valid: an empty output whose other dimensions multiply past int64.
+    empty_sizes = numpy_helper.from_array(np.array([0, 4, 2**32, 2**32], np.int64), "sizes")
+    save(out, "resize_to_empty.onnx", model_of(
+        [helper.make_node("Resize", ["x", "", "", "sizes"], ["y"], name="resize")], [image],
+        [float_input("y", [0, 4, 2**32, 2**32])], [empty_sizes]))
     transposed_w = numpy_helper.from_array(np.ones((1, 2, 3, 3), np.float32), "w")
     save(out, "conv_transpose_output_padding.onnx", model_of(
         [helper.make_node("ConvTranspose", ["x", "w"], ["y"], name="up", strides=[2, 2], output_padding=[3, 3])],
