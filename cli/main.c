@@ -2,9 +2,22 @@
  * over the public C API. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
+
+/* OpenMP threads that spin while they wait for work slowed every model tens
+ * of times over on shared and virtual machines (measured in
+ * docs/performance.md), and the OpenMP runtime reads its wait policy only
+ * when it loads, before main: so the command restarts itself once with
+ * passive waiting unless the user chose a policy. */
+static void prefer_passive_waiting(char **argv) {
+    if (getenv("OMP_WAIT_POLICY")) return;
+    if (setenv("OMP_WAIT_POLICY", "passive", 1) != 0) return;
+    execv("/proc/self/exe", argv);
+}
 
 static const char *const help =
     "usage: illume [--version] [--help] COMMAND [ARGS]\n"
@@ -26,6 +39,7 @@ static const char *const help =
     "  3 file cannot be read or written\n";
 
 int main(int argc, char **argv) {
+    prefer_passive_waiting(argv);
     if (argc < 2) {
         fputs(help, stderr);
         return EXIT_USAGE;
