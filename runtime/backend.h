@@ -117,6 +117,7 @@ typedef struct copy_desc {
     int64_t dims[ILLUME_MAX_RANK];
     int64_t src_strides[ILLUME_MAX_RANK], dst_strides[ILLUME_MAX_RANK];
     int64_t src_offset, dst_offset;
+    int accumulate; /* y += x instead of y = x (backward passes); no two elements may write one place */
 } copy_desc;
 
 typedef enum pad_mode { PAD_CONSTANT, PAD_REFLECT, PAD_EDGE, PAD_WRAP } pad_mode;
@@ -158,6 +159,20 @@ typedef struct resize_desc {
     float extrapolation_value;
 } resize_desc;
 
+/* How the backward pass treats a Relu: the gradient; guided backpropagation
+ * (only positive gradient where the input was positive); deconvnet (the
+ * ReLU of the gradient, whatever the input). */
+typedef enum gradient_rule { RULE_GRADIENT, RULE_GUIDED, RULE_DECONV } gradient_rule;
+
+/* dx = f'(x) dy for the unary op of kind; x (the input) or y (the output)
+ * may be NULL when the kind's derivative reads only the other. */
+typedef struct unary_backward_desc {
+    unary_kind kind;
+    float alpha, beta;
+    int64_t count;
+    gradient_rule rule;
+} unary_backward_desc;
+
 typedef struct backend backend;
 
 struct backend {
@@ -193,6 +208,26 @@ struct backend {
     illume_status (*copy)(backend *self, const copy_desc *desc, const float *x, float *y);
     illume_status (*pad)(backend *self, const pad_desc *desc, const float *x, float *y);
     illume_status (*resize)(backend *self, const resize_desc *desc, const float *x, float *y);
+    illume_status (*fill)(backend *self, float value, int64_t count, float *y);
+
+    /* Backward: each writes the input gradient dx (overwriting it) from the
+     * output gradient dy and what the forward saved. */
+    illume_status (*convolution_backward)(backend *self, const convolution_desc *desc, void **state, const float *dy,
+                                          const float *weights, float *dx);
+    /* Max pooling routes dy to the argmax of each output; average pooling
+     * spreads it over the window. Both gather, so no two threads write one place. */
+    illume_status (*pool_backward)(backend *self, const pool_desc *desc, const float *dy, const int32_t *argmax,
+                                   float *dx);
+    illume_status (*unary_backward)(backend *self, const unary_backward_desc *desc, const float *x, const float *y,
+                                    const float *dy, float *dx);
+    /* The gradient of operand 0 (a) or 1 (b) of a broadcast binary op, summed
+     * over the dimensions that operand was broadcast along; dx has its shape. */
+    illume_status (*binary_backward)(backend *self, const binary_desc *desc, int operand, const float *a,
+                                     const float *b, const float *dy, float *dx);
+    illume_status (*softmax_backward)(backend *self, const softmax_desc *desc, const float *y, const float *dy,
+                                      float *dx);
+    illume_status (*pad_backward)(backend *self, const pad_desc *desc, const float *dy, float *dx);
+    illume_status (*resize_backward)(backend *self, const resize_desc *desc, const float *dy, float *dx);
 };
 
 /* Backends compiled into this build; NULL when the name is unknown or absent. */

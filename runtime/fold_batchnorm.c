@@ -62,7 +62,7 @@ static int foldable(const graph *g, const graph_node *bn, const int *readers, in
     for (int i = 1; i < 5; i++)
         if (!graph_input(g, bn, i)->constant) return 0;
     const graph_value *x = graph_input(g, bn, 0);
-    if (x->producer < 0 || readers[bn->inputs[0]] != 1 || x->is_graph_output) return 0;
+    if (x->producer < 0 || readers[bn->inputs[0]] != 1 || x->is_graph_output || x->pinned) return 0;
     const graph_node *producer = &g->nodes[x->producer];
     const char *op = op_get(producer->op)->name;
     if (strcmp(op, "Conv") && strcmp(op, "ConvTranspose") && strcmp(op, "Gemm")) return 0;
@@ -127,8 +127,7 @@ static illume_status fold_one(illume_context *context, graph *g, int bn_index, i
     producer->inputs[2] = new_bias;
     graph_attribute *beta = (graph_attribute *)graph_attribute_find(producer, "beta");
     if (beta) beta->f = 1.0f;
-    graph_replace_uses(g, bn->outputs[0], bn->inputs[0]);
-    bn->op = GRAPH_NODE_DELETED;
+    graph_absorb(g, producer_index, bn);
     return ILLUME_OK;
 }
 

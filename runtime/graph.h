@@ -23,6 +23,9 @@ typedef struct graph_value {
      * shape is (N, C, H, W). Set by the layout pass of sessions on backends
      * that prefer it. */
     int channels_last;
+    /* A value the caller will read or seed (a backward start, a layer for
+     * Grad-CAM): the passes keep it rather than fusing it away. */
+    int pinned;
 } graph_value;
 
 typedef enum graph_attribute_type {

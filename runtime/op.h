@@ -20,6 +20,24 @@ typedef struct op_call {
     void *saved;  /* saved_bytes of device memory for the backward pass, or NULL in inference */
 } op_call;
 
+/* Everything a node's backward needs: its forward call (whose input and
+ * output pointers still hold the forward values the backward reads), the
+ * gradients of its outputs, and where to write the gradients of its inputs
+ * (each written whole; the session adds contributions of several readers). */
+typedef struct op_backward_call {
+    const op_call *forward;
+    const float *const *output_gradients; /* NULL where no gradient flows back */
+    float *const *input_gradients;        /* NULL where none is wanted */
+    gradient_rule rule;
+    void **state;  /* the node's slot for backward primitives */
+    void *scratch; /* backward_scratch_bytes of device memory, when asked for */
+} op_backward_call;
+
+/* Which forward values a node's backward reads, as bit masks over its inputs and outputs. */
+typedef struct op_reads {
+    uint32_t inputs, outputs;
+} op_reads;
+
 typedef struct op_attribute {
     const char *name;
     graph_attribute_type type;
@@ -44,6 +62,14 @@ typedef struct op_definition {
     size_t (*saved_bytes)(const graph *g, const graph_node *node);
     /* Multiply-accumulates x 2 for the node's shapes; NULL counts as 0. */
     int64_t (*flops)(const graph *g, const graph_node *node);
+    /* The gradients of the inputs from those of the outputs; NULL for ops
+     * without one (a backward pass through them is refused). Views need none:
+     * their gradient shares the input's. */
+    illume_status (*backward)(const op_backward_call *call);
+    /* The forward values the backward reads, which the plan keeps alive. */
+    op_reads (*backward_reads)(const graph *g, const graph_node *node);
+    /* Extra device memory the backward needs while it runs; NULL for none. */
+    size_t (*backward_scratch_bytes)(const graph *g, const graph_node *node);
 } op_definition;
 
 /* The op named name in the default ONNX domain, or -1. */

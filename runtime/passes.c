@@ -122,6 +122,14 @@ static int is_identity(const graph_node *node) {
     return strcmp(name, "Identity") == 0 || strcmp(name, "Dropout") == 0;
 }
 
+void graph_absorb(graph *g, int producer, graph_node *follower) {
+    graph_node *node = &g->nodes[producer];
+    g->values[node->outputs[0]].producer = -1;
+    node->outputs[0] = follower->outputs[0];
+    g->values[follower->outputs[0]].producer = producer;
+    follower->op = GRAPH_NODE_DELETED;
+}
+
 illume_status pass_simplify(illume_context *context, graph *g) {
     for (int n = 0; n < g->node_count; n++) {
         graph_node *node = &g->nodes[n];
@@ -130,7 +138,7 @@ illume_status pass_simplify(illume_context *context, graph *g) {
             if (node->outputs[o] >= 0 && !g->values[node->outputs[o]].constant) folded = 0;
         if (folded) {
             node->op = GRAPH_NODE_DELETED;
-        } else if (is_identity(node)) {
+        } else if (is_identity(node) && !g->values[node->outputs[0]].pinned) {
             graph_replace_uses(g, node->outputs[0], node->inputs[0]);
             node->op = GRAPH_NODE_DELETED;
         }
@@ -165,7 +173,8 @@ static int same_shape(const graph_value *a, const graph_value *b) {
  * nothing else reads its output, and the other operand exists before it runs. */
 static int fusable_conv(const graph *g, const graph_node *add, int side, const int *readers) {
     const graph_value *x = graph_input(g, add, side), *other = graph_input(g, add, 1 - side);
-    if (!x || !other || x->producer < 0 || readers[add->inputs[side]] != 1 || x->is_graph_output) return -1;
+    if (!x || !other || x->producer < 0 || readers[add->inputs[side]] != 1 || x->is_graph_output || x->pinned)
+        return -1;
     const graph_node *producer = &g->nodes[x->producer];
     const char *name = op_get(producer->op)->name;
     if ((strcmp(name, "Conv") != 0 && strcmp(name, "ConvTranspose") != 0) || producer->fused_activation.kind ||
@@ -198,11 +207,7 @@ illume_status pass_fuse_add(illume_context *context, graph *g) {
         producer->input_count = 4;
         producer->fused_add = 1;
         producer->inplace_input = 3;
-        /* The Conv now produces the Add's output; its own output is no longer read. */
-        g->values[producer->outputs[0]].producer = -1;
-        producer->outputs[0] = add->outputs[0];
-        g->values[add->outputs[0]].producer = conv;
-        add->op = GRAPH_NODE_DELETED;
+        graph_absorb(g, conv, add);
     }
     free(readers);
     graph_compact(g);
@@ -218,8 +223,9 @@ illume_status pass_fuse_activation(illume_context *context, graph *g) {
         unary_desc activation;
         if (node->op == GRAPH_NODE_DELETED || !activation_kind(node)) continue;
         const graph_value *x = graph_input(g, node, 0);
-        if (x->producer < 0 || readers[node->inputs[0]] != 1 || x->is_graph_output) continue;
-        graph_node *producer = &g->nodes[x->producer];
+        if (x->producer < 0 || readers[node->inputs[0]] != 1 || x->is_graph_output || x->pinned) continue;
+        int producer_index = x->producer;
+        graph_node *producer = &g->nodes[producer_index];
         const char *name = op_get(producer->op)->name;
         if ((strcmp(name, "Conv") != 0 && strcmp(name, "ConvTranspose") != 0) || producer->fused_activation.kind)
             continue;
@@ -227,8 +233,7 @@ illume_status pass_fuse_activation(illume_context *context, graph *g) {
         if (status != ILLUME_OK) break;
         /* After a fused Add the activation runs on the sum, as the model has it. */
         producer->fused_activation = (graph_activation){(int)activation.kind, activation.alpha, activation.beta};
-        graph_replace_uses(g, node->outputs[0], node->inputs[0]);
-        node->op = GRAPH_NODE_DELETED;
+        graph_absorb(g, producer_index, node);
     }
     free(readers);
     graph_compact(g);

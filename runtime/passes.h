@@ -29,6 +29,10 @@ illume_status pass_fuse_activation(illume_context *context, graph *g);
 void graph_replace_uses(graph *g, int from, int to);
 /* Counts the readers of each value (graph outputs count as readers). */
 int *graph_count_readers(const graph *g);
+/* Node `producer` takes over the work of `follower`, which reads its only
+ * output: it now produces the follower's output value (keeping that name),
+ * its own output is gone, and the follower is marked deleted. */
+void graph_absorb(graph *g, int producer, graph_node *follower);
 /* Drops the nodes marked deleted (op == GRAPH_NODE_DELETED), keeping order. */
 void graph_compact(graph *g);
 
