@@ -118,6 +118,12 @@ typedef struct illume_session_options {
     int fuse_activations;   /* run a Relu or a residual Add inside the Conv before it */
     int profile;            /* time every node (synchronizing after each); see illume_session_profile */
     int channels_last;      /* keep activations channels last where the backend prefers it */
+    /* Backward passes (illume_session_backward) ------------------------- */
+    int backward;              /* plan one: keep what it reads, place the gradients */
+    const char *backward_from; /* the value whose gradient the caller seeds; NULL: the first output */
+    const char *backward_to;   /* the value whose gradient is wanted; NULL: every graph input */
+    const char *const *keep;   /* values whose data and gradient stay readable (illume_session_read) */
+    int keep_count;
 } illume_session_options;
 
 void illume_session_options_default(illume_session_options *options);
@@ -146,6 +152,29 @@ typedef struct illume_session_stats {
 } illume_session_stats;
 
 void illume_session_get_stats(const illume_session *session, illume_session_stats *stats);
+
+/* How a backward pass treats each Relu: the gradient; guided backpropagation
+ * (positive gradient where the input was positive, as Captum's
+ * GuidedBackprop); deconvnet (the ReLU of the gradient, as Captum's
+ * Deconvolution). Every other op uses its gradient under all three. */
+typedef enum illume_rule {
+    ILLUME_RULE_GRADIENT = 0,
+    ILLUME_RULE_GUIDED = 1,
+    ILLUME_RULE_DECONV = 2
+} illume_rule;
+
+/* Runs the backward pass of the last illume_session_run of a session made
+ * with options.backward: seed is the gradient of backward_from (its shape).
+ * The gradients are then read with illume_session_read. */
+illume_status illume_session_backward(illume_session *session, illume_rule rule, const illume_tensor *seed);
+
+/* Copies a value's data (gradient 0) or gradient (gradient 1) into out,
+ * whose dtype, rank and dims must match (illume_session_value tells them).
+ * Readable: graph inputs and outputs, backward_from, backward_to and the kept
+ * values; gradients of graph inputs (or of backward_to) after a backward. */
+illume_status illume_session_read(illume_session *session, const char *name, int gradient, illume_tensor *out);
+/* The shape of a value of the session by name (its logical shape, NCHW). */
+illume_status illume_session_value(const illume_session *session, const char *name, illume_value_info *info);
 
 /* Time spent per op type over all runs of a session made with profile set:
  * entry index in [0, count) where count is the return value. */

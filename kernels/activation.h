@@ -30,4 +30,65 @@ ILLUME_INLINE float illume_unary(unary_kind kind, float alpha, float beta, float
     return x;
 }
 
+/* The gradient through a Relu under the rules of gradient_rule. */
+ILLUME_INLINE float illume_relu_gradient(gradient_rule rule, int positive, float dy) {
+    switch (rule) {
+    case RULE_GRADIENT: return positive ? dy : 0.0f;
+    case RULE_GUIDED: return positive && dy > 0.0f ? dy : 0.0f;
+    case RULE_DECONV: return dy > 0.0f ? dy : 0.0f;
+    }
+    return dy;
+}
+
+/* dx for the unary op at input x, given the output gradient dy: the
+ * derivatives PyTorch's autograd uses (a kink gets the derivative of the
+ * side that holds at it in PyTorch: 0 for Relu at 0, 1 for LeakyRelu). */
+ILLUME_INLINE float illume_unary_gradient(unary_kind kind, float alpha, float beta, gradient_rule rule, float x,
+                                          float dy) {
+    switch (kind) {
+    case UNARY_COPY: return dy;
+    case UNARY_RELU: return illume_relu_gradient(rule, x > 0.0f, dy);
+    case UNARY_LEAKY_RELU: return x > 0.0f ? dy : alpha * dy;
+    case UNARY_SIGMOID: {
+        float y = illume_unary(UNARY_SIGMOID, 0.0f, 0.0f, x);
+        return dy * y * (1.0f - y);
+    }
+    case UNARY_TANH: {
+        float y = tanhf(x);
+        return dy * (1.0f - y * y);
+    }
+    case UNARY_HARD_SIGMOID: {
+        float z = alpha * x + beta;
+        return z > 0.0f && z < 1.0f ? alpha * dy : 0.0f;
+    }
+    case UNARY_HARD_SWISH:
+        if (x < -3.0f) return 0.0f;
+        if (x <= 3.0f) return dy * (x / 3.0f + 0.5f);
+        return dy;
+    case UNARY_ELU: return x > 0.0f ? dy : dy * alpha * expf(x);
+    case UNARY_CLIP: return x > alpha && x < beta ? dy : 0.0f;
+    case UNARY_LINEAR: return alpha * dy;
+    }
+    return dy;
+}
+
+/* The same from the output y, for activations fused into the op before them
+ * (only kinds whose derivative y determines: the fusion pass fuses no
+ * other kind into a node whose backward runs). */
+ILLUME_INLINE float illume_unary_gradient_from_output(unary_kind kind, float alpha, float beta, gradient_rule rule,
+                                                      float y, float dy) {
+    (void)beta;
+    switch (kind) {
+    case UNARY_RELU: return illume_relu_gradient(rule, y > 0.0f, dy);
+    case UNARY_LEAKY_RELU: return y > 0.0f ? dy : alpha * dy;
+    case UNARY_SIGMOID: return dy * y * (1.0f - y);
+    case UNARY_TANH: return dy * (1.0f - y * y);
+    case UNARY_HARD_SIGMOID: return y > 0.0f && y < 1.0f ? alpha * dy : 0.0f;
+    case UNARY_ELU: return y > 0.0f ? dy : dy * (y + alpha);
+    case UNARY_CLIP: return y > alpha && y < beta ? dy : 0.0f;
+    case UNARY_LINEAR: return alpha * dy;
+    default: return dy;
+    }
+}
+
 #endif

@@ -29,9 +29,11 @@ typedef struct op_backward_call {
     const float *const *output_gradients; /* NULL where no gradient flows back */
     float *const *input_gradients;        /* NULL where none is wanted */
     gradient_rule rule;
-    void **state;  /* the node's slot for backward primitives */
+    void **state;  /* OP_BACKWARD_STATES slots for the backward's primitives */
     void *scratch; /* backward_scratch_bytes of device memory, when asked for */
 } op_backward_call;
+
+#define OP_BACKWARD_STATES 4
 
 /* Which forward values a node's backward reads, as bit masks over its inputs and outputs. */
 typedef struct op_reads {
