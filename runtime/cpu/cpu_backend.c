@@ -73,6 +73,7 @@ backend *cpu_backend_create(illume_context *context) {
     self->synchronize = cpu_synchronize;
     self->release_state = cpu_release_state;
     self->convolution = cpu_convolution;
+    self->convolution_backward = cpu_convolution_backward;
     self->pool = cpu_pool;
     self->matmul = cpu_matmul;
     self->batchnorm = cpu_batchnorm;

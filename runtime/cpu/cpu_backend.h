@@ -26,6 +26,8 @@ illume_status cpu_dnnl_check(illume_context *context, dnnl_status_t status, cons
 
 illume_status cpu_convolution(backend *self, const convolution_desc *desc, void **state, const float *x,
                               const float *weights, const float *bias, float *y);
+illume_status cpu_convolution_backward(backend *self, const convolution_desc *desc, void **state, const float *dy,
+                                       const float *weights, float *dx);
 illume_status cpu_matmul(backend *self, const matmul_desc *desc, void **state, const float *a, const float *b,
                          const float *bias, float *y);
 illume_status cpu_batchnorm(backend *self, const batchnorm_desc *desc, void **state, const float *x,
