@@ -214,7 +214,16 @@ illume_status pass_fuse_add(illume_context *context, graph *g) {
     return status;
 }
 
-illume_status pass_fuse_activation(illume_context *context, graph *g) {
+/* Whether an activation's derivative follows from its output alone. */
+static int derivable_from_output(const unary_desc *activation) {
+    if (activation->kind == UNARY_HARD_SWISH) return 0;
+    if (activation->kind == UNARY_LEAKY_RELU && !(activation->alpha > 0.0f)) return 0;
+    if (activation->kind == UNARY_ELU && !(activation->alpha > 0.0f)) return 0;
+    if (activation->kind == UNARY_CLIP && !(activation->alpha < activation->beta)) return 0;
+    return 1;
+}
+
+illume_status pass_fuse_activation(illume_context *context, graph *g, int for_backward) {
     int *readers = graph_count_readers(g);
     if (!readers) return illume_fail(context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
     illume_status status = ILLUME_OK;
@@ -231,6 +240,7 @@ illume_status pass_fuse_activation(illume_context *context, graph *g) {
             continue;
         status = activation_describe(context, g, node, &activation);
         if (status != ILLUME_OK) break;
+        if (for_backward && !derivable_from_output(&activation)) continue;
         /* After a fused Add the activation runs on the sum, as the model has it. */
         producer->fused_activation = (graph_activation){(int)activation.kind, activation.alpha, activation.beta};
         graph_absorb(g, producer_index, node);

@@ -4,28 +4,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "backend.h"
+#include "session.h"
+
 #include "model.h"
-#include "op.h"
 #include "ops/op_support.h"
 #include "passes.h"
-#include "plan.h"
-
-struct illume_session {
-    illume_context *context;
-    graph *graph;
-    backend *backend;
-    plan plan;
-    void *arena;
-    float **pointers; /* per value: where its data lives on the device, NULL if unused */
-    void **uploaded;  /* per value: device copies of constants the backend owns */
-    void **states;    /* per node: backend state */
-    op_call *calls;   /* per step: the arguments of its forward */
-    double *op_seconds; /* per op of the op table, when profiling */
-    int64_t *op_calls;
-    float **call_pointers;
-    size_t constant_bytes;
-};
 
 static illume_status prepare_calls(illume_session *session);
 
@@ -53,6 +36,30 @@ static illume_status check_runtime_types(illume_context *context, const graph *g
     return ILLUME_OK;
 }
 
+static int find_value(const graph *g, const char *name) {
+    for (int v = 0; v < g->value_count; v++)
+        if (strcmp(g->values[v].name, name) == 0) return v;
+    return -1;
+}
+
+int session_find_value(const illume_session *session, const char *name) {
+    return name ? find_value(session->graph, name) : -1;
+}
+
+/* Marks the values a backward pass starts from, goes to or keeps, so that no
+ * pass fuses them away. */
+static illume_status pin_values(illume_context *context, graph *g, const illume_session_options *options) {
+    const char *names[3] = {options->backward_from, options->backward_to, NULL};
+    for (int k = 0; k < 2 + options->keep_count; k++) {
+        const char *name = k < 2 ? names[k] : options->keep[k - 2];
+        if (!name) continue;
+        int v = find_value(g, name);
+        if (v < 0) return illume_fail(context, ILLUME_ERROR_INVALID_INPUT, "the model has no value named '%s'", name);
+        g->values[v].pinned = 1;
+    }
+    return ILLUME_OK;
+}
+
 static illume_status prepare_graph(illume_context *context, const illume_model *model,
                                    const illume_session_options *options, int input_count,
                                    const illume_tensor *input_shapes, graph **result) {
@@ -61,12 +68,14 @@ static illume_status prepare_graph(illume_context *context, const illume_model *
         return illume_fail(context, ILLUME_ERROR_UNSUPPORTED, "%s", model->problems[0].message);
     graph *g = graph_clone(model->graph);
     if (!g) return illume_fail(context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory copying the graph");
-    illume_status status = pass_bind_inputs(context, g, input_count, input_shapes);
+    illume_status status = pin_values(context, g, options);
+    if (status == ILLUME_OK) status = pass_bind_inputs(context, g, input_count, input_shapes);
     if (status == ILLUME_OK) status = pass_infer_and_fold(context, g);
     if (status == ILLUME_OK) status = pass_simplify(context, g);
     if (status == ILLUME_OK && options->fold_batchnorm) status = pass_fold_batchnorm(context, g);
     if (status == ILLUME_OK && options->fuse_activations) status = pass_fuse_add(context, g);
-    if (status == ILLUME_OK && options->fuse_activations) status = pass_fuse_activation(context, g);
+    if (status == ILLUME_OK && options->fuse_activations)
+        status = pass_fuse_activation(context, g, options->backward);
     if (status == ILLUME_OK) status = check_runtime_types(context, g);
     if (status != ILLUME_OK) {
         graph_free(g);
@@ -111,6 +120,15 @@ static illume_status place_values(illume_session *session) {
             return illume_fail(session->context, ILLUME_ERROR_OUT_OF_MEMORY, "cannot allocate the %zu-byte arena on %s",
                                session->plan.arena_bytes, device->name);
     }
+    if (session->has_backward) {
+        session->gradients = calloc((size_t)g->value_count + 1, sizeof(float *));
+        if (!session->gradients) return illume_fail(session->context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
+        for (int v = 0; v < g->value_count; v++)
+            if (session->plan.gradient_offsets[v] >= 0)
+                session->gradients[v] = (float *)((char *)session->arena + session->plan.gradient_offsets[v]);
+        if (session->plan.accumulate_offset >= 0)
+            session->accumulator = (float *)((char *)session->arena + session->plan.accumulate_offset);
+    }
     for (int v = 0; v < g->value_count; v++) {
         graph_value *value = &g->values[v];
         if (session->plan.value_offsets[v] >= 0) {
@@ -135,6 +153,32 @@ static illume_status place_values(illume_session *session) {
     return ILLUME_OK;
 }
 
+/* Plans the forward and a backward from backward_from (default: the first
+ * output) to backward_to (default: every float graph input). */
+static illume_status plan_with_backward(illume_session *session, const illume_session_options *options) {
+    graph *g = session->graph;
+    illume_context *context = session->context;
+    session->has_backward = 1;
+    session->from = options->backward_from ? find_value(g, options->backward_from) : g->outputs[0];
+    session->to = malloc(sizeof(int) * (size_t)(g->input_count + 1));
+    int *keep = malloc(sizeof(int) * (size_t)(options->keep_count + 1));
+    if (!session->to || !keep) {
+        free(keep);
+        return illume_fail(context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
+    }
+    if (options->backward_to) {
+        session->to[session->to_count++] = find_value(g, options->backward_to);
+    } else {
+        for (int i = 0; i < g->input_count; i++)
+            if (g->values[g->inputs[i]].dtype == ILLUME_FLOAT32) session->to[session->to_count++] = g->inputs[i];
+    }
+    for (int k = 0; k < options->keep_count; k++) keep[k] = find_value(g, options->keep[k]);
+    plan_backward request = {session->from, session->to, session->to_count, keep, options->keep_count};
+    illume_status status = plan_build(context, g, &request, &session->plan);
+    free(keep);
+    return status;
+}
+
 illume_status illume_session_create(illume_context *context, const illume_model *model,
                                     const illume_session_options *options, int input_count,
                                     const illume_tensor *input_shapes, illume_session **result) {
@@ -155,9 +199,11 @@ illume_status illume_session_create(illume_context *context, const illume_model 
         status = prepare_graph(context, model, options, input_count, input_shapes, &session->graph);
     if (status == ILLUME_OK && options->channels_last && session->backend->prefers_channels_last)
         status = pass_channels_last(context, session->graph);
-    if (status == ILLUME_OK) status = plan_build(context, session->graph, 0, &session->plan);
+    if (status == ILLUME_OK && options->backward) status = plan_with_backward(session, options);
+    else if (status == ILLUME_OK) status = plan_build(context, session->graph, NULL, &session->plan);
     if (status == ILLUME_OK) status = place_values(session);
     if (status == ILLUME_OK) status = prepare_calls(session);
+    if (status == ILLUME_OK && session->has_backward) status = session_prepare_backward(session);
     if (status == ILLUME_OK && options->profile) {
         session->op_seconds = calloc((size_t)op_count(), sizeof(double));
         session->op_calls = calloc((size_t)op_count(), sizeof(int64_t));
@@ -176,6 +222,7 @@ void illume_session_free(illume_session *session) {
     if (!session) return;
     backend *device = session->backend;
     if (device) {
+        session_free_backward(session);
         for (int n = 0; session->states && n < session->graph->node_count; n++)
             if (session->states[n]) device->release_state(device, session->states[n]);
         for (int v = 0; session->uploaded && v < session->graph->value_count; v++)
@@ -190,6 +237,8 @@ void illume_session_free(illume_session *session) {
     free(session->call_pointers);
     free(session->op_seconds);
     free(session->op_calls);
+    free(session->to);
+    free(session->gradients);
     plan_free(&session->plan);
     graph_free(session->graph);
     free(session);
@@ -327,7 +376,10 @@ illume_status illume_session_run(illume_session *session, int input_count, const
     }
     for (int o = 0; o < output_count; o++)
         ILLUME_TRY(check_tensor(context, &g->values[g->outputs[o]], &outputs[o], "output", g->output_names[o]));
+    session->ran = 0;
+    session->backward_ran = 0;
     ILLUME_TRY(run_steps(session));
+    session->ran = 1;
     for (int o = 0; o < output_count; o++) {
         const graph_value *value = &g->values[g->outputs[o]];
         size_t bytes = illume_tensor_bytes(&outputs[o]);

@@ -72,6 +72,23 @@ static illume_status forward(const op_call *call) {
     return call->backend->unary(call->backend, &desc, call->inputs[0], call->outputs[0]);
 }
 
+static illume_status backward(const op_backward_call *call) {
+    const op_call *forward = call->forward;
+    ILLUME_TRY(refuse_gradient(call, 1, 2, "bounds"));
+    if (!call->input_gradients[0]) return ILLUME_OK;
+    unary_desc desc;
+    ILLUME_TRY(activation_describe(forward->context, forward->graph, forward->node, &desc));
+    unary_backward_desc gradient = {desc.kind, desc.alpha, desc.beta, desc.count, call->rule};
+    return forward->backend->unary_backward(forward->backend, &gradient, forward->inputs[0], NULL,
+                                            call->output_gradients[0], call->input_gradients[0]);
+}
+
+static op_reads reads_input(const graph *g, const graph_node *node) {
+    (void)g;
+    (void)node;
+    return (op_reads){.inputs = 1u};
+}
+
 static int64_t flops(const graph *g, const graph_node *node) {
     const graph_value *y = graph_output(g, node, 0);
     int64_t count;
@@ -90,7 +107,8 @@ int activation_kind(const graph_node *node) {
 #define ACTIVATION(variable, onnx_name, attribute_list, inputs)                                                       \
     const op_definition variable = {.name = onnx_name, .min_inputs = 1, .max_inputs = inputs, .min_outputs = 1,     \
                                     .max_outputs = 1, .attributes = attribute_list, .infer = infer,                 \
-                                    .forward = forward, .flops = flops}
+                                    .forward = forward, .flops = flops, .backward = backward,                       \
+                                    .backward_reads = reads_input}
 
 ACTIVATION(op_relu, "Relu", no_attributes, 1);
 ACTIVATION(op_leaky_relu, "LeakyRelu", alpha_attributes, 1);

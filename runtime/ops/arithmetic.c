@@ -76,6 +76,26 @@ static illume_status forward(const op_call *call) {
     return call->backend->binary(call->backend, &desc, call->inputs[0], call->inputs[1], call->outputs[0]);
 }
 
+static illume_status backward(const op_backward_call *call) {
+    const op_call *forward = call->forward;
+    binary_desc desc;
+    ILLUME_TRY(describe(forward->context, forward->graph, forward->node, &desc));
+    for (int operand = 0; operand < 2; operand++) {
+        if (!call->input_gradients[operand]) continue;
+        ILLUME_TRY(forward->backend->binary_backward(forward->backend, &desc, operand, forward->inputs[0],
+                                                     forward->inputs[1], call->output_gradients[0],
+                                                     call->input_gradients[operand]));
+    }
+    return ILLUME_OK;
+}
+
+/* Add and Sub need no forward values; Mul, Div and PRelu read both operands. */
+static op_reads backward_reads(const graph *g, const graph_node *node) {
+    (void)g;
+    binary_kind kind = kind_of(node);
+    return (op_reads){.inputs = kind == BINARY_ADD || kind == BINARY_SUB ? 0u : 3u};
+}
+
 static int64_t flops(const graph *g, const graph_node *node) {
     const graph_value *y = graph_output(g, node, 0);
     int64_t count;
@@ -85,7 +105,8 @@ static int64_t flops(const graph *g, const graph_node *node) {
 #define ARITHMETIC(variable, onnx_name, attribute_list)                                                               \
     const op_definition variable = {.name = onnx_name, .min_inputs = 2, .max_inputs = 2, .min_outputs = 1,          \
                                     .max_outputs = 1, .attributes = attribute_list, .infer = infer, .fold = fold,   \
-                                    .forward = forward, .flops = flops}
+                                    .forward = forward, .flops = flops, .backward = backward,                       \
+                                    .backward_reads = backward_reads}
 
 ARITHMETIC(op_add, "Add", no_attributes);
 ARITHMETIC(op_sub, "Sub", no_attributes);

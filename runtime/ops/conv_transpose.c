@@ -130,6 +130,12 @@ static illume_status forward(const op_call *call) {
     return convolution_run(call, &desc);
 }
 
+static illume_status backward(const op_backward_call *call) {
+    convolution_desc desc;
+    ILLUME_TRY(describe(call->forward->context, call->forward->graph, call->forward->node, &desc));
+    return convolution_backward_run(call, &desc);
+}
+
 static int64_t flops(const graph *g, const graph_node *node) {
     const graph_value *w = graph_input(g, node, 1);
     const graph_value *x = graph_input(g, node, 0);
@@ -141,4 +147,6 @@ static int64_t flops(const graph *g, const graph_node *node) {
 
 const op_definition op_conv_transpose = {
     .name = "ConvTranspose", .min_inputs = 2, .max_inputs = 3, .min_outputs = 1, .max_outputs = 1,
-    .attributes = attributes, .check = check, .infer = infer, .forward = forward, .flops = flops};
+    .attributes = attributes, .check = check, .infer = infer, .forward = forward, .flops = flops,
+    .backward = backward, .backward_reads = convolution_backward_reads,
+    .backward_scratch_bytes = convolution_backward_scratch};

@@ -75,6 +75,68 @@ static illume_status forward(const op_call *call) {
                                  call->outputs[0]);
 }
 
+/* One product of the backward: y = alpha op(a) op(b) over stored operand shapes. */
+static illume_status product(const op_backward_call *call, int slot, const float *a, const int64_t *a_dims,
+                             int transpose_a, const float *b, const int64_t *b_dims, int transpose_b, float alpha,
+                             float *y) {
+    matmul_desc desc = {.rank = 2, .transpose_a = transpose_a, .transpose_b = transpose_b, .alpha = alpha};
+    for (int d = 0; d < 2; d++) {
+        desc.a_dims[d] = a_dims[d];
+        desc.b_dims[d] = b_dims[d];
+    }
+    desc.y_dims[0] = a_dims[transpose_a ? 1 : 0];
+    desc.y_dims[1] = b_dims[transpose_b ? 0 : 1];
+    backend *device = call->forward->backend;
+    return device->matmul(device, &desc, &call->state[slot], a, b, NULL, y);
+}
+
+/* dA = alpha dY op(B)^T, dB = alpha op(A)^T dY (each transposed back when the
+ * operand is stored transposed), dC = beta dY summed over C's broadcast. */
+static illume_status backward(const op_backward_call *call) {
+    const op_call *forward = call->forward;
+    const graph_node *node = forward->node;
+    matmul_desc desc;
+    ILLUME_TRY(describe(forward->context, forward->graph, node, &desc));
+    const float *dy = call->output_gradients[0];
+    const float *a = forward->inputs[0], *b = forward->inputs[1];
+    int transpose_a = desc.transpose_a, transpose_b = desc.transpose_b;
+    float alpha = desc.alpha;
+    if (call->input_gradients[0]) {
+        if (!transpose_a)
+            ILLUME_TRY(product(call, 0, dy, desc.y_dims, 0, b, desc.b_dims, !transpose_b, alpha,
+                               call->input_gradients[0]));
+        else
+            ILLUME_TRY(product(call, 0, b, desc.b_dims, transpose_b, dy, desc.y_dims, 1, alpha,
+                               call->input_gradients[0]));
+    }
+    if (call->input_gradients[1]) {
+        if (!transpose_b)
+            ILLUME_TRY(product(call, 1, a, desc.a_dims, !transpose_a, dy, desc.y_dims, 0, alpha,
+                               call->input_gradients[1]));
+        else
+            ILLUME_TRY(product(call, 1, dy, desc.y_dims, 1, a, desc.a_dims, transpose_a, alpha,
+                               call->input_gradients[1]));
+    }
+    if (call->input_gradients[2]) {
+        const graph_value *c = graph_input(forward->graph, node, 2);
+        backend *device = forward->backend;
+        binary_desc sum = {.kind = BINARY_ADD, .rank = 2, .dims = {desc.y_dims[0], desc.y_dims[1]}};
+        contiguous_strides(2, sum.dims, sum.a_strides);
+        broadcast_strides(c->rank, c->dims, 2, sum.b_strides);
+        ILLUME_TRY(device->binary_backward(device, &sum, 1, dy, NULL, dy, call->input_gradients[2]));
+        float beta = graph_attribute_float(node, "beta", 1.0f);
+        unary_desc scale = {.kind = UNARY_LINEAR, .alpha = beta, .count = input_elements(forward->graph, node, 2)};
+        ILLUME_TRY(device->unary(device, &scale, call->input_gradients[2], call->input_gradients[2]));
+    }
+    return ILLUME_OK;
+}
+
+static op_reads backward_reads(const graph *g, const graph_node *node) {
+    (void)g;
+    (void)node;
+    return (op_reads){.inputs = 3u};
+}
+
 static int64_t flops(const graph *g, const graph_node *node) {
     const graph_value *a = graph_input(g, node, 0), *y = graph_output(g, node, 0);
     int64_t k = a->dims[graph_attribute_int(node, "transA", 0) ? 0 : 1];
@@ -83,4 +145,5 @@ static int64_t flops(const graph *g, const graph_node *node) {
 
 const op_definition op_gemm = {
     .name = "Gemm", .min_inputs = 2, .max_inputs = 3, .min_outputs = 1, .max_outputs = 1,
-    .attributes = attributes, .infer = infer, .forward = forward, .flops = flops};
+    .attributes = attributes, .infer = infer, .forward = forward, .flops = flops, .backward = backward,
+    .backward_reads = backward_reads};

@@ -1,4 +1,6 @@
 /* MatMul: numpy matmul, with 1-D operands promoted and batch dims broadcast. */
+#include <string.h>
+
 #include "op_support.h"
 
 static const op_attribute attributes[] = {{NULL, 0}};
@@ -61,6 +63,82 @@ static illume_status forward(const op_call *call) {
                                  call->outputs[0]);
 }
 
+/* Whether an operand of padded dims was broadcast along a batch dim of y. */
+static int broadcast_batch(const matmul_desc *desc, const int64_t *dims) {
+    for (int d = 0; d < desc->rank - 2; d++)
+        if (dims[d] != desc->y_dims[d]) return 1;
+    return 0;
+}
+
+/* The gradient of one operand: the product for every batch of y, then, when
+ * the operand was broadcast along batch dims, summed over them (in scratch). */
+static illume_status operand_gradient(const op_backward_call *call, const matmul_desc *desc, int operand, float *dx) {
+    const op_call *forward = call->forward;
+    backend *device = forward->backend;
+    int rank = desc->rank;
+    const int64_t *dims = operand == 0 ? desc->a_dims : desc->b_dims;
+    matmul_desc product = {.rank = rank, .alpha = 1.0f};
+    for (int d = 0; d < rank; d++) product.y_dims[d] = d < rank - 2 ? desc->y_dims[d] : dims[d];
+    const float *left, *right;
+    if (operand == 0) { /* dA = dY B^T */
+        memcpy(product.a_dims, desc->y_dims, sizeof product.a_dims);
+        memcpy(product.b_dims, desc->b_dims, sizeof product.b_dims);
+        product.transpose_b = 1;
+        left = call->output_gradients[0];
+        right = forward->inputs[1];
+    } else { /* dB = A^T dY */
+        memcpy(product.a_dims, desc->a_dims, sizeof product.a_dims);
+        memcpy(product.b_dims, desc->y_dims, sizeof product.b_dims);
+        product.transpose_a = 1;
+        left = forward->inputs[0];
+        right = call->output_gradients[0];
+    }
+    int reduce = broadcast_batch(desc, dims);
+    float *full = reduce ? call->scratch : dx;
+    ILLUME_TRY(device->matmul(device, &product, &call->state[operand], left, right, NULL, full));
+    if (!reduce) return ILLUME_OK;
+    reduce_desc sum = {.kind = REDUCE_SUM, .rank = rank};
+    for (int d = 0; d < rank; d++) {
+        sum.dims[d] = product.y_dims[d];
+        sum.reduced[d] = d < rank - 2 && dims[d] == 1 && product.y_dims[d] != 1;
+    }
+    return device->reduce(device, &sum, full, dx);
+}
+
+static illume_status backward(const op_backward_call *call) {
+    const op_call *forward = call->forward;
+    matmul_desc desc;
+    int rank;
+    int64_t dims[ILLUME_MAX_RANK];
+    ILLUME_TRY(describe(forward->context, forward->graph, forward->node, &desc, &rank, dims));
+    for (int operand = 0; operand < 2; operand++)
+        if (call->input_gradients[operand])
+            ILLUME_TRY(operand_gradient(call, &desc, operand, call->input_gradients[operand]));
+    return ILLUME_OK;
+}
+
+static op_reads backward_reads(const graph *g, const graph_node *node) {
+    (void)g;
+    (void)node;
+    return (op_reads){.inputs = 3u};
+}
+
+/* Room for an operand's gradient over all of y's batches, when it was broadcast. */
+static size_t backward_scratch(const graph *g, const graph_node *node) {
+    matmul_desc desc;
+    int rank;
+    int64_t dims[ILLUME_MAX_RANK];
+    if (describe(NULL, g, node, &desc, &rank, dims) != ILLUME_OK) return 0;
+    int64_t batch = 1, largest = 0;
+    for (int d = 0; d < desc.rank - 2; d++) batch *= desc.y_dims[d];
+    for (int operand = 0; operand < 2; operand++) {
+        const int64_t *operand_dims = operand == 0 ? desc.a_dims : desc.b_dims;
+        int64_t size = batch * operand_dims[desc.rank - 2] * operand_dims[desc.rank - 1];
+        if (broadcast_batch(&desc, operand_dims) && size > largest) largest = size;
+    }
+    return (size_t)largest * sizeof(float);
+}
+
 static int64_t flops(const graph *g, const graph_node *node) {
     const graph_value *a = graph_input(g, node, 0), *y = graph_output(g, node, 0);
     int64_t outputs;
@@ -70,4 +148,5 @@ static int64_t flops(const graph *g, const graph_node *node) {
 
 const op_definition op_matmul = {
     .name = "MatMul", .min_inputs = 2, .max_inputs = 2, .min_outputs = 1, .max_outputs = 1,
-    .attributes = attributes, .infer = infer, .forward = forward, .flops = flops};
+    .attributes = attributes, .infer = infer, .forward = forward, .flops = flops, .backward = backward,
+    .backward_reads = backward_reads, .backward_scratch_bytes = backward_scratch};

@@ -221,6 +221,40 @@ illume_status convolution_run(const op_call *call, convolution_desc *desc) {
                                       call->inputs[2], call->outputs[0]);
 }
 
+illume_status convolution_backward_run(const op_backward_call *call, const convolution_desc *desc) {
+    const op_call *forward = call->forward;
+    const graph_node *node = forward->node;
+    backend *device = forward->backend;
+    ILLUME_TRY(refuse_gradient(call, 1, 2, "weights or bias"));
+    const float *dy = call->output_gradients[0];
+    int64_t count = output_elements(forward->graph, node, 0);
+    if (node->fused_activation.kind) {
+        unary_backward_desc activation = {(unary_kind)node->fused_activation.kind, node->fused_activation.alpha,
+                                          node->fused_activation.beta, count, call->rule};
+        ILLUME_TRY(device->unary_backward(device, &activation, NULL, forward->outputs[0], dy, call->scratch));
+        dy = call->scratch;
+    }
+    if (node->fused_add && call->input_gradients[node->input_count - 1]) {
+        copy_desc copy = {.rank = 1, .dims = {count}, .src_strides = {1}, .dst_strides = {1}};
+        ILLUME_TRY(device->copy(device, &copy, dy, call->input_gradients[node->input_count - 1]));
+    }
+    if (!call->input_gradients[0]) return ILLUME_OK;
+    convolution_desc plain = *desc;
+    plain.activation = UNARY_COPY;
+    plain.accumulate = 0;
+    return device->convolution_backward(device, &plain, call->state, dy, forward->inputs[1],
+                                        call->input_gradients[0]);
+}
+
+op_reads convolution_backward_reads(const graph *g, const graph_node *node) {
+    (void)g;
+    return (op_reads){.outputs = node->fused_activation.kind ? 1u : 0u};
+}
+
+size_t convolution_backward_scratch(const graph *g, const graph_node *node) {
+    return node->fused_activation.kind ? (size_t)output_elements(g, node, 0) * sizeof(float) : 0;
+}
+
 illume_status window_geometry_check(illume_context *context, const graph_node *node) {
     const char *auto_pad = graph_attribute_string(node, "auto_pad", "NOTSET");
     if (strcmp(auto_pad, "NOTSET") && strcmp(auto_pad, "VALID") && strcmp(auto_pad, "SAME_UPPER") &&
@@ -350,6 +384,56 @@ static illume_status forward_copy(void *closure, const copy_desc *desc, int inpu
 
 illume_status forward_by_copies(const op_call *call, copy_plan plan) {
     return plan(call->context, call->graph, call->node, forward_copy, (void *)call);
+}
+
+int64_t input_elements(const graph *g, const graph_node *node, int i) {
+    const graph_value *value = graph_input(g, node, i);
+    int64_t count = 0;
+    if (value) shape_element_count(value->rank, value->dims, &count);
+    return count;
+}
+
+int64_t output_elements(const graph *g, const graph_node *node, int o) {
+    const graph_value *value = graph_output(g, node, o);
+    int64_t count = 0;
+    if (value) shape_element_count(value->rank, value->dims, &count);
+    return count;
+}
+
+illume_status zero_gradient(const op_backward_call *call, int i) {
+    const op_call *forward = call->forward;
+    return forward->backend->fill(forward->backend, 0.0f, input_elements(forward->graph, forward->node, i),
+                                  call->input_gradients[i]);
+}
+
+illume_status refuse_gradient(const op_backward_call *call, int first, int last, const char *what) {
+    for (int i = first; i <= last && i < call->forward->node->input_count; i++)
+        if (call->input_gradients[i])
+            return node_fail(call->forward->context, call->forward->node, ILLUME_ERROR_UNSUPPORTED,
+                             "the gradient with respect to its %s is not supported", what);
+    return ILLUME_OK;
+}
+
+static illume_status backward_copy(void *closure, const copy_desc *desc, int input, int output) {
+    const op_backward_call *call = closure;
+    if (!call->input_gradients[input] || !call->output_gradients[output]) return ILLUME_OK;
+    copy_desc reverse = *desc;
+    for (int d = 0; d < desc->rank; d++) {
+        reverse.src_strides[d] = desc->dst_strides[d];
+        reverse.dst_strides[d] = desc->src_strides[d];
+    }
+    reverse.src_offset = desc->dst_offset;
+    reverse.dst_offset = desc->src_offset;
+    reverse.accumulate = 1;
+    backend *device = call->forward->backend;
+    return device->copy(device, &reverse, call->output_gradients[output], call->input_gradients[input]);
+}
+
+illume_status backward_by_copies(const op_backward_call *call, copy_plan plan) {
+    const op_call *forward = call->forward;
+    for (int i = 0; i < forward->node->input_count; i++)
+        if (call->input_gradients[i]) ILLUME_TRY(zero_gradient(call, i));
+    return plan(forward->context, forward->graph, forward->node, backward_copy, (void *)call);
 }
 
 illume_status fold_view(illume_context *context, graph *g, graph_node *node) {

@@ -63,6 +63,14 @@ int activation_kind(const graph_node *node);
  * bytes, and the backend accumulates). */
 illume_status convolution_run(const op_call *call, convolution_desc *desc);
 
+/* The backward of a Conv or ConvTranspose described by desc: through the
+ * fused activation (from the output, into the scratch memory), to the fused
+ * Add's addend, and back through the convolution to x. */
+illume_status convolution_backward_run(const op_backward_call *call, const convolution_desc *desc);
+/* What that backward reads and needs: the output, when an activation is fused. */
+op_reads convolution_backward_reads(const graph *g, const graph_node *node);
+size_t convolution_backward_scratch(const graph *g, const graph_node *node);
+
 /* Convolution and pooling geometry from kernel_shape, strides, dilations, pads and auto_pad. */
 typedef struct window_geometry {
     int spatial_rank;
@@ -91,6 +99,23 @@ typedef illume_status (*copy_plan)(illume_context *context, const graph *g, cons
 
 illume_status fold_by_copies(illume_context *context, graph *g, graph_node *node, copy_plan plan);
 illume_status forward_by_copies(const op_call *call, copy_plan plan);
+
+/* The backward of a data-movement op: each input gradient is zeroed, then
+ * every copy of the forward runs in reverse, adding the output gradient into
+ * the input gradient (Gather may read one element several times). */
+illume_status backward_by_copies(const op_backward_call *call, copy_plan plan);
+
+/* Fills an input gradient of node input i with zeros (inputs whose share of
+ * the output receives no gradient). */
+illume_status zero_gradient(const op_backward_call *call, int i);
+
+/* Elements of a node's input i or output o. */
+int64_t input_elements(const graph *g, const graph_node *node, int i);
+int64_t output_elements(const graph *g, const graph_node *node, int o);
+
+/* Fails when a backward is asked for the gradient of an input it does not
+ * compute (weights, biases, integer parameters). */
+illume_status refuse_gradient(const op_backward_call *call, int first, int last, const char *what);
 
 /* Folds a view op: the output is the input's data under the output's shape. */
 illume_status fold_view(illume_context *context, graph *g, graph_node *node);

@@ -98,5 +98,16 @@ static illume_status forward(const op_call *call) {
     return call->backend->pad(call->backend, &desc, call->inputs[0], call->outputs[0]);
 }
 
+static illume_status backward(const op_backward_call *call) {
+    const op_call *forward = call->forward;
+    ILLUME_TRY(refuse_gradient(call, 1, 3, "pads or pad value"));
+    if (!call->input_gradients[0]) return ILLUME_OK;
+    pad_desc desc;
+    ILLUME_TRY(describe(forward->context, forward->graph, forward->node, &desc));
+    return forward->backend->pad_backward(forward->backend, &desc, call->output_gradients[0],
+                                          call->input_gradients[0]);
+}
+
 const op_definition op_pad = {.name = "Pad", .min_inputs = 1, .max_inputs = 4, .min_outputs = 1, .max_outputs = 1,
-                              .attributes = attributes, .check = check, .infer = infer, .forward = forward};
+                              .attributes = attributes, .check = check, .infer = infer, .forward = forward,
+                              .backward = backward};

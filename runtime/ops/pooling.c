@@ -91,6 +91,17 @@ static illume_status forward(const op_call *call) {
     return call->backend->pool(call->backend, &desc, call->inputs[0], call->outputs[0], call->saved);
 }
 
+static illume_status backward(const op_backward_call *call) {
+    const op_call *forward = call->forward;
+    if (!call->input_gradients[0]) return ILLUME_OK;
+    pool_desc desc;
+    ILLUME_TRY(describe(forward->context, forward->graph, forward->node, &desc));
+    if (desc.kind == POOL_MAX && !forward->saved)
+        return node_fail(forward->context, forward->node, ILLUME_ERROR_INTERNAL, "no argmax was saved");
+    return forward->backend->pool_backward(forward->backend, &desc, call->output_gradients[0], forward->saved,
+                                           call->input_gradients[0]);
+}
+
 static size_t argmax_bytes(const graph *g, const graph_node *node) {
     const graph_value *y = graph_output(g, node, 0);
     int64_t count;
@@ -101,17 +112,19 @@ static size_t argmax_bytes(const graph *g, const graph_node *node) {
 const op_definition op_max_pool = {
     .name = "MaxPool", .min_inputs = 1, .max_inputs = 1, .min_outputs = 1, .max_outputs = 2,
     .attributes = max_attributes, .check = check, .infer = infer, .forward = forward,
-    .saved_bytes = argmax_bytes};
+    .saved_bytes = argmax_bytes, .backward = backward};
 
 const op_definition op_average_pool = {
     .name = "AveragePool", .min_inputs = 1, .max_inputs = 1, .min_outputs = 1, .max_outputs = 1,
-    .attributes = average_attributes, .check = check, .infer = infer, .forward = forward};
+    .attributes = average_attributes, .check = check, .infer = infer, .forward = forward,
+    .backward = backward};
 
 const op_definition op_global_max_pool = {
     .name = "GlobalMaxPool", .min_inputs = 1, .max_inputs = 1, .min_outputs = 1, .max_outputs = 1,
     .attributes = global_attributes, .check = check, .infer = infer, .forward = forward,
-    .saved_bytes = argmax_bytes};
+    .saved_bytes = argmax_bytes, .backward = backward};
 
 const op_definition op_global_average_pool = {
     .name = "GlobalAveragePool", .min_inputs = 1, .max_inputs = 1, .min_outputs = 1, .max_outputs = 1,
-    .attributes = global_attributes, .check = check, .infer = infer, .forward = forward};
+    .attributes = global_attributes, .check = check, .infer = infer, .forward = forward,
+    .backward = backward};

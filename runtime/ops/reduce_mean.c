@@ -56,6 +56,30 @@ static illume_status forward(const op_call *call) {
     return call->backend->reduce(call->backend, &desc, call->inputs[0], call->outputs[0]);
 }
 
+/* dx = dy / count, broadcast back over the reduced axes: a copy that reads
+ * each dy element once for every input position it averaged, then a scale. */
+static illume_status backward(const op_backward_call *call) {
+    const op_call *forward = call->forward;
+    if (!call->input_gradients[0]) return ILLUME_OK;
+    reduce_desc desc;
+    ILLUME_TRY(describe(forward->context, forward->graph, forward->node, &desc));
+    copy_desc spread = {.rank = desc.rank};
+    int64_t kept_dims[ILLUME_MAX_RANK], kept_strides[ILLUME_MAX_RANK], count = 1, total = 1;
+    for (int d = 0; d < desc.rank; d++) {
+        kept_dims[d] = desc.reduced[d] ? 1 : desc.dims[d];
+        if (desc.reduced[d]) count *= desc.dims[d];
+        total *= desc.dims[d];
+        spread.dims[d] = desc.dims[d];
+    }
+    contiguous_strides(desc.rank, kept_dims, kept_strides);
+    contiguous_strides(desc.rank, desc.dims, spread.dst_strides);
+    for (int d = 0; d < desc.rank; d++) spread.src_strides[d] = desc.reduced[d] ? 0 : kept_strides[d];
+    backend *device = forward->backend;
+    ILLUME_TRY(device->copy(device, &spread, call->output_gradients[0], call->input_gradients[0]));
+    unary_desc scale = {.kind = UNARY_LINEAR, .alpha = count ? 1.0f / (float)count : 0.0f, .count = total};
+    return device->unary(device, &scale, call->input_gradients[0], call->input_gradients[0]);
+}
+
 const op_definition op_reduce_mean = {.name = "ReduceMean", .min_inputs = 1, .max_inputs = 2, .min_outputs = 1,
                                       .max_outputs = 1, .attributes = attributes, .infer = infer,
-                                      .forward = forward};
+                                      .forward = forward, .backward = backward};

@@ -150,6 +150,16 @@ static illume_status forward(const op_call *call) {
     return call->backend->resize(call->backend, &desc, call->inputs[0], call->outputs[0]);
 }
 
+static illume_status backward(const op_backward_call *call) {
+    const op_call *forward = call->forward;
+    ILLUME_TRY(refuse_gradient(call, 1, 3, "roi, scales or sizes"));
+    if (!call->input_gradients[0]) return ILLUME_OK;
+    resize_desc desc;
+    ILLUME_TRY(describe(forward->context, forward->graph, forward->node, &desc));
+    return forward->backend->resize_backward(forward->backend, &desc, call->output_gradients[0],
+                                             call->input_gradients[0]);
+}
+
 const op_definition op_resize = {.name = "Resize", .min_inputs = 1, .max_inputs = 4, .min_outputs = 1,
                                  .max_outputs = 1, .attributes = attributes, .check = check, .infer = infer,
-                                 .forward = forward};
+                                 .forward = forward, .backward = backward};

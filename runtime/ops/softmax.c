@@ -36,8 +36,25 @@ static illume_status forward(const op_call *call) {
     return call->backend->softmax(call->backend, &desc, call->inputs[0], call->outputs[0]);
 }
 
+static illume_status backward(const op_backward_call *call) {
+    const op_call *forward = call->forward;
+    if (!call->input_gradients[0]) return ILLUME_OK;
+    softmax_desc desc;
+    ILLUME_TRY(describe(forward->context, forward->graph, forward->node, &desc));
+    return forward->backend->softmax_backward(forward->backend, &desc, forward->outputs[0], call->output_gradients[0],
+                                              call->input_gradients[0]);
+}
+
+static op_reads reads_output(const graph *g, const graph_node *node) {
+    (void)g;
+    (void)node;
+    return (op_reads){.outputs = 1u};
+}
+
 const op_definition op_softmax = {.name = "Softmax", .min_inputs = 1, .max_inputs = 1, .min_outputs = 1,
-                                  .max_outputs = 1, .attributes = attributes, .infer = infer, .forward = forward};
+                                  .max_outputs = 1, .attributes = attributes, .infer = infer, .forward = forward,
+                                  .backward = backward, .backward_reads = reads_output};
 
 const op_definition op_log_softmax = {.name = "LogSoftmax", .min_inputs = 1, .max_inputs = 1, .min_outputs = 1,
-                                      .max_outputs = 1, .attributes = attributes, .infer = infer, .forward = forward};
+                                      .max_outputs = 1, .attributes = attributes, .infer = infer, .forward = forward,
+                                      .backward = backward, .backward_reads = reads_output};

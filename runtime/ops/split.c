@@ -94,6 +94,8 @@ static illume_status fold(illume_context *context, graph *g, graph_node *node) {
 
 static illume_status forward(const op_call *call) { return forward_by_copies(call, copies); }
 
+static illume_status backward(const op_backward_call *call) { return backward_by_copies(call, copies); }
+
 const op_definition op_split = {.name = "Split", .min_inputs = 1, .max_inputs = 2, .min_outputs = 1,
                                 .max_outputs = 1024, .attributes = attributes, .infer = infer, .fold = fold,
-                                .forward = forward};
+                                .forward = forward, .backward = backward};

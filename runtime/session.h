@@ -1,0 +1,43 @@
+/* The session's internals, shared by runtime/session.c (making and running
+ * it) and runtime/backward.c (its backward pass and reading its values). */
+#ifndef ILLUME_SESSION_H
+#define ILLUME_SESSION_H
+
+#include "backend.h"
+#include "op.h"
+#include "plan.h"
+
+struct illume_session {
+    illume_context *context;
+    graph *graph;
+    backend *backend;
+    plan plan;
+    void *arena;
+    float **pointers;   /* per value: where its data lives on the device, NULL if unused */
+    void **uploaded;    /* per value: device copies of constants the backend owns */
+    void **states;      /* per node: backend state */
+    op_call *calls;     /* per step: the arguments of its forward */
+    double *op_seconds; /* per op of the op table, when profiling */
+    int64_t *op_calls;
+    float **call_pointers;
+    size_t constant_bytes;
+    int ran;            /* a forward run finished: its values are there to read */
+
+    /* The backward pass, when the session was made with one. */
+    int has_backward;
+    int from;             /* the value whose gradient the caller seeds */
+    int *to;              /* the values whose gradients are wanted */
+    int to_count;
+    float **gradients;    /* per value: its gradient on the device, NULL where none flows */
+    float *accumulator;   /* where a contribution that adds to a gradient goes first */
+    void **backward_states; /* OP_BACKWARD_STATES per node */
+    int backward_ran;
+};
+
+/* Prepares what the backward steps need once the values are placed. */
+illume_status session_prepare_backward(illume_session *session);
+void session_free_backward(illume_session *session);
+/* The index of the value named name in the session's graph, or -1. */
+int session_find_value(const illume_session *session, const char *name);
+
+#endif
