@@ -2,9 +2,9 @@
 # The whole test suite, as CI runs it: the release build's tests (the model
 # zoo included), then the same suite built with AddressSanitizer and
 # UndefinedBehaviorSanitizer (the zoo left out: it is slow under ASan, and the
-# release run already compares it), then a short fuzzing run of the model
-# loader when clang is installed. Run from the repository root after the
-# build command of the README.
+# release run already compares it), then a one-minute libFuzzer run of the
+# model loader built with clang. Run from the repository root after the build
+# command of the README.
 set -eu
 jobs=$(nproc 2>/dev/null || echo 2)
 # Tests run side by side, more threads than cores: OpenMP threads that spin at
@@ -19,3 +19,8 @@ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DILLUME_SANITIZE=ON -DILLUME_
 cmake --build build-asan -j "$jobs" > /dev/null
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
     ctest --test-dir build-asan --output-on-failure -j "$jobs" -LE 'zoo|fuzz'
+
+CC=clang CXX=clang++ cmake -S . -B build-fuzz -DILLUME_FUZZ=ON -DILLUME_WERROR=ON \
+      -DILLUME_VENV="$(pwd)/$build/venv" > /dev/null
+cmake --build build-fuzz -j "$jobs" --target fuzz_model_loader > /dev/null
+ctest --test-dir build-fuzz --output-on-failure -L fuzz
