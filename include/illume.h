@@ -181,6 +181,100 @@ illume_status illume_session_value(const illume_session *session, const char *na
 int illume_session_profile(const illume_session *session, int index, const char **op_type, double *seconds,
                            int64_t *calls);
 
+/* Explanations -------------------------------------------------------------- */
+
+typedef enum illume_method {
+    ILLUME_SALIENCY,           /* the gradient of the target (signed; absolute with `absolute`) */
+    ILLUME_GRADXINPUT,         /* input x gradient */
+    ILLUME_GUIDED_BACKPROP,    /* the gradient under the guided Relu rule */
+    ILLUME_DECONVNET,          /* the gradient under the deconvnet Relu rule */
+    ILLUME_INTEGRATED_GRADIENTS,
+    ILLUME_SMOOTHGRAD,         /* mean of the base method over noisy copies */
+    ILLUME_SMOOTHGRAD_SQUARED, /* mean of its square */
+    ILLUME_VARGRAD,            /* its variance */
+    ILLUME_GRADCAM,
+    ILLUME_GRADCAM_PLUS_PLUS,
+    ILLUME_GUIDED_GRADCAM,
+    ILLUME_OCCLUSION,
+    ILLUME_METHOD_COUNT
+} illume_method;
+
+/* How integrated gradients places its steps on the path (Captum's names). */
+typedef enum illume_quadrature {
+    ILLUME_GAUSS_LEGENDRE,
+    ILLUME_RIEMANN_LEFT,
+    ILLUME_RIEMANN_RIGHT,
+    ILLUME_RIEMANN_MIDDLE,
+    ILLUME_RIEMANN_TRAPEZOID
+} illume_quadrature;
+
+typedef enum illume_baseline {
+    ILLUME_BASELINE_ZEROS,
+    ILLUME_BASELINE_CONSTANT, /* every element baseline_value */
+    ILLUME_BASELINE_TENSOR,   /* baseline_tensor: one row, or one per input row */
+    ILLUME_BASELINE_BLUR      /* the input blurred by a Gaussian of blur_sigma pixels */
+} illume_baseline;
+
+typedef struct illume_explain_options {
+    illume_method method;
+    int absolute;                 /* saliency: the magnitude of the gradient */
+    int steps;                    /* integrated gradients (default 50) */
+    illume_quadrature quadrature; /* default Gauss-Legendre, as Captum */
+    illume_baseline baseline;     /* integrated gradients; default zeros */
+    float baseline_value;
+    const illume_tensor *baseline_tensor;
+    float blur_sigma;             /* default 10 */
+    int samples;                  /* SmoothGrad family (default 50) */
+    float noise;                  /* noise standard deviation as a fraction of each input's max - min (0.15) */
+    float sigma;                  /* absolute standard deviation instead, when positive */
+    illume_method base;           /* the method the SmoothGrad family averages (default saliency) */
+    uint64_t seed;                /* for the noise (Philox), so runs repeat bit for bit */
+    const char *layer;            /* Grad-CAM family: the value to explain at (default: see docs/methods.md) */
+    int upsample;                 /* Grad-CAM: bilinear to the input's size instead of the layer's */
+    int64_t window[2], stride[2]; /* occlusion (default 15x15, stride 8) */
+    float fill;                   /* occlusion: what the window holds */
+    size_t max_memory;            /* bytes the engine may use for a batch; 0: a quarter of available memory */
+    const char *device;
+} illume_explain_options;
+
+void illume_explain_options_default(illume_explain_options *options);
+const char *illume_method_name(illume_method method);
+/* By name: saliency, gradxinput, guided-backprop, deconvnet, ig, smoothgrad,
+ * smoothgrad-sq, vargrad, gradcam, gradcam++, guided-gradcam, occlusion. */
+illume_status illume_method_from_name(const char *name, illume_method *method);
+
+typedef struct illume_explainer illume_explainer;
+
+/* What an explanation reports per input row: the target explained (the top
+ * class when asked for -1), the model's output for it, and for integrated
+ * gradients the completeness delta sum(attribution) - (f(x) - f(baseline)). */
+typedef struct illume_explain_row {
+    int64_t target;
+    float score;
+    float delta; /* NaN for methods without one */
+} illume_explain_row;
+
+typedef struct illume_explain_report {
+    double seconds;
+    int64_t batch_rows;   /* rows a pass runs at once (chosen from max_memory) */
+    int64_t passes;       /* forward (and backward) passes run */
+    size_t peak_bytes;    /* the largest planned arena of the sessions used */
+} illume_explain_report;
+
+/* An explainer for inputs shaped like `row` (one input row: batch dimension 1). */
+illume_status illume_explainer_create(illume_context *context, const illume_model *model,
+                                      const illume_explain_options *options, const illume_tensor *row,
+                                      illume_explainer **explainer);
+void illume_explainer_free(illume_explainer *explainer);
+/* The shape of the attributions of `rows` input rows: the input's, or the
+ * layer's (N, 1, h, w) for the Grad-CAM family without upsampling. */
+illume_status illume_explainer_shape(const illume_explainer *explainer, int64_t rows, illume_tensor *shape);
+/* Explains inputs (N rows) for targets (N indices into a row of the first
+ * output, -1 for its top entry); writes attributions (illume_explainer_shape)
+ * and, when not NULL, rows (N) and report. */
+illume_status illume_explain(illume_explainer *explainer, const illume_tensor *inputs, const int64_t *targets,
+                             illume_tensor *attributions, illume_explain_row *rows, illume_explain_report *report);
+
 /* Utilities ---------------------------------------------------------------- */
 
 /* Bytes of a tensor's data; 0 on overflow or a bad rank. */

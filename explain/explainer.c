@@ -1,0 +1,489 @@
+#include "explainer.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "model.h"
+#include "op.h"
+
+/* A pass runs at most this many rows at once: beyond it batches gain little
+ * speed and cost memory. */
+#define EXPLAIN_BATCH_LIMIT 32
+
+static const char *const method_names[ILLUME_METHOD_COUNT] = {
+    "saliency", "gradxinput", "guided-backprop", "deconvnet", "ig", "smoothgrad", "smoothgrad-sq", "vargrad",
+    "gradcam", "gradcam++", "guided-gradcam", "occlusion"};
+
+const char *illume_method_name(illume_method method) {
+    return method >= 0 && method < ILLUME_METHOD_COUNT ? method_names[method] : "unknown";
+}
+
+illume_status illume_method_from_name(const char *name, illume_method *method) {
+    for (int m = 0; name && m < ILLUME_METHOD_COUNT; m++)
+        if (strcmp(name, method_names[m]) == 0) {
+            *method = (illume_method)m;
+            return ILLUME_OK;
+        }
+    return ILLUME_ERROR_INVALID_INPUT;
+}
+
+void illume_explain_options_default(illume_explain_options *options) {
+    memset(options, 0, sizeof *options);
+    options->method = ILLUME_SALIENCY;
+    options->steps = 50;
+    options->quadrature = ILLUME_GAUSS_LEGENDRE;
+    options->baseline = ILLUME_BASELINE_ZEROS;
+    options->blur_sigma = 10.0f;
+    options->samples = 50;
+    options->noise = 0.15f;
+    options->base = ILLUME_SALIENCY;
+    options->window[0] = options->window[1] = 15;
+    options->stride[0] = options->stride[1] = 8;
+    options->device = "auto";
+}
+
+static int uses_layer(illume_method method) {
+    return method == ILLUME_GRADCAM || method == ILLUME_GRADCAM_PLUS_PLUS || method == ILLUME_GUIDED_GRADCAM;
+}
+
+/* Grad-CAM's default layer: the 4-D input of the last GlobalAveragePool, else
+ * the input of the first Flatten or Reshape to 2-D (the end of the features). */
+static const char *default_layer(const graph *g) {
+    const char *found = NULL;
+    for (int n = 0; n < g->node_count; n++) {
+        const graph_node *node = &g->nodes[n];
+        const op_definition *definition = op_get(node->op);
+        if (definition && strcmp(definition->name, "GlobalAveragePool") == 0) found = g->values[node->inputs[0]].name;
+    }
+    if (found) return found;
+    for (int n = 0; n < g->node_count; n++) {
+        const graph_node *node = &g->nodes[n];
+        const op_definition *definition = op_get(node->op);
+        if (!definition || (strcmp(definition->name, "Flatten") && strcmp(definition->name, "Reshape"))) continue;
+        const graph_value *x = &g->values[node->inputs[0]];
+        if (x->rank == 4) return x->name;
+    }
+    return NULL;
+}
+
+/* A quarter of the memory the system has available, or 1 GiB when it does not say. */
+static size_t default_budget(void) {
+    FILE *file = fopen("/proc/meminfo", "r");
+    size_t available = 0;
+    if (file) {
+        char line[256];
+        while (fgets(line, sizeof line, file)) {
+            unsigned long long kib;
+            if (sscanf(line, "MemAvailable: %llu kB", &kib) == 1) available = (size_t)kib * 1024;
+        }
+        fclose(file);
+    }
+    return available ? available / 4 : (size_t)1 << 30;
+}
+
+static illume_status make_session(illume_explainer *e, int64_t batch, illume_session **session) {
+    illume_session_options options;
+    illume_session_options_default(&options);
+    options.device = e->options.device;
+    options.backward = e->backward;
+    const char *keep[1] = {e->layer};
+    if (e->backward && e->layer) {
+        options.keep = keep;
+        options.keep_count = 1;
+        /* Grad-CAM needs the gradient at the layer only; guided Grad-CAM also at the input. */
+        if (e->options.method != ILLUME_GUIDED_GRADCAM) options.backward_to = e->layer;
+    }
+    illume_tensor shape = e->row;
+    shape.dims[0] = batch;
+    shape.data = NULL;
+    return illume_session_create(e->context, e->model, &options, 1, &shape, session);
+}
+
+/* The rows per pass: what the budget holds, from the growth of the planned
+ * arena between one and two rows, capped. */
+static illume_status size_batch(illume_explainer *e) {
+    size_t budget = e->options.max_memory ? e->options.max_memory : default_budget();
+    illume_session *one = NULL, *two = NULL;
+    illume_status status = make_session(e, 1, &one);
+    if (status == ILLUME_OK) status = make_session(e, 2, &two);
+    if (status == ILLUME_OK) {
+        illume_session_stats first, second;
+        illume_session_get_stats(one, &first);
+        illume_session_get_stats(two, &second);
+        size_t per_row = second.arena_bytes > first.arena_bytes ? second.arena_bytes - first.arena_bytes : 1;
+        size_t fixed = first.arena_bytes > per_row ? first.arena_bytes - per_row : 0;
+        per_row += sizeof(float) * (size_t)(2 * e->row_elements + e->output_elements * 2 + e->layer_elements * 2);
+        int64_t batch = budget > fixed ? (int64_t)((budget - fixed) / per_row) : 0;
+        if (batch < 1)
+            status = illume_fail(e->context, ILLUME_ERROR_OUT_OF_MEMORY,
+                                 "one row needs %zu bytes, over the memory budget of %zu bytes", fixed + per_row,
+                                 budget);
+        e->batch = batch > EXPLAIN_BATCH_LIMIT ? EXPLAIN_BATCH_LIMIT : batch;
+    }
+    illume_session_free(one);
+    illume_session_free(two);
+    return status;
+}
+
+static illume_status check_options(illume_context *context, const illume_explain_options *o) {
+    if (o->method < 0 || o->method >= ILLUME_METHOD_COUNT)
+        return illume_fail(context, ILLUME_ERROR_INVALID_INPUT, "unknown method %d", (int)o->method);
+    if (o->method == ILLUME_INTEGRATED_GRADIENTS && (o->steps < 1 || o->steps > 100000 ||
+                                                     (o->steps < 2 && o->quadrature != ILLUME_GAUSS_LEGENDRE)))
+        return illume_fail(context, ILLUME_ERROR_INVALID_INPUT, "steps must be from 1 (2 for Riemann sums) to 100000");
+    if ((o->method == ILLUME_SMOOTHGRAD || o->method == ILLUME_SMOOTHGRAD_SQUARED || o->method == ILLUME_VARGRAD)) {
+        if (o->samples < 1 || o->samples > 100000)
+            return illume_fail(context, ILLUME_ERROR_INVALID_INPUT, "samples must be from 1 to 100000");
+        if (!(o->noise >= 0.0f) || !(o->sigma >= 0.0f))
+            return illume_fail(context, ILLUME_ERROR_INVALID_INPUT, "the noise level must not be negative");
+        if (o->base != ILLUME_SALIENCY && o->base != ILLUME_GRADXINPUT && o->base != ILLUME_GUIDED_BACKPROP &&
+            o->base != ILLUME_INTEGRATED_GRADIENTS)
+            return illume_fail(context, ILLUME_ERROR_INVALID_INPUT,
+                               "the SmoothGrad family averages saliency, gradxinput, guided-backprop or ig, not %s",
+                               illume_method_name(o->base));
+    }
+    if (o->method == ILLUME_OCCLUSION &&
+        (o->window[0] < 1 || o->window[1] < 1 || o->stride[0] < 1 || o->stride[1] < 1))
+        return illume_fail(context, ILLUME_ERROR_INVALID_INPUT, "occlusion window and stride must be positive");
+    if (o->baseline == ILLUME_BASELINE_TENSOR && !o->baseline_tensor)
+        return illume_fail(context, ILLUME_ERROR_INVALID_INPUT, "a baseline tensor was asked for but not given");
+    if (o->baseline == ILLUME_BASELINE_BLUR && !(o->blur_sigma > 0.0f))
+        return illume_fail(context, ILLUME_ERROR_INVALID_INPUT, "the blur sigma must be positive");
+    return ILLUME_OK;
+}
+
+static illume_status describe_model(illume_explainer *e) {
+    const graph *g = e->model->graph;
+    if (g->input_count != 1)
+        return illume_fail(e->context, ILLUME_ERROR_UNSUPPORTED, "explanations need a model with one input, not %d",
+                           g->input_count);
+    e->input_name = strdup(g->values[g->inputs[0]].name);
+    e->output_name = strdup(g->output_names[0]);
+    if (!e->input_name || !e->output_name) return illume_fail(e->context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
+    if (uses_layer(e->options.method)) {
+        const char *layer = e->options.layer ? e->options.layer : default_layer(g);
+        if (!layer)
+            return illume_fail(e->context, ILLUME_ERROR_INVALID_INPUT,
+                               "the model has no GlobalAveragePool or Flatten to find Grad-CAM's layer: give one");
+        e->layer = strdup(layer);
+        if (!e->layer) return illume_fail(e->context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
+    }
+    e->backward = e->options.method != ILLUME_OCCLUSION;
+    /* A one-row session tells the shapes of the output and the layer. */
+    illume_session *probe = NULL;
+    ILLUME_TRY(make_session(e, 1, &probe));
+    illume_value_info output;
+    illume_session_output(probe, 0, &output);
+    illume_status status = ILLUME_OK;
+    if (output.rank < 1 || output.dims[0] != 1 || output.dtype != ILLUME_FLOAT32)
+        status = illume_fail(e->context, ILLUME_ERROR_UNSUPPORTED,
+                             "the first output '%s' has no batch dimension to explain row by row", output.name);
+    e->output_elements = 1;
+    for (int d = 1; d < output.rank; d++) e->output_elements *= output.dims[d];
+    if (status == ILLUME_OK && e->layer) {
+        status = illume_session_value(probe, e->layer, &e->layer_info);
+        if (status == ILLUME_OK && (e->layer_info.rank != 4 || e->layer_info.dims[0] != 1))
+            status = illume_fail(e->context, ILLUME_ERROR_INVALID_INPUT,
+                                 "layer '%s' must be a 4-D (N, C, H, W) value of one row per input", e->layer);
+        e->layer_elements = e->layer_info.dims[1] * e->layer_info.dims[2] * e->layer_info.dims[3];
+    }
+    illume_session_free(probe);
+    return status;
+}
+
+static illume_status copy_baseline(illume_explainer *e, const illume_tensor *given) {
+    int same = given->rank == e->row.rank && given->dtype == ILLUME_FLOAT32 && given->data && given->dims[0] >= 1;
+    for (int d = 1; same && d < given->rank; d++) same = given->dims[d] == e->row.dims[d];
+    if (!same)
+        return illume_fail(e->context, ILLUME_ERROR_INVALID_INPUT,
+                           "the baseline must be float32 rows shaped like the input (one row, or one per input)");
+    size_t bytes = illume_tensor_bytes(given);
+    e->baseline = malloc(sizeof *e->baseline);
+    void *data = malloc(bytes ? bytes : 1);
+    if (!e->baseline || !data) {
+        free(data);
+        return illume_fail(e->context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
+    }
+    *e->baseline = *given;
+    memcpy(data, given->data, bytes);
+    e->baseline->data = data;
+    return ILLUME_OK;
+}
+
+illume_status illume_explainer_create(illume_context *context, const illume_model *model,
+                                      const illume_explain_options *options, const illume_tensor *row,
+                                      illume_explainer **result) {
+    *result = NULL;
+    if (!model || !row) return illume_fail(context, ILLUME_ERROR_INVALID_INPUT, "no model or input shape given");
+    illume_explain_options defaults;
+    if (!options) {
+        illume_explain_options_default(&defaults);
+        options = &defaults;
+    }
+    ILLUME_TRY(check_options(context, options));
+    if (row->rank < 1 || row->dims[0] != 1 || row->dtype != ILLUME_FLOAT32)
+        return illume_fail(context, ILLUME_ERROR_INVALID_INPUT, "the row shape must be float32 with batch dimension 1");
+    illume_explainer *e = calloc(1, sizeof *e);
+    if (!e) return illume_fail(context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
+    e->context = context;
+    e->model = model;
+    e->options = *options;
+    e->row = *row;
+    e->row.data = NULL;
+    e->row_elements = (int64_t)(illume_tensor_bytes(row) / sizeof(float));
+    illume_status status = describe_model(e);
+    if (status == ILLUME_OK) status = size_batch(e);
+    if (status != ILLUME_OK) {
+        illume_explainer_free(e);
+        return status;
+    }
+    e->options.layer = NULL; /* the caller's string may go; e->layer holds the copy */
+    e->options.baseline_tensor = NULL;
+    if (options->baseline == ILLUME_BASELINE_TENSOR) status = copy_baseline(e, options->baseline_tensor);
+    if (status != ILLUME_OK) {
+        illume_explainer_free(e);
+        return status;
+    }
+    *result = e;
+    return ILLUME_OK;
+}
+
+void illume_explainer_free(illume_explainer *e) {
+    if (!e) return;
+    illume_session_free(e->session);
+    if (e->baseline) free(e->baseline->data);
+    free(e->baseline);
+    free(e->input_name);
+    free(e->output_name);
+    free(e->layer);
+    free(e->inputs);
+    free(e->outputs);
+    free(e->gradients);
+    free(e->layer_gradients);
+    free(e->layer_data);
+    free(e->seed);
+    free(e->targets);
+    free(e);
+}
+
+illume_status illume_explainer_shape(const illume_explainer *e, int64_t rows, illume_tensor *shape) {
+    memset(shape, 0, sizeof *shape);
+    shape->dtype = ILLUME_FLOAT32;
+    if (e->layer && e->options.method != ILLUME_GUIDED_GRADCAM) {
+        /* One map per row, at the layer's resolution or upsampled to the input's. */
+        shape->rank = 4;
+        shape->dims[0] = rows;
+        shape->dims[1] = 1;
+        shape->dims[2] = e->options.upsample ? e->row.dims[e->row.rank - 2] : e->layer_info.dims[2];
+        shape->dims[3] = e->options.upsample ? e->row.dims[e->row.rank - 1] : e->layer_info.dims[3];
+        return ILLUME_OK;
+    }
+    *shape = e->row;
+    shape->data = NULL;
+    shape->dims[0] = rows;
+    return ILLUME_OK;
+}
+
+int64_t explain_top(const float *output, int64_t count) {
+    int64_t best = 0;
+    for (int64_t k = 1; k < count; k++)
+        if (output[k] > output[best]) best = k;
+    return best;
+}
+
+/* Makes the session and its host buffers on first use, sized for the batch. */
+static illume_status prepare(illume_explainer *e) {
+    if (e->session) return ILLUME_OK;
+    ILLUME_TRY(make_session(e, e->batch, &e->session));
+    size_t rows = (size_t)e->batch;
+    e->inputs = malloc(sizeof(float) * rows * (size_t)e->row_elements);
+    e->outputs = malloc(sizeof(float) * rows * (size_t)e->output_elements);
+    e->seed = malloc(sizeof(float) * rows * (size_t)e->output_elements);
+    e->targets = malloc(sizeof(int64_t) * rows);
+    e->gradients = malloc(sizeof(float) * rows * (size_t)e->row_elements);
+    e->layer_gradients = e->layer ? malloc(sizeof(float) * rows * (size_t)e->layer_elements) : NULL;
+    e->layer_data = e->layer ? malloc(sizeof(float) * rows * (size_t)e->layer_elements) : NULL;
+    if (!e->inputs || !e->outputs || !e->seed || !e->targets || !e->gradients ||
+        (e->layer && (!e->layer_data || !e->layer_gradients)))
+        return illume_fail(e->context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory for a batch of %lld rows",
+                           (long long)e->batch);
+    illume_session_stats stats;
+    illume_session_get_stats(e->session, &stats);
+    if (stats.arena_bytes > e->report.peak_bytes) e->report.peak_bytes = stats.arena_bytes;
+    e->report.batch_rows = e->batch;
+    return ILLUME_OK;
+}
+
+static illume_tensor batch_tensor(const illume_tensor *row, int64_t rows, void *data) {
+    illume_tensor tensor = *row;
+    tensor.dims[0] = rows;
+    tensor.data = data;
+    return tensor;
+}
+
+/* Reads a batch of a value (its data, or its gradient) into buffer. */
+static illume_status read_batch(illume_explainer *e, const char *name, int gradient, float *buffer) {
+    illume_value_info info;
+    ILLUME_TRY(illume_session_value(e->session, name, &info));
+    illume_tensor tensor = {.dtype = info.dtype, .rank = info.rank, .data = buffer};
+    memcpy(tensor.dims, info.dims, sizeof tensor.dims);
+    return illume_session_read(e->session, name, gradient, &tensor);
+}
+
+/* Whether the backward goes back to the input (all but Grad-CAM and Grad-CAM++). */
+static int input_gradient(const illume_explainer *e) {
+    return !e->layer || e->options.method == ILLUME_GUIDED_GRADCAM;
+}
+
+static illume_status run_batch(illume_explainer *e, const explain_pass *pass, int64_t start, int64_t rows) {
+    int64_t batch = e->batch;
+    for (int64_t r = 0; r < batch; r++) {
+        float *row = e->inputs + r * e->row_elements;
+        e->targets[r] = 0;
+        if (r < rows) ILLUME_TRY(pass->source(pass->closure, start + r, row, &e->targets[r]));
+        else memset(row, 0, sizeof(float) * (size_t)e->row_elements);
+        if (e->targets[r] >= e->output_elements)
+            return illume_fail(e->context, ILLUME_ERROR_INVALID_INPUT, "target %lld is outside the %lld outputs",
+                               (long long)e->targets[r], (long long)e->output_elements);
+    }
+    illume_value_info info;
+    illume_session_output(e->session, 0, &info);
+    illume_tensor input = batch_tensor(&e->row, batch, e->inputs);
+    int output_count = illume_session_output_count(e->session);
+    illume_tensor outputs[8];
+    void *extra[8] = {0};
+    if (output_count > 8)
+        return illume_fail(e->context, ILLUME_ERROR_UNSUPPORTED, "explanations handle models of up to 8 outputs");
+    illume_status status = ILLUME_OK;
+    for (int o = 0; o < output_count && status == ILLUME_OK; o++) {
+        illume_value_info output;
+        illume_session_output(e->session, o, &output);
+        outputs[o] = (illume_tensor){.dtype = output.dtype, .rank = output.rank};
+        memcpy(outputs[o].dims, output.dims, sizeof outputs[o].dims);
+        outputs[o].data = o == 0 ? e->outputs : (extra[o] = malloc(illume_tensor_bytes(&outputs[o]) + 1));
+        if (!outputs[o].data) status = illume_fail(e->context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
+    }
+    if (status == ILLUME_OK) status = illume_session_run(e->session, 1, &input, output_count, outputs);
+    for (int o = 0; o < output_count; o++) free(extra[o]);
+    ILLUME_TRY(status);
+    e->report.passes++;
+    for (int64_t r = 0; r < rows; r++)
+        if (e->targets[r] < 0) e->targets[r] = explain_top(e->outputs + r * e->output_elements, e->output_elements);
+    if (pass->backward) {
+        memset(e->seed, 0, sizeof(float) * (size_t)(batch * e->output_elements));
+        for (int64_t r = 0; r < rows; r++) e->seed[r * e->output_elements + e->targets[r]] = 1.0f;
+        illume_tensor seed = outputs[0];
+        seed.data = e->seed;
+        ILLUME_TRY(illume_session_backward(e->session, pass->rule, &seed));
+        if (input_gradient(e)) ILLUME_TRY(read_batch(e, e->input_name, 1, e->gradients));
+        if (e->layer) {
+            ILLUME_TRY(read_batch(e, e->layer, 1, e->layer_gradients));
+            ILLUME_TRY(read_batch(e, e->layer, 0, e->layer_data));
+        }
+    }
+    int layer = e->layer && pass->backward;
+    for (int64_t r = 0; r < rows; r++)
+        ILLUME_TRY(pass->consume(pass->closure, start + r, e->targets[r], e->outputs + r * e->output_elements,
+                                 pass->backward && input_gradient(e) ? e->gradients + r * e->row_elements : NULL,
+                                 layer ? e->layer_gradients + r * e->layer_elements : NULL,
+                                 layer ? e->layer_data + r * e->layer_elements : NULL));
+    return ILLUME_OK;
+}
+
+illume_status explainer_run(illume_explainer *e, const explain_pass *pass, int64_t count) {
+    ILLUME_TRY(prepare(e));
+    for (int64_t start = 0; start < count; start += e->batch) {
+        int64_t rows = count - start < e->batch ? count - start : e->batch;
+        ILLUME_TRY(run_batch(e, pass, start, rows));
+    }
+    return ILLUME_OK;
+}
+
+typedef struct target_pass {
+    const float *inputs;
+    int64_t row_elements;
+    int64_t *targets;
+    illume_explain_row *rows;
+} target_pass;
+
+static illume_status target_source(void *closure, int64_t index, float *row, int64_t *target) {
+    target_pass *p = closure;
+    memcpy(row, p->inputs + index * p->row_elements, sizeof(float) * (size_t)p->row_elements);
+    *target = p->targets[index];
+    return ILLUME_OK;
+}
+
+static illume_status target_consume(void *closure, int64_t index, int64_t target, const float *output,
+                                    const float *gradient, const float *layer_gradient, const float *layer) {
+    (void)gradient;
+    (void)layer_gradient;
+    (void)layer;
+    target_pass *p = closure;
+    p->targets[index] = target;
+    p->rows[index].target = target;
+    p->rows[index].score = output[target];
+    return ILLUME_OK;
+}
+
+illume_status explain_targets(illume_explainer *e, const float *inputs, int64_t count, int64_t *targets,
+                              illume_explain_row *rows) {
+    target_pass p = {inputs, e->row_elements, targets, rows};
+    explain_pass pass = {.backward = 0, .closure = &p, .source = target_source, .consume = target_consume};
+    return explainer_run(e, &pass, count);
+}
+
+static double now_seconds(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+illume_status illume_explain(illume_explainer *e, const illume_tensor *inputs, const int64_t *targets,
+                             illume_tensor *attributions, illume_explain_row *rows, illume_explain_report *report) {
+    if (!e || !inputs || !attributions) return ILLUME_ERROR_INVALID_INPUT;
+    int64_t count = inputs->rank >= 1 ? inputs->dims[0] : 0;
+    int same = inputs->rank == e->row.rank && inputs->dtype == ILLUME_FLOAT32 && inputs->data;
+    for (int d = 1; same && d < inputs->rank; d++) same = inputs->dims[d] == e->row.dims[d];
+    if (!same || count < 1)
+        return illume_fail(e->context, ILLUME_ERROR_INVALID_INPUT,
+                           "the inputs must be float32 rows shaped like the explainer's row");
+    illume_tensor expected;
+    illume_explainer_shape(e, count, &expected);
+    int match = attributions->rank == expected.rank && attributions->data;
+    for (int d = 0; match && d < expected.rank; d++) match = attributions->dims[d] == expected.dims[d];
+    if (!match)
+        return illume_fail(e->context, ILLUME_ERROR_INVALID_INPUT,
+                           "the attributions tensor does not have the shape illume_explainer_shape gives");
+    illume_explain_row *row_report = rows ? rows : calloc((size_t)count, sizeof *row_report);
+    int64_t *chosen = malloc(sizeof(int64_t) * (size_t)count);
+    if (!row_report || !chosen) {
+        if (!rows) free(row_report);
+        free(chosen);
+        return illume_fail(e->context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
+    }
+    for (int64_t r = 0; r < count; r++) {
+        chosen[r] = targets ? targets[r] : -1;
+        row_report[r] = (illume_explain_row){chosen[r], NAN, NAN};
+    }
+    static const explain_method methods[ILLUME_METHOD_COUNT] = {
+        explain_saliency, explain_gradxinput, explain_guided_backprop, explain_deconvnet,
+        explain_integrated_gradients, explain_smoothgrad, explain_smoothgrad, explain_smoothgrad,
+        explain_gradcam, explain_gradcam, explain_guided_gradcam, explain_occlusion};
+    memset(&e->report, 0, sizeof e->report);
+    double start = now_seconds();
+    illume_status status = methods[e->options.method](e, inputs->data, count, chosen, attributions->data, row_report);
+    e->report.seconds = now_seconds() - start;
+    if (e->session) {
+        illume_session_stats stats;
+        illume_session_get_stats(e->session, &stats);
+        e->report.peak_bytes = stats.arena_bytes;
+        e->report.batch_rows = e->batch;
+    }
+    if (report) *report = e->report;
+    if (!rows) free(row_report);
+    free(chosen);
+    return status;
+}

@@ -1,0 +1,88 @@
+/* The machinery every explanation method shares: one session sized to the
+ * memory budget, and passes that stream rows through it in batches — each
+ * row made on demand by the method (an interpolation step, a noisy copy, an
+ * occluded copy) and each result handed back as soon as its batch is done, so
+ * memory stays flat however many steps or samples a method takes. */
+#ifndef ILLUME_EXPLAINER_H
+#define ILLUME_EXPLAINER_H
+
+#include "context.h"
+#include "illume.h"
+
+struct illume_explainer {
+    illume_context *context;
+    const illume_model *model;
+    illume_explain_options options;
+    char *input_name;
+    char *output_name;
+    char *layer;             /* the Grad-CAM family's layer, NULL for other methods */
+    illume_tensor row;       /* the shape of one input row */
+    int64_t row_elements;
+    int64_t output_elements; /* per row of the first output */
+    int64_t layer_elements;  /* per row of the layer */
+    illume_value_info layer_info;
+    illume_tensor *baseline; /* a copy of the baseline tensor asked for, or NULL */
+    int backward;            /* the method needs gradients */
+    illume_session *session;
+    int64_t batch;           /* rows per pass */
+    float *inputs, *outputs, *gradients, *layer_gradients, *layer_data, *seed;
+    int64_t *targets;
+    illume_explain_report report;
+};
+
+/* One stream of rows through the session. */
+typedef struct explain_pass {
+    int backward;      /* run the backward pass too */
+    illume_rule rule;
+    void *closure;
+    /* Writes row `index` into row, and its target into *target (-1: the top
+     * entry of the row's own output). */
+    illume_status (*source)(void *closure, int64_t index, float *row, int64_t *target);
+    /* Takes row `index`'s results: its target, the model's output row, and
+     * after a backward the gradient of the input (NULL for the Grad-CAM
+     * family, whose backward stops at the layer) and, for methods with a
+     * layer, the layer's gradient and data. */
+    illume_status (*consume)(void *closure, int64_t index, int64_t target, const float *output,
+                             const float *gradient, const float *layer_gradient, const float *layer);
+} explain_pass;
+
+illume_status explainer_run(illume_explainer *explainer, const explain_pass *pass, int64_t count);
+
+/* The top entry of an output row. */
+int64_t explain_top(const float *output, int64_t count);
+
+/* Resolves targets of -1 to the top entry of each input's output, and fills
+ * rows[].target and rows[].score, with one forward pass over the inputs. */
+illume_status explain_targets(illume_explainer *e, const float *inputs, int64_t count, int64_t *targets,
+                              illume_explain_row *rows);
+
+/* The methods, one file each in explain/: each fills attributions (the shape
+ * illume_explainer_shape gives) and rows for the inputs. */
+typedef illume_status (*explain_method)(illume_explainer *explainer, const float *inputs, int64_t count,
+                                        const int64_t *targets, float *attributions, illume_explain_row *rows);
+
+illume_status explain_saliency(illume_explainer *e, const float *inputs, int64_t count, const int64_t *targets,
+                               float *attributions, illume_explain_row *rows);
+illume_status explain_gradxinput(illume_explainer *e, const float *inputs, int64_t count, const int64_t *targets,
+                                 float *attributions, illume_explain_row *rows);
+illume_status explain_guided_backprop(illume_explainer *e, const float *inputs, int64_t count, const int64_t *targets,
+                                      float *attributions, illume_explain_row *rows);
+illume_status explain_deconvnet(illume_explainer *e, const float *inputs, int64_t count, const int64_t *targets,
+                                float *attributions, illume_explain_row *rows);
+illume_status explain_integrated_gradients(illume_explainer *e, const float *inputs, int64_t count,
+                                           const int64_t *targets, float *attributions, illume_explain_row *rows);
+illume_status explain_smoothgrad(illume_explainer *e, const float *inputs, int64_t count, const int64_t *targets,
+                                 float *attributions, illume_explain_row *rows);
+illume_status explain_gradcam(illume_explainer *e, const float *inputs, int64_t count, const int64_t *targets,
+                              float *attributions, illume_explain_row *rows);
+illume_status explain_guided_gradcam(illume_explainer *e, const float *inputs, int64_t count, const int64_t *targets,
+                                     float *attributions, illume_explain_row *rows);
+illume_status explain_occlusion(illume_explainer *e, const float *inputs, int64_t count, const int64_t *targets,
+                                float *attributions, illume_explain_row *rows);
+
+/* The gradient of each input row under a rule, the plain machinery of the
+ * gradient methods; scores (may be NULL) receive the output at the target. */
+illume_status explain_gradients(illume_explainer *e, illume_rule rule, const float *inputs, int64_t count,
+                                const int64_t *targets, float *gradients, illume_explain_row *rows);
+
+#endif

@@ -1,0 +1,85 @@
+/* Guided Grad-CAM (Selvaraju et al. 2017), as Captum's GuidedGradCam: the
+ * guided backpropagation map times the Grad-CAM map (with its ReLU) resized
+ * to the input by nearest neighbour, each input channel alike. Two backward
+ * passes per batch: the gradient to the layer, and the guided one to the
+ * input. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cam.h"
+#include "explainer.h"
+
+typedef struct guided_pass {
+    illume_explainer *explainer;
+    const float *inputs;
+    const int64_t *targets;
+    float *attributions;
+    float *maps; /* per input: the Grad-CAM map at the input's resolution */
+    float *layer_map;
+    illume_explain_row *rows;
+} guided_pass;
+
+static illume_status guided_source(void *closure, int64_t index, float *row, int64_t *target) {
+    guided_pass *p = closure;
+    int64_t size = p->explainer->row_elements;
+    memcpy(row, p->inputs + index * size, sizeof(float) * (size_t)size);
+    *target = p->targets[index];
+    return ILLUME_OK;
+}
+
+static illume_status map_consume(void *closure, int64_t index, int64_t target, const float *output,
+                                 const float *gradient, const float *layer_gradient, const float *layer) {
+    (void)gradient;
+    guided_pass *p = closure;
+    illume_explainer *e = p->explainer;
+    const int64_t *dims = e->layer_info.dims;
+    int64_t height = e->row.dims[e->row.rank - 2], width = e->row.dims[e->row.rank - 1];
+    cam_map(ILLUME_GRADCAM, layer, layer_gradient, dims[1], dims[2], dims[3], p->layer_map);
+    cam_resize(p->layer_map, dims[2], dims[3], p->maps + index * height * width, height, width, 0);
+    p->rows[index].target = target;
+    p->rows[index].score = output[target];
+    return ILLUME_OK;
+}
+
+static illume_status guided_consume(void *closure, int64_t index, int64_t target, const float *output,
+                                    const float *gradient, const float *layer_gradient, const float *layer) {
+    (void)target;
+    (void)output;
+    (void)layer_gradient;
+    (void)layer;
+    guided_pass *p = closure;
+    illume_explainer *e = p->explainer;
+    int64_t size = e->row_elements;
+    int64_t plane = e->row.dims[e->row.rank - 2] * e->row.dims[e->row.rank - 1];
+    const float *map = p->maps + index * plane;
+    float *attribution = p->attributions + index * size;
+    for (int64_t i = 0; i < size; i++) attribution[i] = gradient[i] * map[i % plane];
+    return ILLUME_OK;
+}
+
+illume_status explain_guided_gradcam(illume_explainer *e, const float *inputs, int64_t count, const int64_t *targets,
+                                     float *attributions, illume_explain_row *rows) {
+    if (e->row.rank < 3)
+        return illume_fail(e->context, ILLUME_ERROR_INVALID_INPUT, "guided Grad-CAM needs an image input (N, C, H, W)");
+    int64_t plane = e->row.dims[e->row.rank - 2] * e->row.dims[e->row.rank - 1];
+    int64_t *chosen = malloc(sizeof(int64_t) * (size_t)count);
+    float *maps = malloc(sizeof(float) * (size_t)(count * plane));
+    float *layer_map = malloc(sizeof(float) * (size_t)(e->layer_info.dims[2] * e->layer_info.dims[3]));
+    illume_status status = ILLUME_OK;
+    if (!chosen || !maps || !layer_map) status = illume_fail(e->context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
+    if (status == ILLUME_OK) {
+        memcpy(chosen, targets, sizeof(int64_t) * (size_t)count);
+        guided_pass p = {e, inputs, chosen, attributions, maps, layer_map, rows};
+        explain_pass maps_pass = {.backward = 1, .rule = ILLUME_RULE_GRADIENT, .closure = &p,
+                                  .source = guided_source, .consume = map_consume};
+        status = explainer_run(e, &maps_pass, count);
+        for (int64_t r = 0; r < count; r++) chosen[r] = rows[r].target;
+        explain_pass guided = {.backward = 1, .rule = ILLUME_RULE_GUIDED, .closure = &p, .source = guided_source,
+                               .consume = guided_consume};
+        if (status == ILLUME_OK) status = explainer_run(e, &guided, count);
+    }
+    free(chosen);
+    free(maps);
+    free(layer_map);
+    return status;
+}

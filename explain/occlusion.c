@@ -1,0 +1,122 @@
+/* Occlusion (Zeiler and Fergus 2014), as Captum's Occlusion with a window
+ * over all channels: windows start every stride along height and width,
+ * ceil((size - window) / stride) + 1 of them per axis, the last cut at the
+ * border; each holds `fill`. A pixel's attribution is the mean drop of the
+ * target output over the windows that cover it. Forward passes only, the
+ * occluded copies streamed in batches. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "explainer.h"
+
+typedef struct occlusion_pass {
+    const float *inputs;
+    int64_t row_elements, planes, height, width;
+    int64_t window[2], stride[2], counts[2];
+    float fill;
+    const int64_t *targets;
+    const float *scores; /* the target output of each unoccluded input */
+    float *sums;         /* per input pixel (one plane) */
+} occlusion_pass;
+
+/* The window of index `window`: rows [y0, y1), columns [x0, x1). */
+static void window_bounds(const occlusion_pass *p, int64_t window, int64_t *y0, int64_t *y1, int64_t *x0,
+                          int64_t *x1) {
+    int64_t wy = window / p->counts[1], wx = window % p->counts[1];
+    *y0 = wy * p->stride[0];
+    *x0 = wx * p->stride[1];
+    *y1 = *y0 + p->window[0] < p->height ? *y0 + p->window[0] : p->height;
+    *x1 = *x0 + p->window[1] < p->width ? *x0 + p->window[1] : p->width;
+}
+
+static illume_status occlusion_source(void *closure, int64_t index, float *row, int64_t *target) {
+    occlusion_pass *p = closure;
+    int64_t windows = p->counts[0] * p->counts[1], input = index / windows;
+    memcpy(row, p->inputs + input * p->row_elements, sizeof(float) * (size_t)p->row_elements);
+    int64_t y0, y1, x0, x1;
+    window_bounds(p, index % windows, &y0, &y1, &x0, &x1);
+    for (int64_t c = 0; c < p->planes; c++)
+        for (int64_t y = y0; y < y1; y++)
+            for (int64_t x = x0; x < x1; x++) row[(c * p->height + y) * p->width + x] = p->fill;
+    *target = p->targets[input];
+    return ILLUME_OK;
+}
+
+static illume_status occlusion_consume(void *closure, int64_t index, int64_t target, const float *output,
+                                       const float *gradient, const float *layer_gradient, const float *layer) {
+    (void)gradient;
+    (void)layer_gradient;
+    (void)layer;
+    occlusion_pass *p = closure;
+    int64_t windows = p->counts[0] * p->counts[1], input = index / windows;
+    float drop = p->scores[input] - output[target];
+    float *sum = p->sums + input * p->height * p->width;
+    int64_t y0, y1, x0, x1;
+    window_bounds(p, index % windows, &y0, &y1, &x0, &x1);
+    for (int64_t y = y0; y < y1; y++)
+        for (int64_t x = x0; x < x1; x++) sum[y * p->width + x] += drop;
+    return ILLUME_OK;
+}
+
+illume_status explain_occlusion(illume_explainer *e, const float *inputs, int64_t count, const int64_t *targets,
+                                float *attributions, illume_explain_row *rows) {
+    const illume_tensor *row = &e->row;
+    if (row->rank < 3)
+        return illume_fail(e->context, ILLUME_ERROR_INVALID_INPUT, "occlusion needs an image input (N, C, H, W)");
+    occlusion_pass p = {.inputs = inputs, .row_elements = e->row_elements, .fill = e->options.fill};
+    p.height = row->dims[row->rank - 2];
+    p.width = row->dims[row->rank - 1];
+    p.planes = e->row_elements / (p.height * p.width);
+    for (int axis = 0; axis < 2; axis++) {
+        int64_t size = axis == 0 ? p.height : p.width;
+        p.window[axis] = e->options.window[axis];
+        p.stride[axis] = e->options.stride[axis];
+        if (p.window[axis] > size)
+            return illume_fail(e->context, ILLUME_ERROR_INVALID_INPUT,
+                               "the occlusion window (%lld) is larger than the input (%lld)",
+                               (long long)p.window[axis], (long long)size);
+        if (p.stride[axis] > p.window[axis] && p.window[axis] < size)
+            return illume_fail(e->context, ILLUME_ERROR_INVALID_INPUT,
+                               "the occlusion stride (%lld) is larger than the window (%lld): pixels would be skipped",
+                               (long long)p.stride[axis], (long long)p.window[axis]);
+        p.counts[axis] = (size - p.window[axis] + p.stride[axis] - 1) / p.stride[axis] + 1;
+    }
+    int64_t plane = p.height * p.width, windows = p.counts[0] * p.counts[1];
+    int64_t *chosen = malloc(sizeof(int64_t) * (size_t)count);
+    float *scores = malloc(sizeof(float) * (size_t)count);
+    float *sums = calloc((size_t)(count * plane), sizeof(float));
+    int *covered = calloc((size_t)plane, sizeof(int));
+    illume_status status = ILLUME_OK;
+    if (!chosen || !scores || !sums || !covered) {
+        status = illume_fail(e->context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
+        goto done;
+    }
+    memcpy(chosen, targets, sizeof(int64_t) * (size_t)count);
+    status = explain_targets(e, inputs, count, chosen, rows);
+    for (int64_t r = 0; r < count; r++) scores[r] = rows[r].score;
+    p.targets = chosen;
+    p.scores = scores;
+    p.sums = sums;
+    if (status == ILLUME_OK) {
+        explain_pass pass = {.backward = 0, .closure = &p, .source = occlusion_source, .consume = occlusion_consume};
+        status = explainer_run(e, &pass, count * windows);
+    }
+    for (int64_t w = 0; w < windows; w++) {
+        int64_t y0, y1, x0, x1;
+        window_bounds(&p, w, &y0, &y1, &x0, &x1);
+        for (int64_t y = y0; y < y1; y++)
+            for (int64_t x = x0; x < x1; x++) covered[y * p.width + x]++;
+    }
+    for (int64_t r = 0; status == ILLUME_OK && r < count; r++)
+        for (int64_t i = 0; i < e->row_elements; i++) {
+            int64_t pixel = i % plane;
+            attributions[r * e->row_elements + i] = covered[pixel] ? sums[r * plane + pixel] / (float)covered[pixel]
+                                                                   : 0.0f;
+        }
+done:
+    free(chosen);
+    free(scores);
+    free(sums);
+    free(covered);
+    return status;
+}
