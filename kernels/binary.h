@@ -17,4 +17,31 @@ ILLUME_INLINE float illume_binary(binary_kind kind, float a, float b) {
     return a;
 }
 
+/* d(a op b) / d(operand) at (a, b), operand 0 for a and 1 for b: the
+ * derivatives PyTorch's autograd uses (PRelu at a = 0 takes the slope's side). */
+ILLUME_INLINE float illume_binary_partial(binary_kind kind, int operand, float a, float b) {
+    switch (kind) {
+    case BINARY_ADD: return 1.0f;
+    case BINARY_SUB: return operand == 0 ? 1.0f : -1.0f;
+    case BINARY_MUL: return operand == 0 ? b : a;
+    case BINARY_DIV: return operand == 0 ? 1.0f / b : -(a / b) / b;
+    case BINARY_PRELU:
+        if (operand == 0) return a > 0.0f ? 1.0f : b;
+        return a > 0.0f ? 0.0f : a;
+    }
+    return 1.0f;
+}
+
+/* Which operands illume_binary_partial reads: bit 0 for a, bit 1 for b. */
+ILLUME_INLINE int illume_binary_partial_reads(binary_kind kind, int operand) {
+    switch (kind) {
+    case BINARY_ADD:
+    case BINARY_SUB: return 0;
+    case BINARY_MUL: return operand == 0 ? 2 : 1;
+    case BINARY_DIV: return operand == 0 ? 2 : 3;
+    case BINARY_PRELU: return operand == 0 ? 3 : 1;
+    }
+    return 3;
+}
+
 #endif

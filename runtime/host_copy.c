@@ -21,7 +21,11 @@ void host_copy(const copy_desc *desc, const void *source, void *destination, siz
     for (int64_t r = 0; r < rows; r++) {
         int64_t src = illume_strided_offset(outer_rank, desc->dims, desc->src_strides, r);
         int64_t dst = illume_strided_offset(outer_rank, desc->dims, desc->dst_strides, r);
-        if (src_step == 1 && dst_step == 1) {
+        if (desc->accumulate) {
+            const float *s = (const float *)from + src;
+            float *t = (float *)to + dst;
+            for (int64_t i = 0; i < row; i++) t[i * dst_step] += s[i * src_step];
+        } else if (src_step == 1 && dst_step == 1) {
             memcpy(to + dst * (int64_t)element_size, from + src * (int64_t)element_size,
                    (size_t)row * element_size);
         } else if (element_size == 4) {

@@ -7,6 +7,7 @@
 
 #include "backend.h"
 
+/* With desc->accumulate the elements are float32 (gradients) and add to the destination. */
 void host_copy(const copy_desc *desc, const void *source, void *destination, size_t element_size);
 
 #endif

@@ -84,6 +84,13 @@ backend *cpu_backend_create(illume_context *context) {
     self->copy = cpu_copy;
     self->pad = cpu_pad;
     self->resize = cpu_resize;
+    self->fill = cpu_fill;
+    self->pool_backward = cpu_pool_backward;
+    self->unary_backward = cpu_unary_backward;
+    self->binary_backward = cpu_binary_backward;
+    self->softmax_backward = cpu_softmax_backward;
+    self->pad_backward = cpu_pad_backward;
+    self->resize_backward = cpu_resize_backward;
     cpu->threads = context && context->threads > 0 ? context->threads : omp_get_num_procs();
     omp_set_num_threads(cpu->threads);
     if (cpu_dnnl_check(context, dnnl_engine_create(&cpu->engine, dnnl_cpu, 0), "dnnl_engine_create") != ILLUME_OK ||

@@ -41,5 +41,17 @@ illume_status cpu_reduce(backend *self, const reduce_desc *desc, const float *x,
 illume_status cpu_copy(backend *self, const copy_desc *desc, const float *x, float *y);
 illume_status cpu_pad(backend *self, const pad_desc *desc, const float *x, float *y);
 illume_status cpu_resize(backend *self, const resize_desc *desc, const float *x, float *y);
+illume_status cpu_fill(backend *self, float value, int64_t count, float *y);
+
+illume_status cpu_pool_backward(backend *self, const pool_desc *desc, const float *dy, const int32_t *argmax,
+                                float *dx);
+illume_status cpu_unary_backward(backend *self, const unary_backward_desc *desc, const float *x, const float *y,
+                                 const float *dy, float *dx);
+illume_status cpu_binary_backward(backend *self, const binary_desc *desc, int operand, const float *a,
+                                  const float *b, const float *dy, float *dx);
+illume_status cpu_softmax_backward(backend *self, const softmax_desc *desc, const float *y, const float *dy,
+                                   float *dx);
+illume_status cpu_pad_backward(backend *self, const pad_desc *desc, const float *dy, float *dx);
+illume_status cpu_resize_backward(backend *self, const resize_desc *desc, const float *dy, float *dx);
 
 #endif

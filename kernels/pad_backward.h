@@ -1,0 +1,104 @@
+/* Per-element math of the Pad backward pass (its adjoint): the gradient of
+ * one input element, gathered from every output that reads it, so that each
+ * thread writes only its own element. Shared by the CPU backend and the CUDA
+ * kernels; the inverse of illume_pad_source in kernels/pad.h. */
+#ifndef ILLUME_KERNELS_PAD_BACKWARD_H
+#define ILLUME_KERNELS_PAD_BACKWARD_H
+
+#include <stdint.h>
+
+#include "backend.h"
+#include "device.h"
+
+/* The coordinates of one output axis (shifted by the begin pad, so in [low,
+ * high)) that read one input coordinate: up to two arithmetic progressions. */
+typedef struct illume_pad_reach {
+    int64_t first[2], step[2], count[2];
+} illume_pad_reach;
+
+/* The coordinates c in [low, high) with c = residue modulo period: the first
+ * in *first, and how many. */
+ILLUME_INLINE int64_t illume_pad_progression(int64_t residue, int64_t period, int64_t low, int64_t high,
+                                             int64_t *first) {
+    int64_t offset = (residue - low) % period;
+    if (offset < 0) offset += period;
+    *first = low + offset;
+    return *first < high ? (high - 1 - *first) / period + 1 : 0;
+}
+
+/* The coordinates c in [low, high) for which illume_pad_source(mode, c, n)
+ * is s (0 <= s < n, low <= 0, high >= n). */
+ILLUME_INLINE illume_pad_reach illume_pad_reach_of(pad_mode mode, int64_t s, int64_t n, int64_t low, int64_t high) {
+    illume_pad_reach reach = {{s, 0}, {1, 1}, {1, 0}};
+    switch (mode) {
+    case PAD_CONSTANT: break;
+    case PAD_EDGE:
+        /* The first coordinate takes everything before it, the last everything after. */
+        if (s == 0) {
+            reach.first[0] = low;
+            reach.count[0] = (n == 1 ? high : 1) - low;
+        } else if (s == n - 1) {
+            reach.count[0] = high - s;
+        }
+        break;
+    case PAD_WRAP:
+        reach.step[0] = n;
+        reach.count[0] = illume_pad_progression(s, n, low, high, &reach.first[0]);
+        break;
+    case PAD_REFLECT:
+        if (n == 1) {
+            reach.first[0] = low;
+            reach.count[0] = high - low;
+            break;
+        }
+        /* Period 2 (n - 1): c reads s where c = s or c = -s modulo the period;
+         * the ends are their own mirror images. */
+        reach.step[0] = reach.step[1] = 2 * (n - 1);
+        reach.count[0] = illume_pad_progression(s, reach.step[0], low, high, &reach.first[0]);
+        if (s != 0 && s != n - 1)
+            reach.count[1] = illume_pad_progression(reach.step[1] - s, reach.step[1], low, high, &reach.first[1]);
+        break;
+    }
+    return reach;
+}
+
+/* The k-th coordinate of a reach (k below count[0] + count[1]). */
+ILLUME_INLINE int64_t illume_pad_reach_at(const illume_pad_reach *reach, int64_t k) {
+    return k < reach->count[0] ? reach->first[0] + k * reach->step[0]
+                               : reach->first[1] + (k - reach->count[0]) * reach->step[1];
+}
+
+/* The gradient of the input element at `coordinates` from dy (the output
+ * gradient, dense): the sum of dy over the outputs that read it, zero for an
+ * element a negative pad crops. Negative pads crop first and the mode pads
+ * what they leave, as the forward does. */
+ILLUME_INLINE float illume_pad_backward_at(const pad_desc *desc, const float *dy, const int64_t *coordinates) {
+    illume_pad_reach reach[ILLUME_MAX_RANK];
+    int64_t shift[ILLUME_MAX_RANK], strides[ILLUME_MAX_RANK], term[ILLUME_MAX_RANK], terms[ILLUME_MAX_RANK];
+    int rank = desc->rank;
+    int64_t stride = 1;
+    for (int d = rank - 1; d >= 0; d--) {
+        int64_t begin = desc->pad_begin[d], end = desc->out_dims[d] - desc->in_dims[d] - begin;
+        int64_t crop = begin < 0 ? -begin : 0;
+        int64_t kept = desc->in_dims[d] - crop - (end < 0 ? -end : 0);
+        int64_t s = coordinates[d] - crop;
+        if (s < 0 || s >= kept) return 0.0f;
+        shift[d] = begin > 0 ? begin : 0;
+        reach[d] = illume_pad_reach_of(desc->mode, s, kept, -shift[d], desc->out_dims[d] - shift[d]);
+        strides[d] = stride;
+        stride *= desc->out_dims[d];
+        term[d] = 0;
+        terms[d] = reach[d].count[0] + reach[d].count[1];
+    }
+    float sum = 0.0f;
+    for (;;) {
+        int64_t offset = 0;
+        for (int d = 0; d < rank; d++) offset += (illume_pad_reach_at(&reach[d], term[d]) + shift[d]) * strides[d];
+        sum += dy[offset];
+        int d = rank - 1;
+        while (d >= 0 && ++term[d] == terms[d]) term[d--] = 0;
+        if (d < 0) return sum;
+    }
+}
+
+#endif

@@ -1,0 +1,69 @@
+/* Per-element math of the pooling backward pass: the gradient of one input
+ * element, gathered from the outputs whose windows cover it, so that every
+ * thread writes only its own element. Shared by the CPU backend and the CUDA
+ * kernels. */
+#ifndef ILLUME_KERNELS_POOL_BACKWARD_H
+#define ILLUME_KERNELS_POOL_BACKWARD_H
+
+#include <stdint.h>
+
+#include "backend.h"
+#include "device.h"
+#include "pool.h"
+
+/* The outputs along axis d whose window span reaches input coordinate i: o
+ * from *first to the returned bound. With a dilation, only those for which
+ * illume_pool_reaches holds put a window position on i. */
+ILLUME_INLINE int64_t illume_pool_covering(const pool_desc *desc, int d, int64_t i, int64_t *first) {
+    /* Output o's window holds the padded coordinates o stride + k dilation, k < kernel. */
+    int64_t position = i + desc->pad_begin[d], stride = desc->stride[d];
+    int64_t lowest = position - (desc->kernel[d] - 1) * desc->dilation[d];
+    int64_t low = lowest <= 0 ? 0 : (lowest + stride - 1) / stride;
+    int64_t high = position < 0 ? 0 : position / stride + 1;
+    if (high > desc->out_size[d]) high = desc->out_size[d];
+    *first = low;
+    return high < low ? low : high;
+}
+
+ILLUME_INLINE int illume_pool_reaches(const pool_desc *desc, int d, int64_t i, int64_t o) {
+    return (i + desc->pad_begin[d] - o * desc->stride[d]) % desc->dilation[d] == 0;
+}
+
+/* The gradient of the input element at spatial coordinates `at` (flat index
+ * `index` in its plane): dy and argmax point at the first output of the
+ * element's plane, whose consecutive outputs lie `step` elements apart
+ * (1 for NCHW, the channels for channels last). Max pooling takes the dy of
+ * the outputs whose argmax names the element; average pooling dy / divisor
+ * of every output whose window holds it. */
+ILLUME_INLINE float illume_pool_backward_at(const pool_desc *desc, const float *dy, const int32_t *argmax,
+                                            int64_t step, const int64_t *at, int64_t index) {
+    /* Axes right-aligned in three slots, as in illume_pool_span; unused slots span one output. */
+    int64_t first[ILLUME_MAX_SPATIAL] = {0, 0, 0}, last[ILLUME_MAX_SPATIAL] = {1, 1, 1};
+    int64_t size[ILLUME_MAX_SPATIAL] = {1, 1, 1};
+    int rank = desc->spatial_rank, unused = ILLUME_MAX_SPATIAL - rank;
+    for (int d = 0; d < rank; d++) {
+        last[unused + d] = illume_pool_covering(desc, d, at[d], &first[unused + d]);
+        size[unused + d] = desc->out_size[d];
+    }
+    float sum = 0.0f;
+    int64_t o[ILLUME_MAX_SPATIAL];
+    for (o[0] = first[0]; o[0] < last[0]; o[0]++) {
+        if (unused == 0 && !illume_pool_reaches(desc, 0, at[0], o[0])) continue;
+        for (o[1] = first[1]; o[1] < last[1]; o[1]++) {
+            if (unused <= 1 && !illume_pool_reaches(desc, 1 - unused, at[1 - unused], o[1])) continue;
+            for (o[2] = first[2]; o[2] < last[2]; o[2]++) {
+                if (!illume_pool_reaches(desc, 2 - unused, at[2 - unused], o[2])) continue;
+                int64_t out = ((o[0] * size[1] + o[1]) * size[2] + o[2]) * step;
+                if (desc->kind == POOL_MAX) {
+                    if (argmax[out] == index) sum += dy[out];
+                } else {
+                    float divisor = illume_pool_divisor(desc, o + unused);
+                    if (divisor > 0.0f) sum += dy[out] / divisor;
+                }
+            }
+        }
+    }
+    return sum;
+}
+
+#endif
