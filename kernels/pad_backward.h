@@ -1,7 +1,10 @@
 /* Per-element math of the Pad backward pass (its adjoint): the gradient of
  * one input element, gathered from every output that reads it, so that each
- * thread writes only its own element. Shared by the CPU backend and the CUDA
- * kernels; the inverse of illume_pad_source in kernels/pad.h. */
+ * thread writes only its own element. Pad is separable: along each axis the
+ * outputs that read a coordinate do not depend on the other axes, so an
+ * input element gathers over the product of its coordinates' reaches.
+ * Shared by the CPU backend and the CUDA kernels; the inverse of
+ * illume_pad_source in kernels/pad.h. */
 #ifndef ILLUME_KERNELS_PAD_BACKWARD_H
 #define ILLUME_KERNELS_PAD_BACKWARD_H
 
@@ -68,32 +71,37 @@ ILLUME_INLINE int64_t illume_pad_reach_at(const illume_pad_reach *reach, int64_t
                                : reach->first[1] + (k - reach->count[0]) * reach->step[1];
 }
 
-/* The gradient of the input element at `coordinates` from dy (the output
- * gradient, dense): the sum of dy over the outputs that read it, zero for an
- * element a negative pad crops. Negative pads crop first and the mode pads
- * what they leave, as the forward does. */
-ILLUME_INLINE float illume_pad_backward_at(const pad_desc *desc, const float *dy, const int64_t *coordinates) {
-    illume_pad_reach reach[ILLUME_MAX_RANK];
-    int64_t shift[ILLUME_MAX_RANK], strides[ILLUME_MAX_RANK], term[ILLUME_MAX_RANK], terms[ILLUME_MAX_RANK];
-    int rank = desc->rank;
-    int64_t stride = 1;
-    for (int d = rank - 1; d >= 0; d--) {
-        int64_t begin = desc->pad_begin[d], end = desc->out_dims[d] - desc->in_dims[d] - begin;
-        int64_t crop = begin < 0 ? -begin : 0;
-        int64_t kept = desc->in_dims[d] - crop - (end < 0 ? -end : 0);
-        int64_t s = coordinates[d] - crop;
-        if (s < 0 || s >= kept) return 0.0f;
-        shift[d] = begin > 0 ? begin : 0;
-        reach[d] = illume_pad_reach_of(desc->mode, s, kept, -shift[d], desc->out_dims[d] - shift[d]);
-        strides[d] = stride;
-        stride *= desc->out_dims[d];
+/* The output coordinates along axis d that read input coordinate j, or a
+ * reach of no coordinates where a negative pad crops j. Negative pads crop
+ * first and the mode pads what they leave, as the forward does. */
+ILLUME_INLINE illume_pad_reach illume_pad_axis_reach(const pad_desc *desc, int d, int64_t j) {
+    int64_t begin = desc->pad_begin[d], end = desc->out_dims[d] - desc->in_dims[d] - begin;
+    int64_t crop = begin < 0 ? -begin : 0, shift = begin > 0 ? begin : 0;
+    int64_t kept = desc->in_dims[d] - crop - (end < 0 ? -end : 0), s = j - crop;
+    if (s < 0 || s >= kept) {
+        illume_pad_reach none = {{0, 0}, {1, 1}, {0, 0}};
+        return none;
+    }
+    illume_pad_reach reach = illume_pad_reach_of(desc->mode, s, kept, -shift, desc->out_dims[d] - shift);
+    reach.first[0] += shift;
+    reach.first[1] += shift;
+    return reach;
+}
+
+/* The gradient of one input element from dy (dense, out_strides): the sum
+ * over the outputs that read it, reaches[d] naming those along axis d. */
+ILLUME_INLINE float illume_pad_gather(int rank, const illume_pad_reach *const *reaches, const int64_t *out_strides,
+                                      const float *dy) {
+    int64_t term[ILLUME_MAX_RANK], terms[ILLUME_MAX_RANK];
+    for (int d = 0; d < rank; d++) {
         term[d] = 0;
-        terms[d] = reach[d].count[0] + reach[d].count[1];
+        terms[d] = reaches[d]->count[0] + reaches[d]->count[1];
+        if (terms[d] == 0) return 0.0f;
     }
     float sum = 0.0f;
     for (;;) {
         int64_t offset = 0;
-        for (int d = 0; d < rank; d++) offset += (illume_pad_reach_at(&reach[d], term[d]) + shift[d]) * strides[d];
+        for (int d = 0; d < rank; d++) offset += illume_pad_reach_at(reaches[d], term[d]) * out_strides[d];
         sum += dy[offset];
         int d = rank - 1;
         while (d >= 0 && ++term[d] == terms[d]) term[d--] = 0;

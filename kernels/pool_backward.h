@@ -26,25 +26,22 @@ ILLUME_INLINE int64_t illume_pool_covering(const pool_desc *desc, int d, int64_t
 }
 
 ILLUME_INLINE int illume_pool_reaches(const pool_desc *desc, int d, int64_t i, int64_t o) {
-    return (i + desc->pad_begin[d] - o * desc->stride[d]) % desc->dilation[d] == 0;
+    return desc->dilation[d] == 1 || (i + desc->pad_begin[d] - o * desc->stride[d]) % desc->dilation[d] == 0;
 }
 
 /* The gradient of the input element at spatial coordinates `at` (flat index
  * `index` in its plane): dy and argmax point at the first output of the
  * element's plane, whose consecutive outputs lie `step` elements apart
- * (1 for NCHW, the channels for channels last). Max pooling takes the dy of
- * the outputs whose argmax names the element; average pooling dy / divisor
- * of every output whose window holds it. */
-ILLUME_INLINE float illume_pool_backward_at(const pool_desc *desc, const float *dy, const int32_t *argmax,
-                                            int64_t step, const int64_t *at, int64_t index) {
-    /* Axes right-aligned in three slots, as in illume_pool_span; unused slots span one output. */
-    int64_t first[ILLUME_MAX_SPATIAL] = {0, 0, 0}, last[ILLUME_MAX_SPATIAL] = {1, 1, 1};
+ * (1 for NCHW, the channels for channels last). first and last hold the
+ * covering outputs of each axis, right-aligned in three slots as in
+ * illume_pool_span (unused slots 0 and 1). Max pooling takes the dy of the
+ * outputs whose argmax names the element; average pooling dy / divisor of
+ * every output whose window holds it. */
+ILLUME_INLINE float illume_pool_gather(const pool_desc *desc, const float *dy, const int32_t *argmax, int64_t step,
+                                       const int64_t *at, int64_t index, const int64_t *first, const int64_t *last) {
     int64_t size[ILLUME_MAX_SPATIAL] = {1, 1, 1};
     int rank = desc->spatial_rank, unused = ILLUME_MAX_SPATIAL - rank;
-    for (int d = 0; d < rank; d++) {
-        last[unused + d] = illume_pool_covering(desc, d, at[d], &first[unused + d]);
-        size[unused + d] = desc->out_size[d];
-    }
+    for (int d = 0; d < rank; d++) size[unused + d] = desc->out_size[d];
     float sum = 0.0f;
     int64_t o[ILLUME_MAX_SPATIAL];
     for (o[0] = first[0]; o[0] < last[0]; o[0]++) {
