@@ -13,6 +13,7 @@
 int command_info(int argc, char **argv);
 int command_run(int argc, char **argv);
 int command_bench(int argc, char **argv);
+int command_explain(int argc, char **argv);
 
 /* Prints "illume: message" to stderr and returns the exit code for status. */
 int report(illume_status status, const char *format, ...)

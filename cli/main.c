@@ -22,12 +22,16 @@ static void prefer_passive_waiting(char **argv) {
 static const char *const help =
     "usage: illume [--version] [--help] COMMAND [ARGS]\n"
     "\n"
-    "illume imports a model exported to ONNX and runs it on the CPU.\n"
+    "illume imports a model exported to ONNX, runs it on the CPU, and explains\n"
+    "what it looked at.\n"
     "\n"
     "Commands:\n"
     "  info MODEL     inputs, outputs, op histogram, parameters, FLOPs and\n"
     "                 whether every op is supported\n"
     "  run MODEL INPUT...   run a model on a .npy tensor or on images\n"
+    "  explain MODEL INPUT... -m METHOD   what the model looked at: saliency,\n"
+    "                 integrated gradients, SmoothGrad, Grad-CAM, occlusion, ...\n"
+    "                 (no arguments: the bundled demo)\n"
     "  bench MODEL    time forward passes: images/s and peak memory\n"
     "\n"
     "Run 'illume COMMAND --help' for the options of a command.\n"
@@ -56,6 +60,7 @@ int main(int argc, char **argv) {
     if (strcmp(command, "info") == 0) return command_info(argc - 1, argv + 1);
     if (strcmp(command, "run") == 0) return command_run(argc - 1, argv + 1);
     if (strcmp(command, "bench") == 0) return command_bench(argc - 1, argv + 1);
+    if (strcmp(command, "explain") == 0) return command_explain(argc - 1, argv + 1);
     fprintf(stderr, "illume: unknown command '%s'\n\n%s", command, help);
     return EXIT_USAGE;
 }
