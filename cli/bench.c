@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "method_options.h"
 
 static const char *const help =
     "usage: illume bench MODEL [--batch N] [--shape DIMS] [--iterations K] [--warmup W]\n"
@@ -23,7 +24,10 @@ static const char *const help =
     "  --threads T      CPU threads (default: all cores)\n"
     "  --device DEVICE  cpu or auto\n"
     "  --json           one JSON object instead of text\n"
-    "  --profile        also print the time spent in each op type\n";
+    "  --profile        also print the time spent in each op type\n"
+    "  -m METHOD        time an explanation method instead (illume explain's methods and\n"
+    "                   options below); --batch inputs per call, --target K (default 0)\n"
+    "\n";
 
 static double now_seconds(void) {
     struct timespec t;
@@ -36,17 +40,86 @@ static int compare_doubles(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
+/* Times illume_explain on one batch of inputs, after warm-up calls. */
+static int bench_explain(illume_context *context, const illume_model *model, const illume_explain_options *options,
+                         const illume_tensor *inputs, long long target, long long iterations, long long warmup,
+                         int json, const char *path) {
+    illume_tensor row = *inputs;
+    row.dims[0] = 1;
+    row.data = NULL;
+    int64_t count = inputs->dims[0];
+    illume_explainer *explainer = NULL;
+    illume_tensor attributions = {0};
+    int64_t *targets = malloc(sizeof(int64_t) * (size_t)count);
+    double *times = calloc((size_t)iterations, sizeof(double));
+    illume_explain_report summary = {0};
+    int code = 0;
+    illume_status status = illume_explainer_create(context, model, options, &row, &explainer);
+    if (status == ILLUME_OK) {
+        illume_explainer_shape(explainer, count, &attributions);
+        attributions.data = malloc(illume_tensor_bytes(&attributions) + 1);
+    }
+    if (status == ILLUME_OK && (!targets || !times || !attributions.data)) status = ILLUME_ERROR_OUT_OF_MEMORY;
+    for (int64_t r = 0; targets && r < count; r++) targets[r] = target;
+    for (long long k = 0; status == ILLUME_OK && k < warmup + iterations; k++) {
+        double start = now_seconds();
+        status = illume_explain(explainer, inputs, targets, &attributions, NULL, &summary);
+        if (k >= warmup) times[k - warmup] = now_seconds() - start;
+    }
+    if (status != ILLUME_OK) {
+        code = report(status, "%s", illume_last_error(context));
+    } else {
+        qsort(times, (size_t)iterations, sizeof(double), compare_doubles);
+        double median = times[iterations / 2];
+        struct rusage usage;
+        getrusage(RUSAGE_SELF, &usage);
+        double peak_mib = (double)usage.ru_maxrss / 1024.0;
+        if (json)
+            printf("{\"model\": \"%s\", \"method\": \"%s\", \"batch\": %lld, \"median_ms\": %.3f, "
+                   "\"min_ms\": %.3f, \"images_per_second\": %.3f, \"batch_rows\": %lld, \"passes\": %lld, "
+                   "\"arena_bytes\": %zu, \"peak_rss_mib\": %.1f}\n",
+                   path, illume_method_name(options->method), (long long)count, median * 1e3, times[0] * 1e3,
+                   (double)count / median, (long long)summary.batch_rows, (long long)summary.passes,
+                   summary.peak_bytes, peak_mib);
+        else
+            printf("model: %s  method %s  %lld inputs per call, %lld calls after %lld warm-up\n"
+                   "time per call: median %.3f ms, min %.3f ms\nthroughput: %.2f inputs/s\n"
+                   "rows per pass: %lld, passes per call: %lld; arena %.1f MiB; peak resident memory %.1f MiB\n",
+                   path, illume_method_name(options->method), (long long)count, iterations, warmup, median * 1e3,
+                   times[0] * 1e3, (double)count / median, (long long)summary.batch_rows, (long long)summary.passes,
+                   summary.peak_bytes / 1048576.0, peak_mib);
+    }
+    illume_explainer_free(explainer);
+    free(attributions.data);
+    free(targets);
+    free(times);
+    return code;
+}
+
 int command_bench(int argc, char **argv) {
     const char *path = NULL, *device = "auto";
     long long batch = 1, iterations = 20, warmup = 3, threads = 0;
     int64_t shape[ILLUME_MAX_RANK];
-    int shape_rank = -1, json = 0, profile = 0;
+    int shape_rank = -1, json = 0, profile = 0, explaining = 0;
+    long long target = 0;
+    illume_explain_options method_options;
+    illume_explain_options_default(&method_options);
+    const char *baseline_path = NULL;
     for (int i = 1; i < argc; i++) {
         const char *flag = argv[i];
         int has_value = i + 1 < argc;
+        int parsed = method_option_parse("bench", argc, argv, &i, &method_options, &baseline_path);
+        if (parsed < 0) return EXIT_USAGE;
+        if (parsed) continue;
         if (strcmp(flag, "--help") == 0 || strcmp(flag, "-h") == 0) {
-            fputs(help, stdout);
+            printf("%s%s", help, method_options_help);
             return 0;
+        } else if (strcmp(flag, "-m") == 0 || strcmp(flag, "--method") == 0) {
+            if (!has_value || illume_method_from_name(argv[++i], &method_options.method) != ILLUME_OK)
+                return usage_error("bench", "-m needs a method name (see illume explain --help)");
+            explaining = 1;
+        } else if (strcmp(flag, "--target") == 0) {
+            if (!has_value || parse_int(argv[++i], 0, INT64_MAX, &target)) return usage_error("bench", "bad --target");
         } else if (strcmp(flag, "--batch") == 0) {
             if (!has_value || parse_int(argv[++i], 1, 1 << 20, &batch)) return usage_error("bench", "bad --batch");
         } else if (strcmp(flag, "--shape") == 0) {
@@ -114,6 +187,15 @@ int command_bench(int argc, char **argv) {
     }
     srand(1);
     for (size_t i = 0; i < bytes / sizeof(float); i++) ((float *)input.data)[i] = (float)rand() / (float)RAND_MAX;
+    if (explaining) {
+        if (baseline_path) {
+            code = usage_error("bench", "illume bench takes no baseline file");
+            goto done;
+        }
+        method_options.device = device;
+        code = bench_explain(context, model, &method_options, &input, target, iterations, warmup, json, path);
+        goto done;
+    }
     illume_session_options options;
     illume_session_options_default(&options);
     options.device = device;

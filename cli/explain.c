@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "heatmap.h"
 #include "input.h"
+#include "method_options.h"
 #include "npy.h"
 
 #ifndef ILLUME_DEMO_DIR
@@ -45,26 +46,6 @@ static const char *const help_text =
     "  --json FILE           targets, scores, IG deltas, timings\n"
     "  --labels FILE         class names for the printed targets\n"
     "\n"
-    "Method options:\n"
-    "  --abs                 saliency: the magnitude of the gradient\n"
-    "  --steps N             integrated gradients' steps (default 50)\n"
-    "  --quadrature Q        gauss-legendre (default), left, right, middle, trapezoid\n"
-    "  --baseline B          zeros (default), a number, a .npy file, or blur\n"
-    "  --blur-sigma S        the blurred baseline's Gaussian, in pixels (default 10)\n"
-    "  --samples N           SmoothGrad family: noisy copies (default 50)\n"
-    "  --noise F             noise deviation as a fraction of each input's range (0.15)\n"
-    "  --sigma S             absolute noise deviation instead\n"
-    "  --base METHOD         what the SmoothGrad family averages: saliency (default),\n"
-    "                        gradxinput, guided-backprop, ig\n"
-    "  --seed N              the noise's seed (default 0)\n"
-    "  --layer NAME          Grad-CAM family: the value to explain at (default: the input\n"
-    "                        of the last GlobalAveragePool)\n"
-    "  --upsample            Grad-CAM: bilinear to the input's size\n"
-    "  --window H,W          occlusion window (default 15,15)\n"
-    "  --stride H,W          occlusion stride (default 8,8)\n"
-    "  --fill V              what the occlusion window holds (default 0)\n"
-    "  --max-memory SIZE     memory for a batch of rows, e.g. 512M or 4G (default: a\n"
-    "                        quarter of the available memory)\n"
     "  --threads N           CPU threads (default: all cores)\n"
     "  --device DEVICE       cpu or auto\n"
     "\n";
@@ -95,30 +76,6 @@ typedef struct explain_results {
     illume_explain_report reports[MAX_METHODS];
 } explain_results;
 
-static int parse_size(const char *text, size_t *bytes) {
-    char *end;
-    errno = 0;
-    double value = strtod(text, &end);
-    if (errno || end == text || value < 0) return -1;
-    double unit = 1;
-    if (*end == 'K' || *end == 'k') unit = 1024.0, end++;
-    else if (*end == 'M' || *end == 'm') unit = 1048576.0, end++;
-    else if (*end == 'G' || *end == 'g') unit = 1073741824.0, end++;
-    if (*end == 'B' || *end == 'b') end++;
-    if (*end) return -1;
-    *bytes = (size_t)(value * unit);
-    return 0;
-}
-
-static int parse_pair(const char *text, int64_t *pair) {
-    int64_t dims[2];
-    int rank;
-    if (parse_shape(text, dims, 2, &rank) || dims[0] < 1 || dims[rank - 1] < 1) return -1;
-    pair[0] = dims[0];
-    pair[1] = dims[rank - 1];
-    return 0;
-}
-
 static int parse_methods(const char *text, explain_request *request) {
     char buffer[512];
     snprintf(buffer, sizeof buffer, "%s", text);
@@ -147,69 +104,6 @@ static int parse_targets(const char *text, explain_request *request) {
     return 0;
 }
 
-static int parse_quadrature(const char *text, illume_quadrature *quadrature) {
-    static const char *const names[] = {"gauss-legendre", "left", "right", "middle", "trapezoid"};
-    for (int q = 0; q < 5; q++)
-        if (strcmp(text, names[q]) == 0) {
-            *quadrature = (illume_quadrature)q;
-            return 0;
-        }
-    return -1;
-}
-
-/* Parses one method option at argv[*i]: 1 when it was one, 0 when not, -1 on a bad value. */
-static int parse_method_option(int argc, char **argv, int *i, explain_request *request) {
-    illume_explain_options *o = &request->options;
-    const char *flag = argv[*i];
-    if (strcmp(flag, "--abs") == 0) return o->absolute = 1;
-    if (strcmp(flag, "--upsample") == 0) return o->upsample = 1;
-    static const char *const valued[] = {"--steps", "--quadrature", "--baseline", "--blur-sigma", "--samples",
-                                         "--noise", "--sigma", "--base", "--seed", "--layer", "--window",
-                                         "--stride", "--fill", "--max-memory"};
-    int known = 0;
-    for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) known |= strcmp(flag, valued[k]) == 0;
-    if (!known) return 0;
-    if (*i + 1 >= argc) {
-        usage_error("explain", "%s needs a value", flag);
-        return -1;
-    }
-    const char *value = argv[++*i];
-    long long number;
-    float floats[1];
-    int count, ok = 1;
-    if (strcmp(flag, "--steps") == 0) ok = !parse_int(value, 1, 100000, &number) && (o->steps = (int)number);
-    else if (strcmp(flag, "--samples") == 0) ok = !parse_int(value, 1, 100000, &number) && (o->samples = (int)number);
-    else if (strcmp(flag, "--seed") == 0) ok = !parse_int(value, 0, INT64_MAX, &number) && ((o->seed = (uint64_t)number), 1);
-    else if (strcmp(flag, "--quadrature") == 0) ok = !parse_quadrature(value, &o->quadrature);
-    else if (strcmp(flag, "--blur-sigma") == 0) ok = !parse_floats(value, floats, 1, &count) && floats[0] > 0 && ((o->blur_sigma = floats[0]), 1);
-    else if (strcmp(flag, "--noise") == 0) ok = !parse_floats(value, floats, 1, &count) && floats[0] >= 0 && ((o->noise = floats[0]), 1);
-    else if (strcmp(flag, "--sigma") == 0) ok = !parse_floats(value, floats, 1, &count) && floats[0] > 0 && ((o->sigma = floats[0]), 1);
-    else if (strcmp(flag, "--fill") == 0) ok = !parse_floats(value, floats, 1, &count) && ((o->fill = floats[0]), 1);
-    else if (strcmp(flag, "--base") == 0) ok = illume_method_from_name(value, &o->base) == ILLUME_OK;
-    else if (strcmp(flag, "--layer") == 0) o->layer = value;
-    else if (strcmp(flag, "--window") == 0) ok = !parse_pair(value, o->window);
-    else if (strcmp(flag, "--stride") == 0) ok = !parse_pair(value, o->stride);
-    else if (strcmp(flag, "--max-memory") == 0) ok = !parse_size(value, &o->max_memory) && o->max_memory > 0;
-    else if (strcmp(flag, "--baseline") == 0) {
-        if (strcmp(value, "zeros") == 0) {
-            o->baseline = ILLUME_BASELINE_ZEROS;
-        } else if (strcmp(value, "blur") == 0) {
-            o->baseline = ILLUME_BASELINE_BLUR;
-        } else if (!parse_floats(value, floats, 1, &count)) {
-            o->baseline = ILLUME_BASELINE_CONSTANT;
-            o->baseline_value = floats[0];
-        } else {
-            o->baseline = ILLUME_BASELINE_TENSOR;
-            request->baseline_path = value;
-        }
-    }
-    if (!ok) {
-        usage_error("explain", "bad value '%s' for %s", value, flag);
-        return -1;
-    }
-    return 1;
-}
-
 static int parse_arguments(int argc, char **argv, explain_request *request) {
     illume_explain_options_default(&request->options);
     input_options_default(&request->preprocessing);
@@ -220,13 +114,13 @@ static int parse_arguments(int argc, char **argv, explain_request *request) {
     for (int i = 1; i < argc; i++) {
         const char *flag = argv[i];
         int parsed = input_parse_option("explain", argc, argv, &i, &request->preprocessing);
-        if (!parsed) parsed = parse_method_option(argc, argv, &i, request);
+        if (!parsed) parsed = method_option_parse("explain", argc, argv, &i, &request->options, &request->baseline_path);
         if (parsed < 0) return EXIT_USAGE;
         if (parsed) continue;
         int has_value = i + 1 < argc;
         const char *value = has_value ? argv[i + 1] : NULL;
         if (strcmp(flag, "--help") == 0 || strcmp(flag, "-h") == 0) {
-            printf("%s%s", help_text, input_options_help);
+            printf("%s%s%s", help_text, method_options_help, input_options_help);
             return -1;
         }
         int takes = strcmp(flag, "-m") == 0 || strcmp(flag, "--method") == 0 || strcmp(flag, "--target") == 0 ||

@@ -253,7 +253,7 @@ illume_status illume_explainer_create(illume_context *context, const illume_mode
 
 void illume_explainer_free(illume_explainer *e) {
     if (!e) return;
-    illume_session_free(e->session);
+    for (int k = 0; k < EXPLAIN_SESSIONS; k++) illume_session_free(e->sessions[k]);
     if (e->baseline) free(e->baseline->data);
     free(e->baseline);
     free(e->input_name);
@@ -294,10 +294,9 @@ int64_t explain_top(const float *output, int64_t count) {
     return best;
 }
 
-/* Makes the session and its host buffers on first use, sized for the batch. */
+/* The host buffers, once, for the largest batch. */
 static illume_status prepare(illume_explainer *e) {
-    if (e->session) return ILLUME_OK;
-    ILLUME_TRY(make_session(e, e->batch, &e->session));
+    if (e->inputs) return ILLUME_OK;
     size_t rows = (size_t)e->batch;
     e->inputs = malloc(sizeof(float) * rows * (size_t)e->row_elements);
     e->outputs = malloc(sizeof(float) * rows * (size_t)e->output_elements);
@@ -310,10 +309,31 @@ static illume_status prepare(illume_explainer *e) {
         (e->layer && (!e->layer_data || !e->layer_gradients)))
         return illume_fail(e->context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory for a batch of %lld rows",
                            (long long)e->batch);
+    return ILLUME_OK;
+}
+
+/* Makes the session of `rows` rows current: a cached one, or a new one in
+ * place of the least recently used. */
+static illume_status use_session(illume_explainer *e, int64_t rows) {
+    int slot = -1, oldest = 0;
+    for (int k = 0; k < EXPLAIN_SESSIONS; k++) {
+        if (e->sessions[k] && e->session_rows[k] == rows) slot = k;
+        if (e->session_used[k] < e->session_used[oldest]) oldest = k;
+    }
+    if (slot < 0) {
+        slot = oldest;
+        illume_session_free(e->sessions[slot]);
+        e->sessions[slot] = NULL;
+        ILLUME_TRY(make_session(e, rows, &e->sessions[slot]));
+        e->session_rows[slot] = rows;
+    }
+    e->session_used[slot] = ++e->clock;
+    e->session = e->sessions[slot];
+    e->rows = rows;
     illume_session_stats stats;
     illume_session_get_stats(e->session, &stats);
     if (stats.arena_bytes > e->report.peak_bytes) e->report.peak_bytes = stats.arena_bytes;
-    e->report.batch_rows = e->batch;
+    if (rows > e->report.batch_rows) e->report.batch_rows = rows;
     return ILLUME_OK;
 }
 
@@ -339,7 +359,7 @@ static int input_gradient(const illume_explainer *e) {
 }
 
 static illume_status run_batch(illume_explainer *e, const explain_pass *pass, int64_t start, int64_t rows) {
-    int64_t batch = e->batch;
+    int64_t batch = e->rows;
     for (int64_t r = 0; r < batch; r++) {
         float *row = e->inputs + r * e->row_elements;
         e->targets[r] = 0;
@@ -393,10 +413,14 @@ static illume_status run_batch(illume_explainer *e, const explain_pass *pass, in
     return ILLUME_OK;
 }
 
+/* The rows run in as few passes as the batch allows, all of one size (the
+ * last padded), so that no pass runs many more rows than it needs. */
 illume_status explainer_run(illume_explainer *e, const explain_pass *pass, int64_t count) {
     ILLUME_TRY(prepare(e));
-    for (int64_t start = 0; start < count; start += e->batch) {
-        int64_t rows = count - start < e->batch ? count - start : e->batch;
+    int64_t passes = (count + e->batch - 1) / e->batch;
+    ILLUME_TRY(use_session(e, (count + passes - 1) / passes));
+    for (int64_t start = 0; start < count; start += e->rows) {
+        int64_t rows = count - start < e->rows ? count - start : e->rows;
         ILLUME_TRY(run_batch(e, pass, start, rows));
     }
     return ILLUME_OK;
@@ -476,12 +500,6 @@ illume_status illume_explain(illume_explainer *e, const illume_tensor *inputs, c
     double start = now_seconds();
     illume_status status = methods[e->options.method](e, inputs->data, count, chosen, attributions->data, row_report);
     e->report.seconds = now_seconds() - start;
-    if (e->session) {
-        illume_session_stats stats;
-        illume_session_get_stats(e->session, &stats);
-        e->report.peak_bytes = stats.arena_bytes;
-        e->report.batch_rows = e->batch;
-    }
     if (report) *report = e->report;
     if (!rows) free(row_report);
     free(chosen);

@@ -9,6 +9,8 @@
 #include "context.h"
 #include "illume.h"
 
+#define EXPLAIN_SESSIONS 3
+
 struct illume_explainer {
     illume_context *context;
     const illume_model *model;
@@ -23,8 +25,14 @@ struct illume_explainer {
     illume_value_info layer_info;
     illume_tensor *baseline; /* a copy of the baseline tensor asked for, or NULL */
     int backward;            /* the method needs gradients */
-    illume_session *session;
-    int64_t batch;           /* rows per pass */
+    int64_t batch;           /* the most rows a pass runs at once (from the memory budget) */
+    /* Sessions by their number of rows: a pass of fewer rows than the batch
+     * gets a session of its size, reused while it stays among the recent. */
+    illume_session *sessions[EXPLAIN_SESSIONS];
+    int64_t session_rows[EXPLAIN_SESSIONS];
+    uint64_t session_used[EXPLAIN_SESSIONS], clock;
+    illume_session *session; /* the one the current pass runs on */
+    int64_t rows;            /* its rows */
     float *inputs, *outputs, *gradients, *layer_gradients, *layer_data, *seed;
     int64_t *targets;
     illume_explain_report report;

@@ -1,0 +1,155 @@
+#include "method_options.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+const char *const method_options_help =
+    "Method options:\n"
+    "  --abs                 saliency: the magnitude of the gradient\n"
+    "  --steps N             integrated gradients' steps (default 50)\n"
+    "  --quadrature Q        gauss-legendre (default), left, right, middle, trapezoid\n"
+    "  --baseline B          zeros (default), a number, a .npy file, or blur\n"
+    "  --blur-sigma S        the blurred baseline's Gaussian, in pixels (default 10)\n"
+    "  --samples N           SmoothGrad family: noisy copies (default 50)\n"
+    "  --noise F             noise deviation as a fraction of each input's range (0.15)\n"
+    "  --sigma S             absolute noise deviation instead\n"
+    "  --base METHOD         what the SmoothGrad family averages: saliency (default),\n"
+    "                        gradxinput, guided-backprop, ig\n"
+    "  --seed N              the noise's seed (default 0)\n"
+    "  --layer NAME          Grad-CAM family: the value to explain at (default: the input\n"
+    "                        of the last GlobalAveragePool)\n"
+    "  --upsample            Grad-CAM: bilinear to the input's size\n"
+    "  --window H,W          occlusion window (default 15,15)\n"
+    "  --stride H,W          occlusion stride (default 8,8)\n"
+    "  --fill V              what the occlusion window holds (default 0)\n"
+    "  --max-memory SIZE     memory for a batch of rows, e.g. 512M or 4G (default: a\n"
+    "                        quarter of the available memory)\n";
+
+/* A byte count with an optional K, M or G (powers of 1024). */
+static int parse_size(const char *text, size_t *bytes) {
+    char *end;
+    errno = 0;
+    double value = strtod(text, &end);
+    if (errno || end == text || !(value > 0)) return -1;
+    double unit = 1.0;
+    if (*end == 'K' || *end == 'k') unit = 1024.0;
+    if (*end == 'M' || *end == 'm') unit = 1048576.0;
+    if (*end == 'G' || *end == 'g') unit = 1073741824.0;
+    if (unit > 1.0) end++;
+    if (*end == 'B' || *end == 'b') end++;
+    if (*end || value * unit >= 1e18) return -1;
+    *bytes = (size_t)(value * unit);
+    return 0;
+}
+
+static int parse_pair(const char *text, int64_t *pair) {
+    int64_t dims[2];
+    int rank;
+    if (parse_shape(text, dims, 2, &rank) || dims[0] < 1 || dims[rank - 1] < 1) return -1;
+    pair[0] = dims[0];
+    pair[1] = dims[rank - 1];
+    return 0;
+}
+
+static int parse_quadrature(const char *text, illume_quadrature *quadrature) {
+    static const char *const names[] = {"gauss-legendre", "left", "right", "middle", "trapezoid"};
+    for (int q = 0; q < 5; q++)
+        if (strcmp(text, names[q]) == 0) {
+            *quadrature = (illume_quadrature)q;
+            return 0;
+        }
+    return -1;
+}
+
+static int parse_number(const char *text, float low, float *value) {
+    int count;
+    return parse_floats(text, value, 1, &count) || !(*value >= low) ? -1 : 0;
+}
+
+static int parse_baseline(const char *text, illume_explain_options *o, const char **baseline_path) {
+    float value;
+    int count;
+    if (strcmp(text, "zeros") == 0) {
+        o->baseline = ILLUME_BASELINE_ZEROS;
+    } else if (strcmp(text, "blur") == 0) {
+        o->baseline = ILLUME_BASELINE_BLUR;
+    } else if (parse_floats(text, &value, 1, &count) == 0) {
+        o->baseline = ILLUME_BASELINE_CONSTANT;
+        o->baseline_value = value;
+    } else {
+        o->baseline = ILLUME_BASELINE_TENSOR;
+        *baseline_path = text;
+    }
+    return 0;
+}
+
+/* Parses the value of one valued option; 0 on success. */
+static int parse_value(const char *flag, const char *value, illume_explain_options *o, const char **baseline_path) {
+    long long number;
+    if (strcmp(flag, "--steps") == 0) {
+        if (parse_int(value, 1, 100000, &number)) return -1;
+        o->steps = (int)number;
+    } else if (strcmp(flag, "--samples") == 0) {
+        if (parse_int(value, 1, 100000, &number)) return -1;
+        o->samples = (int)number;
+    } else if (strcmp(flag, "--seed") == 0) {
+        if (parse_int(value, 0, INT64_MAX, &number)) return -1;
+        o->seed = (uint64_t)number;
+    } else if (strcmp(flag, "--quadrature") == 0) {
+        return parse_quadrature(value, &o->quadrature);
+    } else if (strcmp(flag, "--baseline") == 0) {
+        return parse_baseline(value, o, baseline_path);
+    } else if (strcmp(flag, "--blur-sigma") == 0) {
+        return parse_number(value, 1e-6f, &o->blur_sigma);
+    } else if (strcmp(flag, "--noise") == 0) {
+        return parse_number(value, 0.0f, &o->noise);
+    } else if (strcmp(flag, "--sigma") == 0) {
+        return parse_number(value, 1e-30f, &o->sigma);
+    } else if (strcmp(flag, "--fill") == 0) {
+        int count;
+        return parse_floats(value, &o->fill, 1, &count);
+    } else if (strcmp(flag, "--base") == 0) {
+        return illume_method_from_name(value, &o->base) == ILLUME_OK ? 0 : -1;
+    } else if (strcmp(flag, "--layer") == 0) {
+        o->layer = value;
+    } else if (strcmp(flag, "--window") == 0) {
+        return parse_pair(value, o->window);
+    } else if (strcmp(flag, "--stride") == 0) {
+        return parse_pair(value, o->stride);
+    } else {
+        return parse_size(value, &o->max_memory);
+    }
+    return 0;
+}
+
+int method_option_parse(const char *command, int argc, char **argv, int *i, illume_explain_options *o,
+                        const char **baseline_path) {
+    const char *flag = argv[*i];
+    if (strcmp(flag, "--abs") == 0) {
+        o->absolute = 1;
+        return 1;
+    }
+    if (strcmp(flag, "--upsample") == 0) {
+        o->upsample = 1;
+        return 1;
+    }
+    static const char *const valued[] = {"--steps", "--quadrature", "--baseline", "--blur-sigma", "--samples",
+                                         "--noise", "--sigma", "--base", "--seed", "--layer", "--window",
+                                         "--stride", "--fill", "--max-memory"};
+    int known = 0;
+    for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) known |= strcmp(flag, valued[k]) == 0;
+    if (!known) return 0;
+    if (*i + 1 >= argc) {
+        usage_error(command, "%s needs a value", flag);
+        return -1;
+    }
+    const char *value = argv[++*i];
+    if (parse_value(flag, value, o, baseline_path)) {
+        usage_error(command, "bad value '%s' for %s", value, flag);
+        return -1;
+    }
+    return 1;
+}
