@@ -17,6 +17,14 @@ illume_status cpu_unary_backward(backend *self, const unary_backward_desc *desc,
     int64_t count = desc->count;
     float alpha = desc->alpha, beta = desc->beta;
     gradient_rule rule = desc->rule;
+    if (kind == UNARY_RELU && rule == RULE_GRADIENT) {
+        /* The common case, in a loop the compiler vectorizes: the mask of the
+         * input, or of the output, which is positive exactly where the input is. */
+        const float *mask = x ? x : y;
+#pragma omp parallel for simd schedule(static) if (count > PARALLEL_THRESHOLD)
+        for (int64_t i = 0; i < count; i++) dx[i] = mask[i] > 0.0f ? dy[i] : 0.0f;
+        return ILLUME_OK;
+    }
     if (x) {
 #pragma omp parallel for schedule(static) if (count > PARALLEL_THRESHOLD)
         for (int64_t i = 0; i < count; i++) dx[i] = illume_unary_gradient(kind, alpha, beta, rule, x[i], dy[i]);
