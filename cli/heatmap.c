@@ -124,6 +124,31 @@ static void render(const heatmap_panel *panel, const heatmap_map *map, const flo
         }
 }
 
+/* Small inputs are drawn larger, by whole pixels, so that a panel is at least this tall. */
+#define PANEL_MINIMUM_HEIGHT 160
+
+/* Enlarges an RGB picture by a whole factor, pixel by pixel. */
+static void enlarge(const unsigned char *rgb, int64_t height, int64_t width, int64_t factor, unsigned char *out) {
+    for (int64_t y = 0; y < height * factor; y++)
+        for (int64_t x = 0; x < width * factor; x++)
+            memcpy(out + (y * width * factor + x) * 3, rgb + ((y / factor) * width + x / factor) * 3, 3);
+}
+
+static int write_picture(const char *path, const unsigned char *rgb, int64_t height, int64_t width, char *error,
+                         size_t size) {
+    int64_t factor = height < PANEL_MINIMUM_HEIGHT ? (PANEL_MINIMUM_HEIGHT + height - 1) / height : 1;
+    if (factor == 1) return image_save_png(path, (int)width, (int)height, rgb, error, size);
+    unsigned char *large = malloc((size_t)(height * width * factor * factor * 3));
+    if (!large) {
+        snprintf(error, size, "out of memory for a heatmap");
+        return -1;
+    }
+    enlarge(rgb, height, width, factor, large);
+    int status = image_save_png(path, (int)(width * factor), (int)(height * factor), large, error, size);
+    free(large);
+    return status;
+}
+
 int heatmap_write(const char *path, const heatmap_panel *panel, const heatmap_map *maps, int count, char *error,
                   size_t size) {
     int64_t width = panel->width * (count + 1) + PANEL_GAP * count, height = panel->height;
@@ -146,7 +171,7 @@ int heatmap_write(const char *path, const heatmap_panel *panel, const heatmap_ma
         render(panel, &maps[m], values, rgb + (panel->width + PANEL_GAP) * (m + 1) * 3, stride);
         free(values);
     }
-    int status = image_save_png(path, (int)width, (int)height, rgb, error, size);
+    int status = write_picture(path, rgb, height, width, error, size);
     free(rgb);
     return status;
 }
