@@ -1,0 +1,866 @@
+#!/usr/bin/env python3
+"""Records Captum's attributions on small models as references for illume's
+explanation methods (tests/explain/test_captum.c compares them).
+
+    make_references.py OUT_DIR
+        Builds the models below (fixed seeds, BatchNorm with non-trivial
+        running statistics), exports each to OUT_DIR/MODEL.onnx (opset 13,
+        or 14 for the model with HardSwish; dynamic batch), and writes for
+        each model its inputs and targets, and for each case the reference
+        attributions, with OUT_DIR/manifest.txt listing the cases.
+    make_references.py OUT_DIR --compare COMMITTED_DIR
+        The same into an emptied OUT_DIR, then checks that COMMITTED_DIR
+        holds what was just made: the same manifest and files, identical
+        inputs and targets, the same ONNX graphs and weights, and references
+        that agree within (1e-5 + the case's ambiguity) x max |reference|.
+
+Files, for each model MODEL and case CASE:
+    MODEL.onnx, MODEL.input.npy (N, 3, 32, 32), MODEL.targets.npy (N, int64),
+    MODEL.logits.npy (N, classes): the model's output, for the reported scores;
+    CASE.npy: Captum's attributions;
+    CASE.delta.npy (N, 3), integrated gradients only: Captum's convergence
+        delta, f(x) and f(baseline) at the target.
+manifest.txt, one case a line: MODEL FAMILY CASE METHOD [OPTIONS], where
+METHOD is illume's method name and OPTIONS are `illume explain`'s method
+options (--abs, --steps, --quadrature, --baseline zeros|VALUE, --samples,
+--noise, --sigma, --base, --seed, --layer, --upsample, --window H,W,
+--stride H,W, --fill) and --target top (explain each input's top class;
+the reference used the argmax), --delta (compare CASE.delta.npy) and
+--ambiguity A (the reference's uncertainty at knife edges, relative to its
+largest magnitude: see "Knife edges" below).
+
+How each method maps onto Captum:
+    saliency                Saliency(abs=False); --abs: abs=True
+    gradxinput              InputXGradient
+    guided-backprop         GuidedBackprop
+    deconvnet               Deconvolution
+    ig                      IntegratedGradients(n_steps, method, baselines,
+                            return_convergence_delta=True)
+    smoothgrad, smoothgrad-sq, vargrad
+                            NoiseTunnel(nt_type smoothgrad, smoothgrad_sq,
+                            vargrad) over Saliency(abs=False), InputXGradient,
+                            GuidedBackprop or IntegratedGradients, one input
+                            row at a time with stdevs = that row's sigma
+                            (illume: noise x (max - min) of the row, or
+                            --sigma), and torch.normal replaced by illume's
+                            Philox draws (philox_normal below)
+    gradcam                 LayerGradCam(relu_attributions=True); --upsample:
+                            LayerAttribution.interpolate(..., "bilinear")
+    gradcam++               Captum has none: pytorch-grad-cam's
+                            GradCAMPlusPlus weights (explain/cam.h), in numpy
+                            on the layer's activation and gradient, without
+                            its rescaling to [0, 1]
+    guided-gradcam          GuidedGradCam (nearest interpolation)
+    occlusion               Occlusion with a window over all channels,
+                            strides and a scalar baseline (the fill)
+
+Only nn.ReLU modules make ReLUs in these models, since Captum's guided
+backpropagation and deconvolution hook nn.ReLU modules and illume applies
+its rules to every Relu node. Each export is checked against ONNX Runtime,
+and each Grad-CAM layer's ONNX value against the PyTorch module's output.
+"""
+import argparse
+import contextlib
+import os
+import shutil
+import sys
+
+import numpy as np
+import onnx
+import onnxruntime
+import torch
+import torch.nn as nn
+
+from captum.attr import (Deconvolution, GuidedBackprop, GuidedGradCam, InputXGradient, IntegratedGradients,
+                         LayerAttribution, LayerGradCam, NoiseTunnel, Occlusion, Saliency)
+
+SEED = 20240817
+OPSETS = {"residual": 13, "concat": 13, "mobile": 14}  # opset 14 has HardSwish
+INPUT_SHAPE = (3, 32, 32)
+ROWS = 2
+CLASSES = 10
+EXPORT_TOLERANCE = 1e-4
+REPRODUCE_TOLERANCE = 1e-5
+
+
+# Philox4x32-10 (kernels/philox.h) ------------------------------------------------
+
+MASK32 = np.uint64(0xFFFFFFFF)
+# Random123's known answers: (key, counter) -> the four output words.
+PHILOX_KNOWN_ANSWERS = [
+    (0x0000000000000000, (0x00000000, 0x00000000, 0x00000000, 0x00000000),
+     (0x6627E8D5, 0xE169C58D, 0xBC57AC4C, 0x9B00DBD8)),
+    (0xFFFFFFFFFFFFFFFF, (0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF),
+     (0x408F276D, 0x41C83B0E, 0xA20BC7C6, 0x6D5451FD)),
+    (0x299F31D0A4093822, (0x243F6A88, 0x85A308D3, 0x13198A2E, 0x03707344),
+     (0xD16CFE09, 0x94FDCCEB, 0x5001E420, 0x24126EA1)),
+]
+# illume_philox_normal(7, index, sample) for these (index, sample), printed by a C program calling it.
+PHILOX_NORMALS = [((0, 0), 0.000291567645), ((0, 1), 0.559921801), ((3071, 2), 1.073928),
+                  ((3072, 0), -0.703549862), ((3072, 1), -0.115054451), ((5000000000, 2), 0.460122913)]
+
+
+def philox(key, counters):
+    """Philox4x32-10 of counters (4 arrays of uint32 values) under a 64-bit key."""
+    c0, c1, c2, c3 = (np.asarray(c, dtype=np.uint64) for c in counters)
+    k0, k1 = np.uint64(key & 0xFFFFFFFF), np.uint64(key >> 32)
+    for _ in range(10):
+        product0 = np.uint64(0xD2511F53) * c0
+        product1 = np.uint64(0xCD9E8D57) * c2
+        c0, c1, c2, c3 = ((product1 >> np.uint64(32)) ^ c1 ^ k0, product1 & MASK32,
+                          (product0 >> np.uint64(32)) ^ c3 ^ k1, product0 & MASK32)
+        k0 = (k0 + np.uint64(0x9E3779B9)) & MASK32
+        k1 = (k1 + np.uint64(0xBB67AE85)) & MASK32
+    return c0, c1, c2, c3
+
+
+def philox_normal(seed, index, sample):
+    """illume_philox_normal: Box-Muller in double on the first two words, as float32."""
+    index = np.asarray(index, dtype=np.uint64)
+    sample = np.broadcast_to(np.asarray(sample, dtype=np.uint64), index.shape)
+    words = philox(seed, (index & MASK32, index >> np.uint64(32), sample, np.zeros_like(index)))
+    u1 = (words[0].astype(np.float64) + 0.5) * (1.0 / 4294967296.0)
+    u2 = (words[1].astype(np.float64) + 0.5) * (1.0 / 4294967296.0)
+    return (np.sqrt(-2.0 * np.log(u1)) * np.cos(6.283185307179586 * u2)).astype(np.float32)
+
+
+def check_philox():
+    for key, counter, expected in PHILOX_KNOWN_ANSWERS:
+        words = tuple(int(word) for word in philox(key, counter))
+        if words != expected:
+            raise SystemExit("Philox4x32-10 of key %#x counter %s gives %s, not Random123's %s" %
+                             (key, counter, [hex(w) for w in words], [hex(w) for w in expected]))
+    for (index, sample), expected in PHILOX_NORMALS:
+        value = float(philox_normal(7, [index], sample)[0])
+        if abs(value - expected) > 1e-6 * max(1.0, abs(expected)):
+            raise SystemExit("philox_normal(7, %d, %d) = %.9g, illume's C gives %.9g" % (index, sample, value,
+                                                                                       expected))
+
+
+@contextlib.contextmanager
+def philox_noise(seed, row, sigma):
+    """Makes torch.normal, which NoiseTunnel draws its noise with, return
+    sigma times illume's Philox deviates for input row `row`: sample s of
+    element i is philox_normal(seed, row * row_elements + i, s)."""
+    original = torch.normal
+    row_elements = int(np.prod(INPUT_SHAPE))
+
+    def normal(mean, std, *args, **kwargs):
+        samples = std.shape[0]
+        if args or kwargs or float(mean) != 0.0 or tuple(std.shape[1:]) != INPUT_SHAPE or \
+                not torch.all(std == np.float32(sigma)):
+            raise RuntimeError("NoiseTunnel drew its noise in an unexpected way")
+        index = row * row_elements + np.arange(row_elements, dtype=np.uint64)
+        noise = np.stack([philox_normal(seed, index, s) for s in range(samples)]).reshape(std.shape)
+        return std * torch.from_numpy(noise)
+
+    torch.normal = normal
+    try:
+        yield
+    finally:
+        torch.normal = original
+
+
+# Models -------------------------------------------------------------------------
+
+
+def conv_bn(inputs, outputs, kernel, stride=1, groups=1, activation=nn.ReLU):
+    layers = [nn.Conv2d(inputs, outputs, kernel, stride, kernel // 2, groups=groups, bias=False),
+              nn.BatchNorm2d(outputs)]
+    if activation is not None:
+        layers.append(activation())
+    return nn.Sequential(*layers)
+
+
+class BasicBlock(nn.Module):
+    """Two convolutions and a residual Add (projected when the shape changes), then ReLU."""
+
+    def __init__(self, inputs, outputs, stride):
+        super().__init__()
+        self.body = nn.Sequential(conv_bn(inputs, outputs, 3, stride), conv_bn(outputs, outputs, 3, activation=None))
+        self.shortcut = (nn.Identity() if stride == 1 and inputs == outputs else
+                         conv_bn(inputs, outputs, 1, stride, activation=None))
+        self.relu = nn.ReLU()
+
+    def forward(self, x):
+        return self.relu(self.body(x) + self.shortcut(x))
+
+
+class ResidualNet(nn.Module):
+    """BatchNorm after every convolution, max pooling, residual adds (identity and projected)."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = conv_bn(3, 12, 3)
+        self.pool = nn.MaxPool2d(2)
+        self.block1 = BasicBlock(12, 12, 1)
+        self.block2 = BasicBlock(12, 24, 2)
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(24, CLASSES))
+
+    def forward(self, x):
+        return self.head(self.block2(self.block1(self.pool(self.stem(x)))))
+
+    def layers(self):
+        """Grad-CAM layers: the default (the input of the last GlobalAveragePool) and an earlier one."""
+        return self.block2.relu, self.block1.relu
+
+
+class Inception(nn.Module):
+    """Three branches joined by Concat: 1x1, 1x1 then 3x3, 3x3 max pool then 1x1."""
+
+    def __init__(self, inputs):
+        super().__init__()
+        self.branch1 = conv_bn(inputs, 8, 1)
+        self.branch3 = nn.Sequential(conv_bn(inputs, 6, 1), conv_bn(6, 8, 3))
+        self.branch_pool = nn.Sequential(nn.MaxPool2d(3, stride=1, padding=1), conv_bn(inputs, 8, 1))
+
+    def forward(self, x):
+        return torch.cat([self.branch1(x), self.branch3(x), self.branch_pool(x)], 1)
+
+
+class ConcatNet(nn.Module):
+    """Average and max pooling, an inception block's Concat, a convolution with bias and no BatchNorm."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = conv_bn(3, 12, 3)
+        self.pool = nn.AvgPool2d(2)
+        self.inception = Inception(12)
+        self.reduce = nn.Sequential(nn.MaxPool2d(2), nn.Conv2d(24, 32, 3, padding=1), nn.ReLU())
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, CLASSES))
+
+    def forward(self, x):
+        return self.head(self.reduce(self.inception(self.pool(self.stem(x)))))
+
+    def layers(self):
+        return self.reduce[2], self.inception
+
+
+class SqueezeExcite(nn.Module):
+    """GlobalAveragePool, 1x1 convolution, ReLU, 1x1 convolution, gate, Mul."""
+
+    def __init__(self, channels, reduced, gate):
+        super().__init__()
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.reduce = nn.Conv2d(channels, reduced, 1)
+        self.relu = nn.ReLU()
+        self.expand = nn.Conv2d(reduced, channels, 1)
+        self.gate = gate()
+
+    def forward(self, x):
+        return x * self.gate(self.expand(self.relu(self.reduce(self.pool(x)))))
+
+
+class InvertedResidual(nn.Module):
+    """Expand, depthwise, squeeze-excite, project, residual Add."""
+
+    def __init__(self, channels, expanded, activation, gate):
+        super().__init__()
+        self.body = nn.Sequential(conv_bn(channels, expanded, 1, activation=activation),
+                                  conv_bn(expanded, expanded, 3, groups=expanded, activation=activation),
+                                  SqueezeExcite(expanded, 8, gate), conv_bn(expanded, channels, 1, activation=None))
+
+    def forward(self, x):
+        return x + self.body(x)
+
+
+class MobileNet(nn.Module):
+    """Depthwise convolutions, HardSwish, squeeze-excite with HardSigmoid and with Sigmoid."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = conv_bn(3, 16, 3, stride=2, activation=nn.Hardswish)
+        self.block1 = InvertedResidual(16, 32, nn.Hardswish, nn.Hardsigmoid)
+        self.down = conv_bn(16, 24, 3, stride=2)
+        self.block2 = InvertedResidual(24, 48, nn.ReLU, nn.Sigmoid)
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(24, CLASSES))
+
+    def forward(self, x):
+        return self.head(self.block2(self.down(self.block1(self.stem(x)))))
+
+    def layers(self):
+        return self.block2, self.block1
+
+
+MODELS = {"residual": ResidualNet, "concat": ConcatNet, "mobile": MobileNet}
+
+
+def set_batchnorm_statistics(model, generator):
+    """Gives every BatchNorm random affine parameters and running statistics
+    near those of what reaches it (measured on a random batch): variance
+    times a factor in [0.5, 1.5), mean plus a small offset. Folding is then
+    far from an identity and activations keep a sensible scale."""
+    norms = [module for module in model.modules() if isinstance(module, nn.BatchNorm2d)]
+    for module in norms:
+        with torch.no_grad():
+            module.weight.copy_(0.5 + torch.rand(module.num_features, generator=generator))
+            module.bias.copy_(0.2 * torch.randn(module.num_features, generator=generator))
+
+    def measure(module, inputs):
+        channels = inputs[0].transpose(0, 1).reshape(module.num_features, -1)
+        spread = 0.5 + torch.rand(module.num_features, generator=generator)
+        offset = 0.2 * torch.randn(module.num_features, generator=generator)
+        module.running_var.copy_(channels.var(dim=1) * spread)
+        module.running_mean.copy_(channels.mean(dim=1) + offset * channels.std(dim=1))
+
+    hooks = [module.register_forward_pre_hook(measure) for module in norms]
+    model.eval()
+    with torch.no_grad():
+        model(torch.randn((8,) + INPUT_SHAPE, generator=generator))
+    for hook in hooks:
+        hook.remove()
+
+
+def build(name):
+    torch.manual_seed(SEED)
+    model = MODELS[name]()
+    set_batchnorm_statistics(model, torch.Generator().manual_seed(SEED))
+    model.eval()
+    for parameter in model.parameters():
+        parameter.requires_grad_(False)
+    return model
+
+
+def relative_difference(actual, reference):
+    actual, reference = np.asarray(actual, np.float64), np.asarray(reference, np.float64)
+    scale = np.max(np.abs(reference))
+    difference = np.max(np.abs(actual - reference))
+    return difference / scale if scale > 0 else difference
+
+
+def export(model, name, directory, inputs):
+    path = os.path.join(directory, name + ".onnx")
+    torch.onnx.export(model, torch.zeros((1,) + INPUT_SHAPE), path, opset_version=OPSETS[name], input_names=["input"],
+                      output_names=["logits"], dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
+                      training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=True)
+    onnx.checker.check_model(onnx.load(path))
+    session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+    (logits,) = session.run(None, {"input": inputs})
+    with torch.no_grad():
+        expected = model(torch.from_numpy(inputs)).numpy()
+    if not relative_difference(logits, expected) <= EXPORT_TOLERANCE:
+        raise SystemExit("%s: ONNX Runtime and PyTorch disagree on the logits" % name)
+    return path, expected
+
+
+def onnx_value_of(path, model, module, inputs):
+    """The name of the ONNX value that holds `module`'s output: the first node
+    output (in graph order) equal to it under ONNX Runtime."""
+    activations = []
+    hook = module.register_forward_hook(lambda _module, _inputs, output: activations.append(output.numpy()))
+    with torch.no_grad():
+        model(torch.from_numpy(inputs))
+    hook.remove()
+    expected = activations[0]
+    graph = onnx.load(path)
+    names = [output for node in graph.graph.node for output in node.output]
+    del graph.graph.output[:]
+    for value in names:
+        graph.graph.output.append(onnx.helper.make_empty_tensor_value_info(value))
+        graph.graph.output[-1].type.tensor_type.elem_type = onnx.TensorProto.FLOAT
+    session = onnxruntime.InferenceSession(graph.SerializeToString(), providers=["CPUExecutionProvider"])
+    for value, data in zip(names, session.run(None, {"input": inputs})):
+        if data.shape == expected.shape and relative_difference(data, expected) <= EXPORT_TOLERANCE:
+            return value
+    raise SystemExit("no value of %s holds the output of %s" % (path, type(module).__name__))
+
+
+def default_layer(path):
+    """illume's default Grad-CAM layer: the input of the last GlobalAveragePool."""
+    pools = [node for node in onnx.load(path).graph.node if node.op_type == "GlobalAveragePool"]
+    return pools[-1].input[0]
+
+
+# Knife edges ------------------------------------------------------------------------
+#
+# A ReLU whose input is within float32 rounding of 0, a HardSigmoid or
+# HardSwish input as close to -3 or 3, or a max pool window whose two largest
+# values are as close, takes one branch in PyTorch and may take the other in
+# illume, whose sums run in another order over BatchNorm-folded weights: the
+# gradient then differs in that unit's receptive field, by up to several
+# percent of the attribution's largest magnitude for one unit. Two defences:
+#   - each model's inputs are the first draw whose single-gradient cases
+#     (the gradients and cam families) meet no unit within CLEAR_MARGIN;
+#   - integrated gradients and SmoothGrad evaluate hundreds of rows, where
+#     such units cannot all be avoided, so each case is computed again with
+#     every unit within KNIFE_EDGE of its kink given the other branch's
+#     derivative (a max pool routing to its runner-up); the largest change,
+#     relative to max |reference|, is the case's ambiguity, which the C test
+#     adds to its tolerance.
+# Margins are relative to the largest magnitude in the unit's input tensor.
+# The largest margin at which illume was seen to take the other branch is
+# 6.3e-8 (a ReLU after a BatchNorm-folded 1x1 convolution); the exported
+# HardSigmoid's alpha 0.16666667 moves its kinks by 1.5e-8 relative.
+
+KNIFE_EDGE = 2e-7
+CLEAR_MARGIN = 1e-6
+INPUT_DRAWS = 50
+
+
+class KnifeEdges:
+    """Counts the units near a kink; with flip set, gives them the other branch's derivative."""
+
+    def __init__(self):
+        self.flip = False
+        self.units = 0
+        self.margin = KNIFE_EDGE
+
+    def mirrored(self, z, kinks):
+        """z, with each value near a kink mirrored through it (onto the other branch)."""
+        limit = self.margin * float(z.detach().abs().max())
+        result = z.detach().clone()
+        for kink in kinks:
+            near = (z.detach() - kink).abs() < limit
+            self.units += int(near.sum())
+            result = torch.where(near, 2.0 * kink - z.detach(), result)
+        return result if self.flip else z.detach()
+
+
+EDGES = KnifeEdges()
+
+
+def relu_derivative(z):
+    return (z > 0).to(z.dtype)
+
+
+def hardsigmoid_derivative(z):
+    return ((z > -3.0) & (z < 3.0)).to(z.dtype) / 6.0
+
+
+def hardswish_derivative(z):
+    return torch.where(z < -3.0, torch.zeros_like(z), torch.where(z <= 3.0, z / 3.0 + 0.5, torch.ones_like(z)))
+
+
+def kinked(value, derivative, kinks):
+    """An activation whose backward takes its derivative at the mirrored input near a kink."""
+
+    class Activation(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, z):
+            ctx.save_for_backward(derivative(EDGES.mirrored(z, kinks)))
+            return value(z)
+
+        @staticmethod
+        def backward(ctx, gradient):
+            (slope,) = ctx.saved_tensors
+            return gradient * slope
+
+    return Activation
+
+
+KinkedRelu = kinked(torch.relu, relu_derivative, [0.0])
+KinkedHardsigmoid = kinked(nn.functional.hardsigmoid, hardsigmoid_derivative, [-3.0, 3.0])
+KinkedHardswish = kinked(nn.functional.hardswish, hardswish_derivative, [-3.0, 3.0])
+
+
+class KinkedMaxPool(torch.autograd.Function):
+    """Max pooling (square window, no dilation, floor mode) whose backward routes
+    each window's gradient to its first maximum, or with flip set to the runner-up
+    where the two are closer than the knife edge (exact ties keep the first, as
+    PyTorch and illume both do)."""
+
+    @staticmethod
+    def forward(ctx, x, kernel, stride, padding):
+        batch, channels, height, width = x.shape
+        padded = nn.functional.pad(x, (padding,) * 4, value=float("-inf")) if padding else x
+        columns = nn.functional.unfold(padded.reshape(batch * channels, 1, *padded.shape[2:]), kernel,
+                                       stride=stride)
+        first = columns.argmax(dim=1, keepdim=True)
+        top = columns.gather(1, first)
+        rest = columns.scatter(1, first, float("-inf"))
+        second = rest.argmax(dim=1, keepdim=True)
+        gap = top - rest.gather(1, second)
+        near = (gap > 0) & (gap < EDGES.margin * float(x.abs().max()))
+        EDGES.units += int(near.sum())
+        ctx.chosen = torch.where(near, second, first) if EDGES.flip else first
+        ctx.geometry = (batch, channels, padded.shape[2:], kernel, stride, padding, columns.shape)
+        rows = (padded.shape[2] - kernel) // stride + 1
+        return top.reshape(batch, channels, rows, -1)
+
+    @staticmethod
+    def backward(ctx, gradient):
+        batch, channels, padded_size, kernel, stride, padding, shape = ctx.geometry
+        columns = torch.zeros(shape, dtype=gradient.dtype).scatter(1, ctx.chosen,
+                                                                   gradient.reshape(batch * channels, 1, -1))
+        result = nn.functional.fold(columns, padded_size, kernel, stride=stride)
+        result = result.reshape(batch, channels, *padded_size)
+        if padding:
+            result = result[:, :, padding:-padding, padding:-padding]
+        return result, None, None, None
+
+
+def kinked_max_pool(module, x):
+    geometry = (module.kernel_size, module.stride, module.padding, module.dilation)
+    if not all(isinstance(value, int) for value in geometry) or module.dilation != 1 or module.ceil_mode:
+        raise SystemExit("the knife-edge analysis handles square max pools without dilation or ceil mode")
+    return KinkedMaxPool.apply(x, module.kernel_size, module.stride, module.padding)
+
+
+@contextlib.contextmanager
+def knife_edges(flip, margin=KNIFE_EDGE):
+    """Runs the models' kinked modules through the functions above: counting
+    the units within margin of a kink, and with flip giving them the other branch."""
+    saved = (nn.ReLU.forward, nn.Hardsigmoid.forward, nn.Hardswish.forward, nn.MaxPool2d.forward)
+    nn.ReLU.forward = lambda module, z: KinkedRelu.apply(z)
+    nn.Hardsigmoid.forward = lambda module, z: KinkedHardsigmoid.apply(z)
+    nn.Hardswish.forward = lambda module, z: KinkedHardswish.apply(z)
+    nn.MaxPool2d.forward = kinked_max_pool
+    EDGES.flip, EDGES.units, EDGES.margin = flip, 0, margin
+    try:
+        yield EDGES
+    finally:
+        nn.ReLU.forward, nn.Hardsigmoid.forward, nn.Hardswish.forward, nn.MaxPool2d.forward = saved
+        EDGES.flip = False
+
+
+# Cases ------------------------------------------------------------------------------
+
+
+class Case:
+    """One manifest line; compute() gives Captum's attributions and, for
+    integrated gradients, the (N, 3) deltas, f(x) and f(baseline)."""
+
+    def __init__(self, family, name, method, options, compute):
+        self.family, self.name, self.method, self.options, self.compute = family, name, method, options, compute
+
+
+def tensor(array):
+    return torch.from_numpy(np.ascontiguousarray(array))
+
+
+def targets_list(targets):
+    return [int(t) for t in targets]
+
+
+def plain(attribute):
+    return lambda: (attribute(), None)
+
+
+def gradient_cases(model, x, targets):
+    t = targets_list(targets)
+    with torch.no_grad():
+        top = model(x).argmax(dim=1).tolist()
+    return [
+        Case("gradients", "saliency", "saliency", [], plain(lambda: Saliency(model).attribute(x, target=t, abs=False))),
+        Case("gradients", "saliency_abs", "saliency", ["--abs"],
+             plain(lambda: Saliency(model).attribute(x, target=t, abs=True))),
+        Case("gradients", "gradxinput", "gradxinput", [], plain(lambda: InputXGradient(model).attribute(x, target=t))),
+        Case("gradients", "guided_backprop", "guided-backprop", [],
+             plain(lambda: GuidedBackprop(model).attribute(x, target=t))),
+        Case("gradients", "deconvnet", "deconvnet", [], plain(lambda: Deconvolution(model).attribute(x, target=t))),
+        # Targets left to illume (-1, the top class), against Captum on the argmax.
+        Case("gradients", "saliency_top", "saliency", ["--target", "top"],
+             plain(lambda: Saliency(model).attribute(x, target=top, abs=False))),
+    ]
+
+
+QUADRATURES = {"gausslegendre": "gauss-legendre", "riemann_left": "left", "riemann_right": "right",
+               "riemann_middle": "middle", "riemann_trapezoid": "trapezoid"}
+IG_STEPS = 16
+IG_CONSTANT = 0.5
+
+
+def integrated_gradients(model, x, t, baseline, captum_method):
+    attributions, delta = IntegratedGradients(model).attribute(x, baselines=baseline, target=t, n_steps=IG_STEPS,
+                                                               method=captum_method, return_convergence_delta=True)
+    with torch.no_grad():
+        ends = model(x)[range(len(t)), t], model(torch.full_like(x, baseline))[range(len(t)), t]
+    return attributions, np.stack([delta.detach().numpy(), ends[0].numpy(), ends[1].numpy()], axis=1)
+
+
+def integrated_gradients_cases(model, x, targets):
+    t = targets_list(targets)
+    cases = []
+    for captum_method, quadrature in QUADRATURES.items():
+        for label, baseline in (("zeros", 0.0), ("constant", IG_CONSTANT)):
+            options = ["--steps", str(IG_STEPS), "--quadrature", quadrature,
+                       "--baseline", "zeros" if label == "zeros" else str(baseline), "--delta"]
+            cases.append(Case("ig", "ig_%s_%s" % (captum_method, label), "ig", options,
+                              lambda b=baseline, m=captum_method: integrated_gradients(model, x, t, b, m)))
+    return cases
+
+
+NOISE_SEED = 1234
+NOISE_LEVEL = 0.15
+NOISE_SAMPLES = 8
+NOISE_IG_STEPS = 8
+
+
+def noise_tunnel(model, x, targets, nt_type, base, sigma=None):
+    """NoiseTunnel over the base method, each input row with its own sigma and Philox noise."""
+    rows = []
+    for row in range(x.shape[0]):
+        data = x[row:row + 1]
+        level = np.float32(sigma) if sigma else np.float32(NOISE_LEVEL) * (data.max() - data.min()).numpy()
+        if base == "saliency":
+            method, arguments = Saliency(model), {"abs": False}
+        elif base == "gradxinput":
+            method, arguments = InputXGradient(model), {}
+        elif base == "guided-backprop":
+            method, arguments = GuidedBackprop(model), {}
+        else:
+            method, arguments = IntegratedGradients(model), {"n_steps": NOISE_IG_STEPS, "baselines": 0.0}
+        with philox_noise(NOISE_SEED, row, level):
+            rows.append(NoiseTunnel(method).attribute(data, nt_type=nt_type, nt_samples=NOISE_SAMPLES,
+                                                      stdevs=float(level), target=int(targets[row]), **arguments))
+    return torch.cat(rows)
+
+
+def noise_cases(model, x, targets):
+    cases = []
+    common = ["--samples", str(NOISE_SAMPLES), "--seed", str(NOISE_SEED)]
+    for nt_type, method in (("smoothgrad", "smoothgrad"), ("smoothgrad_sq", "smoothgrad-sq"),
+                            ("vargrad", "vargrad")):
+        for base in ("saliency", "ig"):
+            options = common + ["--noise", str(NOISE_LEVEL), "--base", base]
+            if base == "ig":
+                options += ["--steps", str(NOISE_IG_STEPS)]
+            cases.append(Case("noise", "%s_%s" % (nt_type, base), method, options,
+                              plain(lambda n=nt_type, b=base: noise_tunnel(model, x, targets, n, b))))
+    for base in ("gradxinput", "guided-backprop"):
+        cases.append(Case("noise", "smoothgrad_%s" % base.replace("-", "_"), "smoothgrad",
+                          common + ["--noise", str(NOISE_LEVEL), "--base", base],
+                          plain(lambda b=base: noise_tunnel(model, x, targets, "smoothgrad", b))))
+    cases.append(Case("noise", "smoothgrad_sigma", "smoothgrad", common + ["--sigma", "0.3"],
+                      plain(lambda: noise_tunnel(model, x, targets, "smoothgrad", "saliency", sigma=0.3))))
+    return cases
+
+
+def gradcam_plus_plus(model, layer, x, targets):
+    """pytorch-grad-cam's GradCAMPlusPlus weights on the layer's activation A
+    and gradient g: alpha = g^2 / (2 g^2 + sum_ij(A) g^3 + 1e-6), 0 where g is
+    0; w_c = sum_ij alpha ReLU(g); map ReLU(sum_c w_c A_c)."""
+    kept = []
+
+    def keep(_module, _inputs, output):
+        output.retain_grad()
+        kept.append(output)
+
+    hook = layer.register_forward_hook(keep)
+    data = x.clone().requires_grad_()
+    output = model(data)
+    hook.remove()
+    output[range(len(targets)), targets_list(targets)].sum().backward()
+    activation = kept[0].detach().numpy().astype(np.float64)
+    gradient = kept[0].grad.numpy().astype(np.float64)
+    activation_sum = activation.sum(axis=(2, 3), keepdims=True)
+    square = gradient ** 2
+    alpha = square / (2.0 * square + activation_sum * square * gradient + 1e-6)
+    alpha = np.where(gradient != 0.0, alpha, 0.0)
+    weights = (alpha * np.maximum(gradient, 0.0)).sum(axis=(2, 3), keepdims=True)
+    return np.maximum((weights * activation).sum(axis=1, keepdims=True), 0.0).astype(np.float32)
+
+
+def cam_cases(model, x, targets, layer_names):
+    t = targets_list(targets)
+    default_module, explicit_module = model.layers()
+    cases = []
+    for which, module in (("default", default_module), ("layer", explicit_module)):
+        options = [] if which == "default" else ["--layer", layer_names[which]]
+
+        def gradcam(m=module):
+            return LayerGradCam(model, m).attribute(x, target=t, relu_attributions=True)
+
+        cases += [
+            Case("cam", "gradcam_" + which, "gradcam", options, plain(gradcam)),
+            Case("cam", "gradcam_%s_upsample" % which, "gradcam", options + ["--upsample"],
+                 plain(lambda g=gradcam: LayerAttribution.interpolate(g(), INPUT_SHAPE[1:], "bilinear"))),
+            Case("cam", "gradcam_plus_plus_" + which, "gradcam++", options,
+                 plain(lambda m=module: gradcam_plus_plus(model, m, x, targets))),
+            Case("cam", "guided_gradcam_" + which, "guided-gradcam", options,
+                 plain(lambda m=module: GuidedGradCam(model, m).attribute(x, target=t))),
+        ]
+    return cases
+
+
+def occlusion_cases(model, x, targets):
+    t = targets_list(targets)
+    channels = INPUT_SHAPE[0]
+    cases = []
+    for name, window, stride, fill in (("occlusion_8x8", (8, 8), (4, 4), 0.0),
+                                       ("occlusion_7x5_fill", (7, 5), (3, 4), 0.5)):
+        options = ["--window", "%d,%d" % window, "--stride", "%d,%d" % stride, "--fill", str(fill)]
+        cases.append(Case("occlusion", name, "occlusion", options, plain(
+            lambda w=window, s=stride, f=fill: Occlusion(model).attribute(
+                x, sliding_window_shapes=(channels,) + w, strides=(channels,) + s, baselines=f, target=t))))
+    return cases
+
+
+def delta_scale(deltas):
+    """What a completeness delta is compared relative to: max(|f(x)|, |f(baseline)|)."""
+    return np.maximum(np.abs(deltas[:, 1]), np.abs(deltas[:, 2]))
+
+
+def evaluate(case):
+    """Captum's attributions and deltas (numpy), the knife-edge units met, and the ambiguity."""
+
+    def run():
+        attributions, deltas = case.compute()
+        if isinstance(attributions, torch.Tensor):
+            attributions = attributions.detach().numpy()
+        return attributions.astype(np.float32), deltas
+
+    attributions, deltas = run()
+    with knife_edges(flip=False) as edges:
+        counted, _ = run()
+        units = edges.units
+    if not relative_difference(counted, attributions) <= 1e-5:
+        raise SystemExit("%s: the knife-edge functions do not reproduce PyTorch's gradients" % case.name)
+    ambiguity = 0.0
+    if units:
+        with knife_edges(flip=True):
+            flipped, flipped_deltas = run()
+        ambiguity = relative_difference(flipped, attributions)
+        if deltas is not None:
+            ambiguity = max(ambiguity, float(np.max(np.abs(flipped_deltas[:, 0] - deltas[:, 0]) /
+                                                    delta_scale(deltas))))
+    return attributions, deltas, units, ambiguity
+
+
+# Output -----------------------------------------------------------------------------
+
+
+def draw_inputs(model, index):
+    """The first draw of inputs and targets whose single-gradient cases meet
+    no unit within CLEAR_MARGIN of a kink."""
+    for draw in range(INPUT_DRAWS):
+        generator = torch.Generator().manual_seed(SEED + 1 + index + 1000 * draw)
+        inputs = torch.randn((ROWS,) + INPUT_SHAPE, generator=generator).numpy()
+        targets = torch.randint(0, CLASSES, (ROWS,), generator=generator).numpy().astype(np.int64)
+        x = tensor(inputs)
+        cases = gradient_cases(model, x, targets) + cam_cases(model, x, targets, {"default": "", "layer": ""})
+        with knife_edges(flip=False, margin=CLEAR_MARGIN) as edges:
+            for case in cases:
+                case.compute()
+            if edges.units == 0:
+                return inputs, targets, draw
+    raise SystemExit("no draw of %d has single-gradient cases clear of knife edges" % INPUT_DRAWS)
+
+
+def make(directory):
+    check_philox()
+    os.makedirs(directory, exist_ok=True)
+    lines = ["# model family case method [options] (written by make_references.py)"]
+    for index, name in enumerate(MODELS):
+        model = build(name)
+        inputs, targets, draw = draw_inputs(model, index)
+        print("%s: inputs of draw %d" % (name, draw))
+        path, logits = export(model, name, directory, inputs)
+        default_module, explicit_module = model.layers()
+        layer_names = {"default": onnx_value_of(path, model, default_module, inputs),
+                       "layer": onnx_value_of(path, model, explicit_module, inputs)}
+        if layer_names["default"] != default_layer(path):
+            raise SystemExit("%s: the default layer %s is not illume's default %s" %
+                             (name, layer_names["default"], default_layer(path)))
+        np.save(os.path.join(directory, name + ".input.npy"), inputs)
+        np.save(os.path.join(directory, name + ".targets.npy"), targets)
+        np.save(os.path.join(directory, name + ".logits.npy"), logits.astype(np.float32))
+        x = tensor(inputs)
+        cases = (gradient_cases(model, x, targets) + integrated_gradients_cases(model, x, targets) +
+                 noise_cases(model, x, targets) + cam_cases(model, x, targets, layer_names) +
+                 occlusion_cases(model, x, targets))
+        for case in cases:
+            case_name = "%s.%s" % (name, case.name)
+            attributions, deltas, units, ambiguity = evaluate(case)
+            np.save(os.path.join(directory, case_name + ".npy"), attributions)
+            if deltas is not None:
+                np.save(os.path.join(directory, case_name + ".delta.npy"), deltas.astype(np.float32))
+            # Rounded up to two digits, so that the recorded value is never below the measured one.
+            options = case.options + (["--ambiguity", "%.2g" % (1.06 * ambiguity)] if ambiguity >= 1e-6 else [])
+            lines.append(" ".join([name, case.family, case_name, case.method] + options))
+            print("%-40s %5d units at a knife edge, ambiguity %.2e" % (case_name, units, ambiguity))
+    with open(os.path.join(directory, "manifest.txt"), "w") as file:
+        file.write("\n".join(lines) + "\n")
+
+
+def same_model(fresh, committed):
+    a, b = onnx.load(fresh).graph, onnx.load(committed).graph
+    if [(n.op_type, list(n.input), list(n.output)) for n in a.node] != \
+            [(n.op_type, list(n.input), list(n.output)) for n in b.node]:
+        return False
+    weights_a = {w.name: onnx.numpy_helper.to_array(w) for w in a.initializer}
+    weights_b = {w.name: onnx.numpy_helper.to_array(w) for w in b.initializer}
+    return weights_a.keys() == weights_b.keys() and all(np.array_equal(weights_a[k], weights_b[k])
+                                                        for k in weights_a)
+
+
+def same_manifest(fresh, committed):
+    """Equal line for line, except that the ambiguities, which depend on which
+    units fall within the knife edge, need only agree within a factor of 2."""
+    with open(fresh) as file_a, open(committed) as file_b:
+        lines_a, lines_b = file_a.read().splitlines(), file_b.read().splitlines()
+    if len(lines_a) != len(lines_b):
+        return False
+    for line_a, line_b in zip(lines_a, lines_b):
+        words_a, words_b = line_a.split(), line_b.split()
+        ambiguity_a = float(words_a.pop(words_a.index("--ambiguity") + 1)) if "--ambiguity" in words_a else 0.0
+        ambiguity_b = float(words_b.pop(words_b.index("--ambiguity") + 1)) if "--ambiguity" in words_b else 0.0
+        words_a = [w for w in words_a if w != "--ambiguity"]
+        words_b = [w for w in words_b if w != "--ambiguity"]
+        if words_a != words_b or not (ambiguity_a <= 2 * ambiguity_b + 1e-5 and ambiguity_b <= 2 * ambiguity_a + 1e-5):
+            print("manifest line differs:\n  made now:  %s\n  committed: %s" % (line_a, line_b))
+            return False
+    return True
+
+
+def committed_ambiguities(committed):
+    """The --ambiguity of each case in the committed manifest (0 where none)."""
+    ambiguities = {}
+    with open(os.path.join(committed, "manifest.txt")) as file:
+        for line in file:
+            words = line.split()
+            if words and not words[0].startswith("#"):
+                ambiguities[words[2]] = float(words[words.index("--ambiguity") + 1]) if "--ambiguity" in words else 0.0
+    return ambiguities
+
+
+def compare(fresh, committed):
+    """Whether a fresh run made what is committed; a reference may differ by
+    its knife-edge ambiguity too, since PyTorch on another machine may take
+    the other branch there."""
+    ambiguities = committed_ambiguities(committed)
+    problems = []
+    fresh_files, committed_files = sorted(os.listdir(fresh)), sorted(os.listdir(committed))
+    if fresh_files != committed_files:
+        problems.append("files differ: only made now %s, only committed %s" %
+                        (sorted(set(fresh_files) - set(committed_files)),
+                         sorted(set(committed_files) - set(fresh_files))))
+    for name in sorted(set(fresh_files) & set(committed_files)):
+        a, b = os.path.join(fresh, name), os.path.join(committed, name)
+        if name.endswith(".onnx"):
+            same = same_model(a, b)
+        elif name.endswith(".npy"):
+            x, y = np.load(a), np.load(b)
+            exact = name.endswith((".input.npy", ".targets.npy"))
+            case = name[:-len(".delta.npy")] if name.endswith(".delta.npy") else name[:-len(".npy")]
+            tolerance = REPRODUCE_TOLERANCE + ambiguities.get(case, 0.0)
+            same = x.shape == y.shape and x.dtype == y.dtype and (
+                np.array_equal(x, y) if exact else relative_difference(x, y) <= tolerance)
+        elif name == "manifest.txt":
+            same = same_manifest(a, b)
+        else:
+            with open(a, "rb") as file_a, open(b, "rb") as file_b:
+                same = file_a.read() == file_b.read()
+        if not same:
+            problems.append("%s differs from a fresh run" % name)
+    for problem in problems:
+        print(problem)
+    print("%d files compared, %d differ" % (len(committed_files), len(problems)))
+    return not problems
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("directory")
+    parser.add_argument("--compare", metavar="COMMITTED_DIR")
+    arguments = parser.parse_args()
+    torch.set_num_threads(1)
+    if arguments.compare:
+        shutil.rmtree(arguments.directory, ignore_errors=True)
+    make(arguments.directory)
+    if arguments.compare and not compare(arguments.directory, arguments.compare):
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
