@@ -165,7 +165,8 @@ typedef enum illume_rule {
 
 /* Runs the backward pass of the last illume_session_run of a session made
  * with options.backward: seed is the gradient of backward_from (its shape).
- * The gradients are then read with illume_session_read. */
+ * The gradients are then read with illume_session_read. One backward pass
+ * per run: it reuses the memory of the forward values it reads. */
 illume_status illume_session_backward(illume_session *session, illume_rule rule, const illume_tensor *seed);
 
 /* Copies a value's data (gradient 0) or gradient (gradient 1) into out,

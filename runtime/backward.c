@@ -161,6 +161,11 @@ illume_status illume_session_backward(illume_session *session, illume_rule rule,
         return illume_fail(context, ILLUME_ERROR_INVALID_INPUT, "unknown backward rule %d", (int)rule);
     const graph_value *from = &session->graph->values[session->from];
     ILLUME_TRY(check_shape(context, from, seed, "seed for"));
+    if (session->forward_spent)
+        return illume_fail(context, ILLUME_ERROR_INVALID_INPUT,
+                           "run the session again before another backward pass: a backward pass reuses the memory "
+                           "of the forward values it reads");
+    session->forward_spent = 1;
     ILLUME_TRY(transfer(session, from, session->gradients[session->from], seed->data, 1));
     session->backward_ran = 0;
     for (int step = session->plan.step_count - 1; step >= 0; step--) {
@@ -207,6 +212,9 @@ illume_status illume_session_read(illume_session *session, const char *name, int
     int v = session_find_value(session, name);
     if (v < 0) return illume_fail(context, ILLUME_ERROR_INVALID_INPUT, "the session has no value named '%s'", name);
     const graph_value *value = &session->graph->values[v];
+    if (gradient && session->has_backward && !session->gradients[v])
+        return illume_fail(context, ILLUME_ERROR_INVALID_INPUT,
+                           "no gradient flows to '%s': it lies on no path from backward_to to backward_from", name);
     if (!readable(session, v, gradient))
         return illume_fail(context, ILLUME_ERROR_INVALID_INPUT,
                            "the %s of '%s' is not kept: name it in the session's keep list", gradient ? "gradient" : "data",

@@ -138,6 +138,10 @@ static illume_status forward_blocks(planner *p) {
         for (int o = 0; o < node->output_count; o++) extend(p, forward_block(p, node->outputs[o]), n);
     }
     for (int o = 0; o < g->output_count; o++) extend(p, forward_block(p, g->outputs[o]), p->end);
+    /* So do the other values illume_session_read may read: the graph inputs
+     * and the pinned values (backward_from, backward_to, kept). */
+    for (int v = 0; v < g->value_count; v++)
+        if (g->values[v].is_graph_input || g->values[v].pinned) extend(p, forward_block(p, v), p->end);
     if (p->backward)
         for (int k = 0; k < p->backward->keep_count; k++) extend(p, forward_block(p, p->backward->keep[k]), p->end);
     return ILLUME_OK;

@@ -378,6 +378,7 @@ illume_status illume_session_run(illume_session *session, int input_count, const
         ILLUME_TRY(check_tensor(context, &g->values[g->outputs[o]], &outputs[o], "output", g->output_names[o]));
     session->ran = 0;
     session->backward_ran = 0;
+    session->forward_spent = 0;
     ILLUME_TRY(run_steps(session));
     session->ran = 1;
     for (int o = 0; o < output_count; o++) {

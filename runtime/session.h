@@ -32,6 +32,7 @@ struct illume_session {
     float *accumulator;   /* where a contribution that adds to a gradient goes first */
     void **backward_states; /* OP_BACKWARD_STATES per node */
     int backward_ran;
+    int forward_spent;    /* a backward pass began: it reuses the memory of the forward values it read */
 };
 
 /* Prepares what the backward steps need once the values are placed. */
