@@ -107,12 +107,16 @@ static illume_status make_session(illume_explainer *e, int64_t batch, illume_ses
 static illume_status size_batch(illume_explainer *e) {
     size_t budget = e->options.max_memory ? e->options.max_memory : default_budget();
     illume_session *one = NULL, *two = NULL;
+    /* A model whose batch dimension is fixed (at 1, as the row is) runs one row a pass. */
+    illume_value_info input;
+    int fixed_batch = illume_model_input(e->model, 0, &input) == ILLUME_OK && input.rank >= 1 && input.dims[0] >= 0;
     illume_status status = make_session(e, 1, &one);
-    if (status == ILLUME_OK) status = make_session(e, 2, &two);
+    if (status == ILLUME_OK && !fixed_batch) status = make_session(e, 2, &two);
     if (status == ILLUME_OK) {
-        illume_session_stats first, second;
+        illume_session_stats first, second = {0};
         illume_session_get_stats(one, &first);
-        illume_session_get_stats(two, &second);
+        if (two) illume_session_get_stats(two, &second);
+        else second.arena_bytes = 2 * first.arena_bytes; /* all of the one row's arena is per row */
         size_t per_row = second.arena_bytes > first.arena_bytes ? second.arena_bytes - first.arena_bytes : 1;
         size_t fixed = first.arena_bytes > per_row ? first.arena_bytes - per_row : 0;
         per_row += sizeof(float) * (size_t)(2 * e->row_elements + e->output_elements * 2 + e->layer_elements * 2);
@@ -121,7 +125,8 @@ static illume_status size_batch(illume_explainer *e) {
             status = illume_fail(e->context, ILLUME_ERROR_OUT_OF_MEMORY,
                                  "one row needs %zu bytes, over the memory budget of %zu bytes", fixed + per_row,
                                  budget);
-        e->batch = batch > EXPLAIN_BATCH_LIMIT ? EXPLAIN_BATCH_LIMIT : batch;
+        int64_t limit = fixed_batch ? 1 : EXPLAIN_BATCH_LIMIT;
+        e->batch = batch > limit ? limit : batch;
     }
     illume_session_free(one);
     illume_session_free(two);
@@ -413,12 +418,13 @@ static illume_status run_batch(illume_explainer *e, const explain_pass *pass, in
     return ILLUME_OK;
 }
 
-/* The rows run in as few passes as the batch allows, all of one size (the
- * last padded), so that no pass runs many more rows than it needs. */
+/* The rows run in passes of the full batch (the last padded), or in one pass
+ * of them all when they are fewer: how many rows a method makes (steps,
+ * samples, windows) changes how many passes run, never their size, so memory
+ * stays flat however many there are. */
 illume_status explainer_run(illume_explainer *e, const explain_pass *pass, int64_t count) {
     ILLUME_TRY(prepare(e));
-    int64_t passes = (count + e->batch - 1) / e->batch;
-    ILLUME_TRY(use_session(e, (count + passes - 1) / passes));
+    ILLUME_TRY(use_session(e, count < e->batch ? count : e->batch));
     for (int64_t start = 0; start < count; start += e->rows) {
         int64_t rows = count - start < e->rows ? count - start : e->rows;
         ILLUME_TRY(run_batch(e, pass, start, rows));
