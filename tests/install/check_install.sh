@@ -13,6 +13,8 @@ cmake --install "$build" --prefix "$prefix" > /dev/null
 libdir=$(dirname "$(find "$prefix" -name 'illume.pc' | head -n 1)")/..
 test -x "$prefix/bin/illume"
 "$prefix/bin/illume" --version
+# The installed command finds the installed demo.
+(cd "$prefix" && "$prefix/bin/illume" explain -m gradcam > /dev/null && test -s illume-demo/circle.png)
 
 PKG_CONFIG_PATH="$libdir/pkgconfig" cc $flags -o "$prefix/consumer_pkgconfig" "$source/tests/install/consumer/consumer.c" \
     $(PKG_CONFIG_PATH="$libdir/pkgconfig" pkg-config --cflags --libs illume)
