@@ -162,6 +162,39 @@ static illume_status import_initializers(importer *im, const Onnx__GraphProto *p
     return ILLUME_OK;
 }
 
+/* The element type and shape a ValueInfo declares, symbolic dimensions by name. */
+static illume_status read_declared_type(importer *im, const Onnx__ValueInfoProto *info, graph_value *value,
+                                        const char *role) {
+    const char *name = value->name;
+    const Onnx__TypeProto *type = info->type;
+    if (!type || type->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !type->tensor_type)
+        return illume_fail(im->context, ILLUME_ERROR_UNSUPPORTED, "%s '%s' is not a tensor", role, name);
+    const Onnx__TypeProto__Tensor *tensor = type->tensor_type;
+    if (!tensor_data_dtype(tensor->elem_type, &value->dtype))
+        return illume_fail(im->context, ILLUME_ERROR_UNSUPPORTED, "%s '%s' has element type %s", role, name,
+                           tensor_data_type_name(tensor->elem_type));
+    if (!tensor->shape) return ILLUME_OK;
+    if (tensor->shape->n_dim > ILLUME_MAX_RANK)
+        return illume_fail(im->context, ILLUME_ERROR_UNSUPPORTED, "%s '%s' has rank %zu, over %d", role, name,
+                           tensor->shape->n_dim, ILLUME_MAX_RANK);
+    value->rank = (int)tensor->shape->n_dim;
+    for (size_t d = 0; d < tensor->shape->n_dim; d++) {
+        const Onnx__TensorShapeProto__Dimension *dim = tensor->shape->dim[d];
+        value->dims[d] = -1;
+        if (dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE) {
+            if (dim->dim_value < 0)
+                return illume_fail(im->context, ILLUME_ERROR_INVALID_MODEL, "%s '%s' has negative dimension %lld",
+                                   role, name, (long long)dim->dim_value);
+            value->dims[d] = dim->dim_value;
+        } else if (dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM && dim->dim_param) {
+            free(value->dim_names[d]);
+            value->dim_names[d] = strdup(dim->dim_param);
+            if (!value->dim_names[d]) return out_of_memory(im);
+        }
+    }
+    return ILLUME_OK;
+}
+
 static illume_status import_inputs(importer *im, const Onnx__GraphProto *proto) {
     im->graph->inputs = malloc(sizeof(int) * (proto->n_input + 1));
     if (!im->graph->inputs) return out_of_memory(im);
@@ -176,34 +209,7 @@ static illume_status import_inputs(importer *im, const Onnx__GraphProto *proto) 
         ILLUME_TRY(define_name(im, name, what, &v));
         graph_value *value = &im->graph->values[v];
         value->is_graph_input = 1;
-        const Onnx__TypeProto *type = info->type;
-        if (!type || type->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !type->tensor_type)
-            return illume_fail(im->context, ILLUME_ERROR_UNSUPPORTED, "graph input '%s' is not a tensor", name);
-        const Onnx__TypeProto__Tensor *tensor = type->tensor_type;
-        if (!tensor_data_dtype(tensor->elem_type, &value->dtype))
-            return illume_fail(im->context, ILLUME_ERROR_UNSUPPORTED, "graph input '%s' has element type %s", name,
-                               tensor_data_type_name(tensor->elem_type));
-        if (tensor->shape) {
-            if (tensor->shape->n_dim > ILLUME_MAX_RANK)
-                return illume_fail(im->context, ILLUME_ERROR_UNSUPPORTED, "graph input '%s' has rank %zu, over %d",
-                                   name, tensor->shape->n_dim, ILLUME_MAX_RANK);
-            value->rank = (int)tensor->shape->n_dim;
-            for (size_t d = 0; d < tensor->shape->n_dim; d++) {
-                const Onnx__TensorShapeProto__Dimension *dim = tensor->shape->dim[d];
-                value->dims[d] = -1;
-                if (dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE) {
-                    if (dim->dim_value < 0)
-                        return illume_fail(im->context, ILLUME_ERROR_INVALID_MODEL,
-                                           "graph input '%s' has negative dimension %lld", name,
-                                           (long long)dim->dim_value);
-                    value->dims[d] = dim->dim_value;
-                } else if (dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM &&
-                           dim->dim_param) {
-                    value->dim_names[d] = strdup(dim->dim_param);
-                    if (!value->dim_names[d]) return out_of_memory(im);
-                }
-            }
-        }
+        ILLUME_TRY(read_declared_type(im, info, value, "graph input"));
         im->graph->inputs[im->graph->input_count++] = v;
     }
     return ILLUME_OK;
@@ -535,6 +541,14 @@ static illume_status import_outputs(importer *im, const Onnx__GraphProto *proto)
         g->output_count = (int)o + 1;
         if (!g->output_names[o]) return out_of_memory(im);
         g->values[v].is_graph_output = 1;
+        /* What the model declares, for illume info; inference sets the real shape. A
+         * declaration illume cannot read says nothing it needs. */
+        graph_value *value = &g->values[v];
+        if (!value->constant && value->rank < 0 && proto->output[o]->type &&
+            read_declared_type(im, proto->output[o], value, "graph output") != ILLUME_OK) {
+            value->rank = -1;
+            value->dtype = ILLUME_FLOAT32;
+        }
     }
     return ILLUME_OK;
 }
