@@ -379,9 +379,16 @@ static void print_rows(explain_run *run, explain_results *results, char **names,
     explain_request *request = run->request;
     for (int64_t r = 0; r < count; r++) {
         illume_explain_row *row = &results->rows[0][r];
-        const char *label = row->target >= 0 && row->target < run->names.count ? run->names.names[row->target] : "";
-        printf("%s: target %lld %s(score %.4f)", names ? base_name(names[r]) : "input", (long long)row->target,
-               label[0] ? label : "", row->score);
+        const char *input = names ? base_name(names[r]) : "input";
+        if (request->options.feature) {
+            printf("%s: %s channel %lld (activation sum %.4f)", input, request->options.feature,
+                   (long long)row->target, row->score);
+        } else {
+            const char *label =
+                row->target >= 0 && row->target < run->names.count ? run->names.names[row->target] : "";
+            printf("%s: target %lld %s%s(score %.4f)", input, (long long)row->target, label, label[0] ? " " : "",
+                   row->score);
+        }
         if (!names) printf(" row %lld", (long long)(first + r));
         for (int m = 0; m < request->method_count; m++)
             if (request->methods[m] == ILLUME_INTEGRATED_GRADIENTS)

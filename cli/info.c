@@ -6,14 +6,16 @@
 #include "cli.h"
 
 static const char *const help =
-    "usage: illume info MODEL [--shape DIMS] [--batch N]\n"
+    "usage: illume info MODEL [--shape DIMS] [--batch N] [--values]\n"
     "\n"
     "Prints the model's inputs and outputs, its op histogram, parameter count,\n"
     "FLOPs for one run, and whether illume supports every op (and if not, which\n"
     "and where). Exits with 5 when something is unsupported.\n"
     "\n"
     "  --shape DIMS   shape of the (first) input for the FLOP count, e.g. 1,3,224,224\n"
-    "  --batch N      batch size for a symbolic first dimension (default 1)\n";
+    "  --batch N      batch size for a symbolic first dimension (default 1)\n"
+    "  --values       every node's outputs with their shapes: the names that explain's\n"
+    "                 --layer and --feature take\n";
 
 typedef struct histogram_entry {
     const char *op;
@@ -30,6 +32,32 @@ static void print_value(const illume_value_info *info) {
         else printf("%s", info->dim_names[d] ? info->dim_names[d] : "?");
     }
     printf("]\n");
+}
+
+/* Each node's op and its outputs' names and inferred shapes. */
+static illume_status print_values(illume_context *context, const illume_model *model, int input_count,
+                                  const illume_tensor *shapes) {
+    int count = illume_model_value_count(model);
+    illume_value_info *values = calloc((size_t)count + 1, sizeof *values);
+    if (!values) return ILLUME_ERROR_OUT_OF_MEMORY;
+    illume_status status = illume_model_values(context, model, input_count, shapes, values);
+    if (status != ILLUME_OK) {
+        free(values);
+        return status;
+    }
+    printf("values:\n");
+    int k = 0;
+    for (int n = 0; n < illume_model_node_count(model); n++) {
+        illume_node_info node;
+        illume_model_node(model, n, &node);
+        for (int o = 0; o < node.output_count; o++, k++) {
+            if (!values[k].name) continue;
+            printf("  %-20s", node.op_type);
+            print_value(&values[k]);
+        }
+    }
+    free(values);
+    return ILLUME_OK;
 }
 
 static void print_histogram(const illume_model *model) {
@@ -67,6 +95,7 @@ int command_info(int argc, char **argv) {
     int64_t shape[ILLUME_MAX_RANK];
     int shape_rank = -1;
     long long batch = 1;
+    int list_values = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             fputs(help, stdout);
@@ -77,6 +106,8 @@ int command_info(int argc, char **argv) {
         } else if (strcmp(argv[i], "--batch") == 0) {
             if (i + 1 >= argc || parse_int(argv[++i], 1, 1 << 20, &batch))
                 return usage_error("info", "--batch expects a positive integer");
+        } else if (strcmp(argv[i], "--values") == 0) {
+            list_values = 1;
         } else if (argv[i][0] == '-' && argv[i][1]) {
             return usage_error("info", "unknown option '%s'", argv[i]);
         } else if (!path) {
@@ -144,6 +175,15 @@ int command_info(int argc, char **argv) {
         }
     } else if (problems == 0) {
         printf("flops: unknown (give --shape for the input's dimensions)\n");
+    }
+    if (list_values && problems == 0 && shapes_known && code == 0) {
+        status = print_values(context, model, input_count, shapes);
+        if (status != ILLUME_OK) {
+            fflush(stdout);
+            code = report(status, "%s: cannot infer the values' shapes: %s", path, illume_last_error(context));
+        }
+    } else if (list_values && problems == 0 && code == 0) {
+        printf("values: unknown (give --shape for the input's dimensions)\n");
     }
     if (problems == 0) {
         printf("supported: yes\n");

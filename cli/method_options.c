@@ -20,8 +20,13 @@ const char *const method_options_help =
     "                        gradxinput, guided-backprop, ig\n"
     "  --seed N              the noise's seed (default 0)\n"
     "  --layer NAME          Grad-CAM family: the value to explain at (default: the input\n"
-    "                        of the last GlobalAveragePool)\n"
+    "                        of the last GlobalAveragePool, else of the first Flatten;\n"
+    "                        illume info MODEL --values lists the names)\n"
     "  --upsample            Grad-CAM: bilinear to the input's size\n"
+    "  --feature NAME        gradient methods: explain a feature map instead of an output\n"
+    "                        (Zeiler and Fergus): the backward starts at the value NAME,\n"
+    "                        seeded with its activation in --channel C, the other channels 0\n"
+    "  --channel C           the feature map's channel (default 0)\n"
     "  --window H,W          occlusion window (default 15,15)\n"
     "  --stride H,W          occlusion stride (default 8,8)\n"
     "  --fill V              what the occlusion window holds (default 0)\n"
@@ -115,6 +120,11 @@ static int parse_value(const char *flag, const char *value, illume_explain_optio
         return illume_method_from_name(value, &o->base) == ILLUME_OK ? 0 : -1;
     } else if (strcmp(flag, "--layer") == 0) {
         o->layer = value;
+    } else if (strcmp(flag, "--feature") == 0) {
+        o->feature = value;
+    } else if (strcmp(flag, "--channel") == 0) {
+        if (parse_int(value, 0, INT64_MAX, &number)) return -1;
+        o->feature_channel = number;
     } else if (strcmp(flag, "--window") == 0) {
         return parse_pair(value, o->window);
     } else if (strcmp(flag, "--stride") == 0) {
@@ -138,7 +148,7 @@ int method_option_parse(const char *command, int argc, char **argv, int *i, illu
     }
     static const char *const valued[] = {"--steps", "--quadrature", "--baseline", "--blur-sigma", "--samples",
                                          "--noise", "--sigma", "--base", "--seed", "--layer", "--window",
-                                         "--stride", "--fill", "--max-memory"};
+                                         "--stride", "--fill", "--max-memory", "--feature", "--channel"};
     int known = 0;
     for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) known |= strcmp(flag, valued[k]) == 0;
     if (!known) return 0;

@@ -8,6 +8,7 @@
 
 #include "model.h"
 #include "op.h"
+#include "session.h"
 
 /* A pass runs at most this many rows at once: beyond it batches gain little
  * speed and cost memory. */
@@ -50,7 +51,8 @@ static int uses_layer(illume_method method) {
 }
 
 /* Grad-CAM's default layer: the 4-D input of the last GlobalAveragePool, else
- * the input of the first Flatten or Reshape to 2-D (the end of the features). */
+ * the 4-D input of the first Flatten or Reshape (the end of the features).
+ * g has its shapes inferred: a model need not declare them. */
 static const char *default_layer(const graph *g) {
     const char *found = NULL;
     for (int n = 0; n < g->node_count; n++) {
@@ -90,6 +92,12 @@ static illume_status make_session(illume_explainer *e, int64_t batch, illume_ses
     options.device = e->options.device;
     options.backward = e->backward;
     const char *keep[1] = {e->layer};
+    const char *feature[1] = {e->feature};
+    if (e->backward && e->feature) {
+        options.backward_from = e->feature;
+        options.keep = feature;
+        options.keep_count = 1;
+    }
     if (e->backward && e->layer) {
         options.keep = keep;
         options.keep_count = 1;
@@ -153,6 +161,11 @@ static illume_status check_options(illume_context *context, const illume_explain
     if (o->method == ILLUME_OCCLUSION &&
         (o->window[0] < 1 || o->window[1] < 1 || o->stride[0] < 1 || o->stride[1] < 1))
         return illume_fail(context, ILLUME_ERROR_INVALID_INPUT, "occlusion window and stride must be positive");
+    if (o->feature && o->method != ILLUME_SALIENCY && o->method != ILLUME_GRADXINPUT &&
+        o->method != ILLUME_GUIDED_BACKPROP && o->method != ILLUME_DECONVNET)
+        return illume_fail(context, ILLUME_ERROR_INVALID_INPUT,
+                           "a feature map is explained by saliency, gradxinput, guided-backprop or deconvnet, not %s",
+                           illume_method_name(o->method));
     if (o->baseline == ILLUME_BASELINE_TENSOR && !o->baseline_tensor)
         return illume_fail(context, ILLUME_ERROR_INVALID_INPUT, "a baseline tensor was asked for but not given");
     if (o->baseline == ILLUME_BASELINE_BLUR && !(o->blur_sigma > 0.0f))
@@ -168,15 +181,26 @@ static illume_status describe_model(illume_explainer *e) {
     e->input_name = strdup(g->values[g->inputs[0]].name);
     e->output_name = strdup(g->output_names[0]);
     if (!e->input_name || !e->output_name) return illume_fail(e->context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
-    if (uses_layer(e->options.method)) {
-        const char *layer = e->options.layer ? e->options.layer : default_layer(g);
+    if (uses_layer(e->options.method) && e->options.layer) {
+        e->layer = strdup(e->options.layer);
+        if (!e->layer) return illume_fail(e->context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
+    } else if (uses_layer(e->options.method)) {
+        graph *inferred;
+        ILLUME_TRY(session_infer_shapes(e->context, e->model, 1, &e->row, &inferred));
+        const char *layer = default_layer(inferred);
+        e->layer = layer ? strdup(layer) : NULL;
+        graph_free(inferred);
         if (!layer)
             return illume_fail(e->context, ILLUME_ERROR_INVALID_INPUT,
-                               "the model has no GlobalAveragePool or Flatten to find Grad-CAM's layer: give one");
-        e->layer = strdup(layer);
+                               "the model has no GlobalAveragePool, Flatten or Reshape of a 4-D value to find "
+                               "Grad-CAM's layer: name one (--layer)");
         if (!e->layer) return illume_fail(e->context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
     }
     e->backward = e->options.method != ILLUME_OCCLUSION;
+    if (e->options.feature) {
+        e->feature = strdup(e->options.feature);
+        if (!e->feature) return illume_fail(e->context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
+    }
     /* A one-row session tells the shapes of the output and the layer. */
     illume_session *probe = NULL;
     ILLUME_TRY(make_session(e, 1, &probe));
@@ -188,6 +212,20 @@ static illume_status describe_model(illume_explainer *e) {
                              "the first output '%s' has no batch dimension to explain row by row", output.name);
     e->output_elements = 1;
     for (int d = 1; d < output.rank; d++) e->output_elements *= output.dims[d];
+    if (status == ILLUME_OK && e->feature) {
+        status = illume_session_value(probe, e->feature, &e->feature_info);
+        if (status == ILLUME_OK && (e->feature_info.rank < 2 || e->feature_info.dims[0] != 1))
+            status = illume_fail(e->context, ILLUME_ERROR_INVALID_INPUT,
+                                 "feature map '%s' must have a batch and a channel dimension", e->feature);
+        if (status == ILLUME_OK &&
+            (e->options.feature_channel < 0 || e->options.feature_channel >= e->feature_info.dims[1]))
+            status = illume_fail(e->context, ILLUME_ERROR_INVALID_INPUT,
+                                 "channel %lld is outside the %lld channels of '%s'",
+                                 (long long)e->options.feature_channel, (long long)e->feature_info.dims[1],
+                                 e->feature);
+        e->feature_elements = 1;
+        for (int d = 1; d < e->feature_info.rank; d++) e->feature_elements *= e->feature_info.dims[d];
+    }
     if (status == ILLUME_OK && e->layer) {
         status = illume_session_value(probe, e->layer, &e->layer_info);
         if (status == ILLUME_OK && (e->layer_info.rank != 4 || e->layer_info.dims[0] != 1))
@@ -245,7 +283,8 @@ illume_status illume_explainer_create(illume_context *context, const illume_mode
         illume_explainer_free(e);
         return status;
     }
-    e->options.layer = NULL; /* the caller's string may go; e->layer holds the copy */
+    e->options.layer = NULL; /* the caller's strings may go; e->layer and e->feature hold copies */
+    e->options.feature = NULL;
     e->options.baseline_tensor = NULL;
     if (options->baseline == ILLUME_BASELINE_TENSOR) status = copy_baseline(e, options->baseline_tensor);
     if (status != ILLUME_OK) {
@@ -264,6 +303,9 @@ void illume_explainer_free(illume_explainer *e) {
     free(e->input_name);
     free(e->output_name);
     free(e->layer);
+    free(e->feature);
+    free(e->feature_seed);
+    free(e->feature_sums);
     free(e->inputs);
     free(e->outputs);
     free(e->gradients);
@@ -310,6 +352,11 @@ static illume_status prepare(illume_explainer *e) {
     e->gradients = malloc(sizeof(float) * rows * (size_t)e->row_elements);
     e->layer_gradients = e->layer ? malloc(sizeof(float) * rows * (size_t)e->layer_elements) : NULL;
     e->layer_data = e->layer ? malloc(sizeof(float) * rows * (size_t)e->layer_elements) : NULL;
+    e->feature_seed = e->feature ? malloc(sizeof(float) * rows * (size_t)e->feature_elements) : NULL;
+    e->feature_sums = e->feature ? malloc(sizeof(float) * rows * (size_t)e->feature_info.dims[1]) : NULL;
+    if (e->feature && (!e->feature_seed || !e->feature_sums))
+        return illume_fail(e->context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory for a batch of %lld rows",
+                           (long long)e->batch);
     if (!e->inputs || !e->outputs || !e->seed || !e->targets || !e->gradients ||
         (e->layer && (!e->layer_data || !e->layer_gradients)))
         return illume_fail(e->context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory for a batch of %lld rows",
@@ -358,6 +405,32 @@ static illume_status read_batch(illume_explainer *e, const char *name, int gradi
     return illume_session_read(e->session, name, gradient, &tensor);
 }
 
+/* Starts the backward at the feature map: its activation in the chosen
+ * channel, zero in the others (and in padded rows). The row's target becomes
+ * the channel, and its output the channels' summed activations. */
+static illume_status feature_seed(illume_explainer *e, int64_t rows, illume_rule rule) {
+    illume_value_info info;
+    ILLUME_TRY(illume_session_value(e->session, e->feature, &info));
+    illume_tensor seed = {.dtype = ILLUME_FLOAT32, .rank = info.rank, .data = e->feature_seed};
+    memcpy(seed.dims, info.dims, sizeof seed.dims);
+    ILLUME_TRY(illume_session_read(e->session, e->feature, 0, &seed));
+    int64_t channels = info.dims[1], plane = e->feature_elements / channels;
+    for (int64_t r = 0; r < info.dims[0]; r++) {
+        float *row = e->feature_seed + r * e->feature_elements;
+        for (int64_t c = 0; c < channels; c++) {
+            double sum = 0.0;
+            for (int64_t i = 0; i < plane; i++) {
+                float *value = &row[c * plane + i];
+                sum += *value;
+                if (c != e->options.feature_channel || r >= rows) *value = 0.0f;
+            }
+            e->feature_sums[r * channels + c] = (float)sum;
+        }
+        if (r < rows) e->targets[r] = e->options.feature_channel;
+    }
+    return illume_session_backward(e->session, rule, &seed);
+}
+
 /* Whether the backward goes back to the input (all but Grad-CAM and Grad-CAM++). */
 static int input_gradient(const illume_explainer *e) {
     return !e->layer || e->options.method == ILLUME_GUIDED_GRADCAM;
@@ -397,12 +470,16 @@ static illume_status run_batch(illume_explainer *e, const explain_pass *pass, in
     e->report.passes++;
     for (int64_t r = 0; r < rows; r++)
         if (e->targets[r] < 0) e->targets[r] = explain_top(e->outputs + r * e->output_elements, e->output_elements);
-    if (pass->backward) {
+    if (pass->backward && e->feature) {
+        ILLUME_TRY(feature_seed(e, rows, pass->rule));
+    } else if (pass->backward) {
         memset(e->seed, 0, sizeof(float) * (size_t)(batch * e->output_elements));
         for (int64_t r = 0; r < rows; r++) e->seed[r * e->output_elements + e->targets[r]] = 1.0f;
         illume_tensor seed = outputs[0];
         seed.data = e->seed;
         ILLUME_TRY(illume_session_backward(e->session, pass->rule, &seed));
+    }
+    if (pass->backward) {
         if (input_gradient(e)) ILLUME_TRY(read_batch(e, e->input_name, 1, e->gradients));
         if (e->layer) {
             ILLUME_TRY(read_batch(e, e->layer, 1, e->layer_gradients));
@@ -410,8 +487,11 @@ static illume_status run_batch(illume_explainer *e, const explain_pass *pass, in
         }
     }
     int layer = e->layer && pass->backward;
+    int feature = e->feature && pass->backward;
     for (int64_t r = 0; r < rows; r++)
-        ILLUME_TRY(pass->consume(pass->closure, start + r, e->targets[r], e->outputs + r * e->output_elements,
+        ILLUME_TRY(pass->consume(pass->closure, start + r, e->targets[r],
+                                 feature ? e->feature_sums + r * e->feature_info.dims[1]
+                                         : e->outputs + r * e->output_elements,
                                  pass->backward && input_gradient(e) ? e->gradients + r * e->row_elements : NULL,
                                  layer ? e->layer_gradients + r * e->layer_elements : NULL,
                                  layer ? e->layer_data + r * e->layer_elements : NULL));

@@ -24,6 +24,11 @@ struct illume_explainer {
     int64_t layer_elements;  /* per row of the layer */
     illume_value_info layer_info;
     illume_tensor *baseline; /* a copy of the baseline tensor asked for, or NULL */
+    char *feature;           /* the feature map the backward starts at, or NULL */
+    illume_value_info feature_info;
+    int64_t feature_elements; /* per row */
+    float *feature_seed;
+    float *feature_sums;     /* per row and channel: what a feature-map pass reports as its output */
     int backward;            /* the method needs gradients */
     int64_t batch;           /* the most rows a pass runs at once (from the memory budget) */
     /* Sessions by their number of rows: a pass of fewer rows than the batch

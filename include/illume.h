@@ -94,6 +94,7 @@ typedef struct illume_node_info {
     const char *name;
     const char *op_type;
     int supported;
+    int output_count; /* its outputs, in order, in illume_model_values */
 } illume_node_info;
 
 int illume_model_node_count(const illume_model *model);
@@ -105,6 +106,15 @@ int64_t illume_model_parameter_count(const illume_model *model);
 /* Floating-point operations of one run (a multiply-add counts 2) for the given input shapes. */
 illume_status illume_model_flops(illume_context *context, const illume_model *model, int input_count,
                                  const illume_tensor *input_shapes, int64_t *flops);
+
+/* The outputs of the model's nodes, in node order: how many, and each one's
+ * name, dtype and shape for the given input shapes (as for
+ * illume_model_flops) into values[illume_model_value_count(model)]; names
+ * point into the model, rank is -1 for an omitted output or one that
+ * constant folding removed. These are the names --layer and --feature take. */
+int illume_model_value_count(const illume_model *model);
+illume_status illume_model_values(illume_context *context, const illume_model *model, int input_count,
+                                  const illume_tensor *input_shapes, illume_value_info *values);
 
 /* Replaces a graph input by a constant (tests and fixed-parameter inputs). */
 illume_status illume_model_set_constant_input(illume_context *context, illume_model *model, const char *name,
@@ -233,6 +243,12 @@ typedef struct illume_explain_options {
     const char *layer;            /* Grad-CAM family: the value to explain at (default: see docs/methods.md) */
     int upsample;                 /* Grad-CAM: bilinear to the input's size instead of the layer's */
     int64_t window[2], stride[2]; /* occlusion (default 15x15, stride 8) */
+    /* The gradient methods can explain a feature map instead of an output
+     * (Zeiler and Fergus): the backward starts at the value named `feature`,
+     * seeded with its activation in channel `feature_channel` and zero in the
+     * other channels. NULL: start at the target output. */
+    const char *feature;
+    int64_t feature_channel;
     float fill;                   /* occlusion: what the window holds */
     size_t max_memory;            /* bytes the engine may use for a batch; 0: a quarter of available memory */
     const char *device;

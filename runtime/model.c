@@ -126,6 +126,7 @@ illume_status illume_model_node(const illume_model *model, int index, illume_nod
     info->name = node->name;
     info->op_type = node->op_type ? node->op_type : "";
     info->supported = node->op >= 0;
+    info->output_count = node->output_count;
     for (int p = 0; p < model->problem_count; p++)
         if (model->problems[p].node == index) info->supported = 0;
     return ILLUME_OK;

@@ -85,14 +85,51 @@ static illume_status prepare_graph(illume_context *context, const illume_model *
     return ILLUME_OK;
 }
 
-illume_status illume_model_flops(illume_context *context, const illume_model *model, int input_count,
-                                 const illume_tensor *input_shapes, int64_t *flops) {
+illume_status session_infer_shapes(illume_context *context, const illume_model *model, int input_count,
+                                   const illume_tensor *input_shapes, graph **result) {
     illume_session_options options;
     illume_session_options_default(&options);
     options.fold_batchnorm = 0;
     options.fuse_activations = 0;
+    return prepare_graph(context, model, &options, input_count, input_shapes, result);
+}
+
+int illume_model_value_count(const illume_model *model) {
+    int count = 0;
+    for (int n = 0; model && n < model->graph->node_count; n++) count += model->graph->nodes[n].output_count;
+    return count;
+}
+
+illume_status illume_model_values(illume_context *context, const illume_model *model, int input_count,
+                                  const illume_tensor *input_shapes, illume_value_info *values) {
     graph *g;
-    ILLUME_TRY(prepare_graph(context, model, &options, input_count, input_shapes, &g));
+    ILLUME_TRY(session_infer_shapes(context, model, input_count, input_shapes, &g));
+    const graph *original = model->graph;
+    int k = 0;
+    for (int n = 0; n < original->node_count; n++) {
+        const graph_node *node = &original->nodes[n];
+        for (int o = 0; o < node->output_count; o++, k++) {
+            illume_value_info *info = &values[k];
+            memset(info, 0, sizeof *info);
+            info->rank = -1;
+            for (int d = 0; d < ILLUME_MAX_RANK; d++) info->dims[d] = -1;
+            if (node->outputs[o] < 0) continue;
+            info->name = original->values[node->outputs[o]].name;
+            int v = find_value(g, info->name);
+            if (v < 0) continue;
+            info->dtype = g->values[v].dtype;
+            info->rank = g->values[v].rank;
+            for (int d = 0; d < info->rank; d++) info->dims[d] = g->values[v].dims[d];
+        }
+    }
+    graph_free(g);
+    return ILLUME_OK;
+}
+
+illume_status illume_model_flops(illume_context *context, const illume_model *model, int input_count,
+                                 const illume_tensor *input_shapes, int64_t *flops) {
+    graph *g;
+    ILLUME_TRY(session_infer_shapes(context, model, input_count, input_shapes, &g));
     int64_t total = 0;
     for (int n = 0; n < g->node_count; n++) {
         const op_definition *definition = op_get(g->nodes[n].op);

@@ -38,6 +38,10 @@ struct illume_session {
 /* Prepares what the backward steps need once the values are placed. */
 illume_status session_prepare_backward(illume_session *session);
 void session_free_backward(illume_session *session);
+/* A copy of the model's graph with the inputs bound to these shapes and every
+ * shape inferred, constants folded, nothing fused (the caller frees it). */
+illume_status session_infer_shapes(illume_context *context, const illume_model *model, int input_count,
+                                   const illume_tensor *input_shapes, graph **result);
 /* The index of the value named name in the session's graph, or -1. */
 int session_find_value(const illume_session *session, const char *name);
 

@@ -12,6 +12,6 @@ cd "$work"
 for sample in "$demo"/samples/*.png; do
     name=$(basename "$sample" .png)
     test -s "illume-demo/$name.png" || { echo "no heatmap for $name"; exit 1; }
-    grep -q "^$name.png: target [0-9]* $name(" stdout.txt || { echo "$name not classified as $name:"; cat stdout.txt; exit 1; }
+    grep -q "^$name.png: target [0-9]* $name (" stdout.txt || { echo "$name not classified as $name:"; cat stdout.txt; exit 1; }
 done
 grep -q "heatmaps in illume-demo" stderr.txt

@@ -24,7 +24,7 @@ manifest.txt, one case a line: MODEL FAMILY CASE METHOD [OPTIONS], where
 METHOD is illume's method name and OPTIONS are `illume explain`'s method
 options (--abs, --steps, --quadrature, --baseline zeros|VALUE, --samples,
 --noise, --sigma, --base, --seed, --layer, --upsample, --window H,W,
---stride H,W, --fill) and --target top (explain each input's top class;
+--stride H,W, --fill, --feature, --channel) and --target top (explain each input's top class;
 the reference used the argmax), --delta (compare CASE.delta.npy) and
 --ambiguity A (the reference's uncertainty at knife edges, relative to its
 largest magnitude: see "Knife edges" below).
@@ -53,6 +53,12 @@ How each method maps onto Captum:
     guided-gradcam          GuidedGradCam (nearest interpolation)
     occlusion               Occlusion with a window over all channels,
                             strides and a scalar baseline (the fill)
+    --feature V --channel C (saliency, gradxinput, guided-backprop,
+                            deconvnet): NeuronGradient (x input for
+                            gradxinput), NeuronGuidedBackprop and
+                            NeuronDeconvolution at the module whose output is
+                            V, with the selector sum(A_C * detach(A_C)): the
+                            backward seeded with the activation of channel C
 
 Only nn.ReLU modules make ReLUs in these models, since Captum's guided
 backpropagation and deconvolution hook nn.ReLU modules and illume applies
@@ -72,7 +78,8 @@ import torch
 import torch.nn as nn
 
 from captum.attr import (Deconvolution, GuidedBackprop, GuidedGradCam, InputXGradient, IntegratedGradients,
-                         LayerAttribution, LayerGradCam, NoiseTunnel, Occlusion, Saliency)
+                         LayerAttribution, LayerGradCam, NeuronDeconvolution, NeuronGradient, NeuronGuidedBackprop,
+                         NoiseTunnel, Occlusion, Saliency)
 
 SEED = 20240817
 OPSETS = {"residual": 13, "concat": 13, "mobile": 14}  # opset 14 has HardSwish
@@ -673,6 +680,29 @@ def cam_cases(model, x, targets, layer_names):
     return cases
 
 
+FEATURE_CHANNEL = 1
+
+
+def feature_cases(model, x, module, name):
+    """The gradient methods started at a feature map (channel FEATURE_CHANNEL of module's output)."""
+
+    def selector(activation):
+        channel = activation[:, FEATURE_CHANNEL]
+        return (channel * channel.detach()).flatten(1).sum(dim=1)
+
+    options = ["--feature", name, "--channel", str(FEATURE_CHANNEL)]
+    return [
+        Case("feature", "feature_saliency", "saliency", options,
+             plain(lambda: NeuronGradient(model, module).attribute(x, selector))),
+        Case("feature", "feature_gradxinput", "gradxinput", options,
+             plain(lambda: x * NeuronGradient(model, module).attribute(x, selector))),
+        Case("feature", "feature_guided_backprop", "guided-backprop", options,
+             plain(lambda: NeuronGuidedBackprop(model, module).attribute(x, selector))),
+        Case("feature", "feature_deconvnet", "deconvnet", options,
+             plain(lambda: NeuronDeconvolution(model, module).attribute(x, selector))),
+    ]
+
+
 def occlusion_cases(model, x, targets):
     t = targets_list(targets)
     channels = INPUT_SHAPE[0]
@@ -758,7 +788,7 @@ def make(directory):
         x = tensor(inputs)
         cases = (gradient_cases(model, x, targets) + integrated_gradients_cases(model, x, targets) +
                  noise_cases(model, x, targets) + cam_cases(model, x, targets, layer_names) +
-                 occlusion_cases(model, x, targets))
+                 occlusion_cases(model, x, targets) + feature_cases(model, x, explicit_module, layer_names["layer"]))
         for case in cases:
             case_name = "%s.%s" % (name, case.name)
             attributions, deltas, units, ambiguity = evaluate(case)

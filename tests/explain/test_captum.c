@@ -145,6 +145,8 @@ static int parse_case(char **words, int count, test_case *test) {
         else if (strcmp(flag, "--quadrature") == 0) ok = parse_quadrature(value, &options->quadrature);
         else if (strcmp(flag, "--base") == 0) ok = illume_method_from_name(value, &options->base) == ILLUME_OK;
         else if (strcmp(flag, "--layer") == 0) options->layer = value;
+        else if (strcmp(flag, "--feature") == 0) options->feature = value;
+        else if (strcmp(flag, "--channel") == 0) ok = numeric && ((options->feature_channel = (int64_t)number) == number);
         else if (strcmp(flag, "--window") == 0) ok = parse_pair(value, options->window);
         else if (strcmp(flag, "--stride") == 0) ok = parse_pair(value, options->stride);
         else if (strcmp(flag, "--target") == 0) ok = strcmp(value, "top") == 0 && (test->top = 1);
@@ -196,14 +198,17 @@ static int check_rows(const reference_set *set, const test_case *test, const cha
     int ok = 1;
     for (int64_t r = 0; r < count; r++) {
         const float *row = logits + r * classes;
-        int64_t expected = test->top ? top_class(row, classes) : ((const int64_t *)set->targets.data)[r];
+        int64_t expected = test->options.feature ? test->options.feature_channel
+                           : test->top           ? top_class(row, classes)
+                                                 : ((const int64_t *)set->targets.data)[r];
         double largest = 0.0;
         for (int64_t k = 0; k < classes; k++) largest = fmax(largest, fabs((double)row[k]));
         if (rows[r].target != expected) {
             printf("FAIL %s: row %lld explained target %lld, not %lld\n", label, (long long)r,
                    (long long)rows[r].target, (long long)expected);
             ok = 0;
-        } else if (!(fabs((double)rows[r].score - (double)row[expected]) <= SCORE_TOLERANCE * largest)) {
+        } else if (!test->options.feature &&
+                   !(fabs((double)rows[r].score - (double)row[expected]) <= SCORE_TOLERANCE * largest)) {
             printf("FAIL %s: row %lld reports the score %.7g, the model gives %.7g\n", label, (long long)r,
                    (double)rows[r].score, (double)row[expected]);
             ok = 0;

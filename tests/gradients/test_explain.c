@@ -492,6 +492,73 @@ static void gradcam(uint64_t *seed) {
     illume_context_destroy(context);
 }
 
+/* Grad-CAM's default layer where no GlobalAveragePool ends the features and
+ * the model declares no intermediate shapes (VGG's form): x -> Conv -> Relu ->
+ * Flatten -> Gemm, whose CAM is ReLU(sum_c mean_i(W[t, c, i]) A_c), at the
+ * Relu's output. */
+static void gradcam_flatten(uint64_t *seed) {
+    illume_context *context = illume_context_create();
+    const int64_t w_dims[4] = {4, 3, 3, 3}, b_dims[1] = {4}, gemm_dims[2] = {3, 4 * 64}, gemm_bias_dims[1] = {3};
+    illume_tensor w = tensor_random(4, w_dims, -0.5f, 0.5f, seed), bias = tensor_random(1, b_dims, -0.2f, 0.2f, seed);
+    illume_tensor gemm = tensor_random(2, gemm_dims, -1.0f, 1.0f, seed);
+    illume_tensor gemm_bias = tensor_random(1, gemm_bias_dims, -0.5f, 0.5f, seed);
+    builder *b = builder_create(13);
+    const int64_t pads[4] = {1, 1, 1, 1}, any_batch[4] = {-1, 3, 8, 8};
+    int v = builder_input(b, "x", 4, any_batch);
+    int node = builder_node(b, "Conv", 3,
+                            (int[]){v, builder_floats(b, "w", 4, w.dims, w.data),
+                                    builder_floats(b, "b", 1, bias.dims, bias.data)},
+                            1, &v);
+    builder_attribute_ints(b, node, "pads", 4, pads);
+    builder_node(b, "Relu", 1, &v, 1, &v);
+    builder_node(b, "Flatten", 1, &v, 1, &v);
+    node = builder_node(b, "Gemm", 3,
+                        (int[]){v, builder_floats(b, "gemm", 2, gemm.dims, gemm.data),
+                                builder_floats(b, "gemm_bias", 1, gemm_bias.dims, gemm_bias.data)},
+                        1, &v);
+    builder_attribute_int(b, node, "transB", 1);
+    builder_output(b, v);
+    illume_model *model = NULL;
+    if (builder_finish(b, context, &model) != ILLUME_OK) test_fail("Flatten CNN: %s", illume_last_error(context));
+    illume_tensor x = tensor_random(4, image_dims, -1.0f, 1.0f, seed);
+    window_params params = window_defaults();
+    for (int d = 0; d < 4; d++) params.pads[d] = 1;
+    illume_tensor activation = reference_conv(&x, &w, &bias, 1, &params, 1);
+    const int64_t map_dims[4] = {1, 1, 8, 8};
+    illume_tensor want = tensor_zeros(4, map_dims), got = tensor_zeros(4, map_dims);
+    const int64_t target = 2;
+    const float *act = activation.data, *weights = gemm.data;
+    for (int64_t i = 0; i < 64; i++) {
+        double sum = 0.0;
+        for (int64_t c = 0; c < 4; c++) {
+            double mean = 0.0;
+            for (int64_t j = 0; j < 64; j++) mean += weights[target * 256 + c * 64 + j] / 64.0;
+            sum += mean * act[c * 64 + i];
+        }
+        ((float *)want.data)[i] = (float)fmax(sum, 0.0);
+    }
+    illume_explain_options options;
+    illume_explain_options_default(&options);
+    options.method = ILLUME_GRADCAM;
+    options.device = "cpu";
+    explained result = model ? explain_once(context, model, &options, &x, target, &got) : (explained){0};
+    count_case();
+    if (!model || result.status != ILLUME_OK)
+        test_fail("Grad-CAM at the default layer before a Flatten: %s", illume_last_error(context));
+    else
+        expect_close("Grad-CAM at the default layer before a Flatten", &got, &want, 1e-4);
+    tensor_release(&want);
+    tensor_release(&got);
+    tensor_release(&x);
+    tensor_release(&activation);
+    tensor_release(&w);
+    tensor_release(&bias);
+    tensor_release(&gemm);
+    tensor_release(&gemm_bias);
+    illume_model_free(model);
+    illume_context_destroy(context);
+}
+
 int main(void) {
     uint64_t seed = 16180;
     integrated_gradients(&seed);
@@ -499,5 +566,6 @@ int main(void) {
     flat_memory(&seed);
     occlusion(&seed);
     gradcam(&seed);
+    gradcam_flatten(&seed);
     return test_report("gradients/explain");
 }
