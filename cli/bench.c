@@ -10,7 +10,8 @@
 
 static const char *const help =
     "usage: illume bench MODEL [--batch N] [--shape DIMS] [--iterations K] [--warmup W]\n"
-    "                    [--threads T] [--device DEVICE] [--json]\n"
+    "                    [--threads T] [--device DEVICE] [--json | --profile]\n"
+    "                    [-m METHOD [method options]]\n"
     "\n"
     "Times forward passes of MODEL on random input and prints images/s, the\n"
     "median and minimum time per batch, the planned activation arena and the\n"
@@ -38,6 +39,12 @@ static double now_seconds(void) {
 static int compare_doubles(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
+}
+
+/* One line of --profile: an op's time per run (or per call of a method). */
+static void print_profile_entry(const illume_profile_entry *entry, long long runs, const char *run) {
+    printf("  %-22s %-9s %9.3f ms per %s  (%lld calls)\n", entry->op_type, entry->backward ? "backward" : "",
+           entry->seconds * 1e3 / (double)runs, run, (long long)entry->calls);
 }
 
 /* Times illume_explain on one batch of inputs, after warm-up calls. */
@@ -89,6 +96,9 @@ static int bench_explain(illume_context *context, const illume_model *model, con
                    times[0] * 1e3, (double)count / median, (long long)summary.batch_rows, (long long)summary.passes,
                    summary.peak_bytes / 1048576.0, peak_mib);
     }
+    illume_profile_entry entry;
+    for (int k = 0; code == 0 && k < illume_explainer_profile(explainer, k, &entry); k++)
+        print_profile_entry(&entry, warmup + iterations, "call");
     illume_explainer_free(explainer);
     free(attributions.data);
     free(targets);
@@ -148,6 +158,7 @@ int command_bench(int argc, char **argv) {
         }
     }
     if (!path) return usage_error("bench", "no MODEL given");
+    if (json && profile) return usage_error("bench", "--json and --profile do not go together");
 
     int code = 0;
     illume_context *context = illume_context_create();
@@ -193,6 +204,7 @@ int command_bench(int argc, char **argv) {
             goto done;
         }
         method_options.device = device;
+        method_options.profile = profile;
         code = bench_explain(context, model, &method_options, &input, target, iterations, warmup, json, path);
         goto done;
     }
@@ -249,14 +261,9 @@ int command_bench(int argc, char **argv) {
         printf("weights: %.1f MiB; peak resident memory: %.1f MiB; setup %.1f ms\n",
                stats.constant_bytes / 1048576.0, peak_mib, setup * 1e3);
     }
-    for (int k = 0; profile; k++) {
-        const char *op;
-        double seconds;
-        int64_t calls;
-        if (k >= illume_session_profile(session, k, &op, &seconds, &calls)) break;
-        printf("  %-22s %9.3f ms per run  (%lld calls)\n", op, seconds * 1e3 / (double)(warmup + iterations),
-               (long long)calls);
-    }
+    illume_profile_entry entry;
+    for (int k = 0; profile && k < illume_session_profile(session, k, &entry); k++)
+        print_profile_entry(&entry, warmup + iterations, "run");
 done:
     for (int o = 0; outputs && o < output_count; o++) free(outputs[o].data);
     free(outputs);

@@ -91,6 +91,7 @@ static illume_status make_session(illume_explainer *e, int64_t batch, illume_ses
     illume_session_options_default(&options);
     options.device = e->options.device;
     options.backward = e->backward;
+    options.profile = e->options.profile;
     const char *keep[1] = {e->layer};
     const char *feature[1] = {e->feature};
     if (e->backward && e->feature) {
@@ -277,7 +278,14 @@ illume_status illume_explainer_create(illume_context *context, const illume_mode
     e->row = *row;
     e->row.data = NULL;
     e->row_elements = (int64_t)(illume_tensor_bytes(row) / sizeof(float));
-    illume_status status = describe_model(e);
+    illume_status status = ILLUME_OK;
+    if (options->profile) {
+        e->profile_seconds = calloc(2 * (size_t)op_count(), sizeof(double));
+        e->profile_calls = calloc(2 * (size_t)op_count(), sizeof(int64_t));
+        if (!e->profile_seconds || !e->profile_calls)
+            status = illume_fail(context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
+    }
+    if (status == ILLUME_OK) status = describe_model(e);
     if (status == ILLUME_OK) status = size_batch(e);
     if (status != ILLUME_OK) {
         illume_explainer_free(e);
@@ -295,6 +303,23 @@ illume_status illume_explainer_create(illume_context *context, const illume_mode
     return ILLUME_OK;
 }
 
+int illume_explainer_profile(const illume_explainer *e, int index, illume_profile_entry *entry) {
+    if (!e || !e->profile_seconds) return 0;
+    size_t keys = 2 * (size_t)op_count();
+    double *seconds = malloc(sizeof(double) * keys);
+    int64_t *calls = malloc(sizeof(int64_t) * keys);
+    int count = 0;
+    if (seconds && calls) {
+        memcpy(seconds, e->profile_seconds, sizeof(double) * keys);
+        memcpy(calls, e->profile_calls, sizeof(int64_t) * keys);
+        for (int k = 0; k < EXPLAIN_SESSIONS; k++) session_profile_add(e->sessions[k], seconds, calls);
+        count = session_profile_entry(seconds, calls, index, entry);
+    }
+    free(seconds);
+    free(calls);
+    return count;
+}
+
 void illume_explainer_free(illume_explainer *e) {
     if (!e) return;
     for (int k = 0; k < EXPLAIN_SESSIONS; k++) illume_session_free(e->sessions[k]);
@@ -306,6 +331,8 @@ void illume_explainer_free(illume_explainer *e) {
     free(e->feature);
     free(e->feature_seed);
     free(e->feature_sums);
+    free(e->profile_seconds);
+    free(e->profile_calls);
     free(e->inputs);
     free(e->outputs);
     free(e->gradients);
@@ -374,6 +401,7 @@ static illume_status use_session(illume_explainer *e, int64_t rows) {
     }
     if (slot < 0) {
         slot = oldest;
+        if (e->profile_seconds) session_profile_add(e->sessions[slot], e->profile_seconds, e->profile_calls);
         illume_session_free(e->sessions[slot]);
         e->sessions[slot] = NULL;
         ILLUME_TRY(make_session(e, rows, &e->sessions[slot]));

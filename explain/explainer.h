@@ -37,6 +37,8 @@ struct illume_explainer {
     int64_t session_rows[EXPLAIN_SESSIONS];
     uint64_t session_used[EXPLAIN_SESSIONS], clock;
     illume_session *session; /* the one the current pass runs on */
+    double *profile_seconds;  /* with options.profile: the profile of the sessions freed so far */
+    int64_t *profile_calls;
     int64_t rows;            /* its rows */
     float *inputs, *outputs, *gradients, *layer_gradients, *layer_data, *seed;
     int64_t *targets;

@@ -187,10 +187,16 @@ illume_status illume_session_read(illume_session *session, const char *name, int
 /* The shape of a value of the session by name (its logical shape, NCHW). */
 illume_status illume_session_value(const illume_session *session, const char *name, illume_value_info *info);
 
-/* Time spent per op type over all runs of a session made with profile set:
- * entry index in [0, count) where count is the return value. */
-int illume_session_profile(const illume_session *session, int index, const char **op_type, double *seconds,
-                           int64_t *calls);
+/* Time spent per op type, forward and backward apart, over all runs of a
+ * session made with profile set: entry index in [0, count) where count is
+ * the return value. */
+typedef struct illume_profile_entry {
+    const char *op_type;
+    int backward; /* the time of the op's backward pass */
+    double seconds;
+    int64_t calls;
+} illume_profile_entry;
+int illume_session_profile(const illume_session *session, int index, illume_profile_entry *entry);
 
 /* Explanations -------------------------------------------------------------- */
 
@@ -252,6 +258,7 @@ typedef struct illume_explain_options {
     float fill;                   /* occlusion: what the window holds */
     size_t max_memory;            /* bytes the engine may use for a batch; 0: a quarter of available memory */
     const char *device;
+    int profile;                  /* time every node, as illume_session_options.profile */
 } illume_explain_options;
 
 void illume_explain_options_default(illume_explain_options *options);
@@ -291,6 +298,9 @@ illume_status illume_explainer_shape(const illume_explainer *explainer, int64_t 
  * and, when not NULL, rows (N) and report. */
 illume_status illume_explain(illume_explainer *explainer, const illume_tensor *inputs, const int64_t *targets,
                              illume_tensor *attributions, illume_explain_row *rows, illume_explain_report *report);
+/* With options.profile: the time per op type, forward and backward apart,
+ * over every pass the explainer ran, as illume_session_profile. */
+int illume_explainer_profile(const illume_explainer *explainer, int index, illume_profile_entry *entry);
 
 /* Utilities ---------------------------------------------------------------- */
 

@@ -29,20 +29,24 @@ ILLUME_INLINE int illume_pool_reaches(const pool_desc *desc, int d, int64_t i, i
     return desc->dilation[d] == 1 || (i + desc->pad_begin[d] - o * desc->stride[d]) % desc->dilation[d] == 0;
 }
 
-/* The gradient of the input element at spatial coordinates `at` (flat index
- * `index` in its plane): dy and argmax point at the first output of the
- * element's plane, whose consecutive outputs lie `step` elements apart
- * (1 for NCHW, the channels for channels last). first and last hold the
- * covering outputs of each axis, right-aligned in three slots as in
- * illume_pool_span (unused slots 0 and 1). Max pooling takes the dy of the
- * outputs whose argmax names the element; average pooling dy / divisor of
- * every output whose window holds it. */
-ILLUME_INLINE float illume_pool_gather(const pool_desc *desc, const float *dy, const int32_t *argmax, int64_t step,
-                                       const int64_t *at, int64_t index, const int64_t *first, const int64_t *last) {
+/* The gradients of the input element at spatial coordinates `at` (flat
+ * index `index` in its plane) in `count` consecutive channels, into dx[0..count):
+ * dy and argmax point at the first output of the first channel's plane; a
+ * plane's consecutive outputs lie `step` elements apart and its channels
+ * 1 apart (channels last: step is the channels; NCHW: one channel a call,
+ * step 1). first and last hold the covering outputs of each axis,
+ * right-aligned in three slots as in illume_pool_span (unused slots 0 and
+ * 1). Max pooling takes the dy of the outputs whose argmax names the
+ * element; average pooling dy / divisor of every output whose window holds
+ * it. The channel loop is innermost, so that it vectorizes; each channel
+ * sums its outputs in the same order whatever count is. */
+ILLUME_INLINE void illume_pool_gather(const pool_desc *desc, const float *dy, const int32_t *argmax, int64_t step,
+                                      int64_t count, const int64_t *at, int64_t index, const int64_t *first,
+                                      const int64_t *last, float *dx) {
     int64_t size[ILLUME_MAX_SPATIAL] = {1, 1, 1};
     int rank = desc->spatial_rank, unused = ILLUME_MAX_SPATIAL - rank;
     for (int d = 0; d < rank; d++) size[unused + d] = desc->out_size[d];
-    float sum = 0.0f;
+    for (int64_t c = 0; c < count; c++) dx[c] = 0.0f;
     int64_t o[ILLUME_MAX_SPATIAL];
     for (o[0] = first[0]; o[0] < last[0]; o[0]++) {
         if (unused == 0 && !illume_pool_reaches(desc, 0, at[0], o[0])) continue;
@@ -51,16 +55,22 @@ ILLUME_INLINE float illume_pool_gather(const pool_desc *desc, const float *dy, c
             for (o[2] = first[2]; o[2] < last[2]; o[2]++) {
                 if (!illume_pool_reaches(desc, 2 - unused, at[2 - unused], o[2])) continue;
                 int64_t out = ((o[0] * size[1] + o[1]) * size[2] + o[2]) * step;
+                const float *gradient = dy + out;
                 if (desc->kind == POOL_MAX) {
-                    if (argmax[out] == index) sum += dy[out];
+                    /* Both loads unconditional, so that the selection vectorizes. */
+                    const int32_t *winner = argmax + out, wanted = (int32_t)index;
+                    for (int64_t c = 0; c < count; c++) {
+                        float value = gradient[c];
+                        dx[c] += winner[c] == wanted ? value : 0.0f;
+                    }
                 } else {
                     float divisor = illume_pool_divisor(desc, o + unused);
-                    if (divisor > 0.0f) sum += dy[out] / divisor;
+                    if (divisor > 0.0f)
+                        for (int64_t c = 0; c < count; c++) dx[c] += gradient[c] / divisor;
                 }
             }
         }
     }
-    return sum;
 }
 
 #endif

@@ -171,7 +171,15 @@ illume_status illume_session_backward(illume_session *session, illume_rule rule,
     for (int step = session->plan.step_count - 1; step >= 0; step--) {
         const graph_node *node = session->calls[step].node;
         if (!session->plan.steps[step].backward || op_get(node->op)->is_view) continue;
+        if (!session->op_seconds) {
+            ILLUME_TRY(backward_node(session, step, (gradient_rule)rule));
+            continue;
+        }
+        double start = session_now();
         ILLUME_TRY(backward_node(session, step, (gradient_rule)rule));
+        ILLUME_TRY(session->backend->synchronize(session->backend));
+        session->op_seconds[op_count() + node->op] += session_now() - start;
+        session->op_calls[op_count() + node->op]++;
     }
     ILLUME_TRY(session->backend->synchronize(session->backend));
     session->backward_ran = 1;

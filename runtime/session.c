@@ -242,8 +242,8 @@ illume_status illume_session_create(illume_context *context, const illume_model 
     if (status == ILLUME_OK) status = prepare_calls(session);
     if (status == ILLUME_OK && session->has_backward) status = session_prepare_backward(session);
     if (status == ILLUME_OK && options->profile) {
-        session->op_seconds = calloc((size_t)op_count(), sizeof(double));
-        session->op_calls = calloc((size_t)op_count(), sizeof(int64_t));
+        session->op_seconds = calloc(2 * (size_t)op_count(), sizeof(double));
+        session->op_calls = calloc(2 * (size_t)op_count(), sizeof(int64_t));
         if (!session->op_seconds || !session->op_calls)
             status = illume_fail(context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
     }
@@ -309,7 +309,7 @@ static illume_status check_tensor(illume_context *context, const graph_value *va
     return ILLUME_OK;
 }
 
-static double now_seconds(void) {
+double session_now(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
@@ -335,27 +335,37 @@ static illume_status run_steps(illume_session *session) {
             ILLUME_TRY(definition->forward(call));
             continue;
         }
-        double start = now_seconds();
+        double start = session_now();
         ILLUME_TRY(definition->forward(call));
         ILLUME_TRY(session->backend->synchronize(session->backend));
-        session->op_seconds[call->node->op] += now_seconds() - start;
+        session->op_seconds[call->node->op] += session_now() - start;
         session->op_calls[call->node->op]++;
     }
     return ILLUME_OK;
 }
 
-int illume_session_profile(const illume_session *session, int index, const char **op_type, double *seconds,
-                           int64_t *calls) {
-    if (!session || !session->op_seconds) return 0;
+void session_profile_add(const illume_session *session, double *seconds, int64_t *calls) {
+    for (int key = 0; session && session->op_seconds && key < 2 * op_count(); key++) {
+        seconds[key] += session->op_seconds[key];
+        calls[key] += session->op_calls[key];
+    }
+}
+
+int session_profile_entry(const double *seconds, const int64_t *calls, int index, illume_profile_entry *entry) {
     int count = 0;
-    for (int op = 0; op < op_count(); op++) {
-        if (!session->op_calls[op]) continue;
+    for (int key = 0; seconds && key < 2 * op_count(); key++) {
+        if (!calls[key]) continue;
         if (count++ != index) continue;
-        *op_type = op_get(op)->name;
-        *seconds = session->op_seconds[op];
-        *calls = session->op_calls[op];
+        entry->op_type = op_get(key % op_count())->name;
+        entry->backward = key >= op_count();
+        entry->seconds = seconds[key];
+        entry->calls = calls[key];
     }
     return count;
+}
+
+int illume_session_profile(const illume_session *session, int index, illume_profile_entry *entry) {
+    return session ? session_profile_entry(session->op_seconds, session->op_calls, index, entry) : 0;
 }
 
 /* Input slots of a node's call: every input its op may take, so that an

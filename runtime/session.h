@@ -17,7 +17,7 @@ struct illume_session {
     void **uploaded;    /* per value: device copies of constants the backend owns */
     void **states;      /* per node: backend state */
     op_call *calls;     /* per step: the arguments of its forward */
-    double *op_seconds; /* per op of the op table, when profiling */
+    double *op_seconds; /* per op of the op table, then per op's backward, when profiling */
     int64_t *op_calls;
     float **call_pointers;
     size_t constant_bytes;
@@ -42,6 +42,14 @@ void session_free_backward(illume_session *session);
  * shape inferred, constants folded, nothing fused (the caller frees it). */
 illume_status session_infer_shapes(illume_context *context, const illume_model *model, int input_count,
                                    const illume_tensor *input_shapes, graph **result);
+/* A profile is 2 x op_count() times and calls: per op of the op table, then
+ * per op's backward. session_profile_add adds the session's (if it was made
+ * with profile) to one; session_profile_entry reads entry index of one and
+ * returns the number of entries. */
+void session_profile_add(const illume_session *session, double *seconds, int64_t *calls);
+int session_profile_entry(const double *seconds, const int64_t *calls, int index, illume_profile_entry *entry);
+/* A monotonic clock in seconds, for the profile. */
+double session_now(void);
 /* The index of the value named name in the session's graph, or -1. */
 int session_find_value(const illume_session *session, const char *name);
 

@@ -1,6 +1,10 @@
 /* Convolution and transposed convolution on oneDNN, forward and backward
  * data. The primitive picks its preferred layouts; activations are reordered
- * in and out around it, and constant weights are reordered once and kept. */
+ * in and out around it, and constant weights are reordered once and kept.
+ * The backward data of a stride-1 convolution with constant weights runs as
+ * a forward convolution with the kernel flipped and its channels swapped,
+ * where oneDNN's forward kernels beat its backward ones; one with few input
+ * channels goes to convolution_columns.c. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +18,11 @@ typedef struct convolution_state {
     dnnl_memory_t bias;
     int has_bias;
     const float *weights_ready; /* constant weights already in the chosen layout */
+    /* A backward run as a forward convolution: its geometry, and the flipped
+     * weights made from `flipped_from`. */
+    convolution_desc flipped_desc;
+    float *flipped;
+    const float *flipped_from;
 } convolution_state;
 
 static void destroy(cpu_state *header) {
@@ -23,6 +32,7 @@ static void destroy(cpu_state *header) {
     dnnl_layout_destroy(&state->weights);
     dnnl_layout_destroy(&state->output);
     if (state->bias) dnnl_memory_destroy(state->bias);
+    free(state->flipped);
     free(state);
 }
 
@@ -189,30 +199,63 @@ static illume_status create(cpu_backend *cpu, const convolution_desc *desc, int 
     return finish(cpu, state, pd, &m.x_stored, dnnl_query_src_md, &m.weights_stored, &m.y_stored, dnnl_query_dst_md);
 }
 
-/* The backward-data primitive: dx from dy and the weights, hinted by a
- * training forward of the same geometry, as oneDNN asks. */
+/* A backward-data primitive descriptor for dx and dy in the layouts given,
+ * hinted by a training forward of the same geometry, as oneDNN asks. */
+static dnnl_status_t backward_primitive_desc(cpu_backend *cpu, const convolution_desc *desc,
+                                             const convolution_memories *m, const dnnl_memory_desc_t *x,
+                                             const dnnl_memory_desc_t *y, dnnl_primitive_desc_t *pd) {
+    convolution_memories hinted = *m;
+    hinted.x_any = *x;
+    dnnl_primitive_desc_t hint = NULL;
+    dnnl_status_t status = forward_primitive_desc(cpu, desc, &hinted, dnnl_forward_training, 0, y, NULL, &hint);
+    if (status != dnnl_success) return status;
+    if (desc->transpose) {
+        dnnl_deconvolution_desc_t operation;
+        status = dnnl_dilated_deconvolution_backward_data_desc_init(&operation, dnnl_deconvolution_direct, x,
+                                                                    &m->weights_any, y, m->strides, m->dilations,
+                                                                    m->pad_begin, m->pad_end);
+        if (status == dnnl_success) status = dnnl_primitive_desc_create(pd, &operation, NULL, cpu->engine, hint);
+    } else {
+        dnnl_convolution_desc_t operation;
+        status = dnnl_dilated_convolution_backward_data_desc_init(&operation, dnnl_convolution_direct, x,
+                                                                  &m->weights_any, y, m->strides, m->dilations,
+                                                                  m->pad_begin, m->pad_end);
+        if (status == dnnl_success) status = dnnl_primitive_desc_create(pd, &operation, NULL, cpu->engine, hint);
+    }
+    dnnl_primitive_desc_destroy(hint);
+    return status;
+}
+
+/* Whether oneDNN fell back to its reference implementation. */
+static int reference_implementation(const_dnnl_primitive_desc_t pd) {
+    const char *name = NULL;
+    return dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &name) == dnnl_success && name &&
+           strncmp(name, "ref", 3) == 0;
+}
+
+/* The backward-data primitive: dx from dy and the weights. Where dy is
+ * stored channels last, dx and dy are asked for channels last (dx reordered
+ * when it is stored otherwise): the blocked layouts oneDNN would pick cost a
+ * reorder of each at every call, and its jit kernels take channels last.
+ * When that has only the reference implementation, the primitive chooses. */
 static illume_status create_backward(cpu_backend *cpu, const convolution_desc *desc, convolution_state *state) {
     illume_context *context = cpu->base.context;
     convolution_memories m;
     ILLUME_TRY(describe_memories(context, desc, &m));
-    dnnl_primitive_desc_t hint = NULL, pd = NULL;
-    DNNL_TRY(context, forward_primitive_desc(cpu, desc, &m, dnnl_forward_training, 0, &m.y_any, NULL, &hint));
-    dnnl_status_t status;
-    if (desc->transpose) {
-        dnnl_deconvolution_desc_t operation;
-        status = dnnl_dilated_deconvolution_backward_data_desc_init(&operation, dnnl_deconvolution_direct, &m.x_any,
-                                                                    &m.weights_any, &m.y_any, m.strides,
-                                                                    m.dilations, m.pad_begin, m.pad_end);
-        if (status == dnnl_success) status = dnnl_primitive_desc_create(&pd, &operation, NULL, cpu->engine, hint);
-    } else {
-        dnnl_convolution_desc_t operation;
-        status = dnnl_dilated_convolution_backward_data_desc_init(&operation, dnnl_convolution_direct, &m.x_any,
-                                                                  &m.weights_any, &m.y_any, m.strides, m.dilations,
-                                                                  m.pad_begin, m.pad_end);
-        if (status == dnnl_success) status = dnnl_primitive_desc_create(&pd, &operation, NULL, cpu->engine, hint);
+    dnnl_primitive_desc_t pd = NULL;
+    if (desc->y_channels_last) {
+        dnnl_memory_desc_t x_channels_last;
+        int64_t x_dims[ILLUME_MAX_RANK];
+        for (int d = 0; d < m.rank; d++) x_dims[d] = m.x_stored.dims[d];
+        ILLUME_TRY(dnnl_activation_desc(context, &x_channels_last, m.rank, x_dims, 1));
+        if (backward_primitive_desc(cpu, desc, &m, &x_channels_last, &m.y_stored, &pd) != dnnl_success) {
+            pd = NULL;
+        } else if (reference_implementation(pd)) {
+            dnnl_primitive_desc_destroy(pd);
+            pd = NULL;
+        }
     }
-    dnnl_primitive_desc_destroy(hint);
-    DNNL_TRY(context, status);
+    if (!pd) DNNL_TRY(context, backward_primitive_desc(cpu, desc, &m, &m.x_any, &m.y_any, &pd));
     return finish(cpu, state, pd, &m.y_stored, dnnl_query_diff_dst_md, &m.weights_stored, &m.x_stored,
                   dnnl_query_diff_src_md);
 }
@@ -271,10 +314,66 @@ illume_status cpu_convolution(backend *self, const convolution_desc *desc, void 
     return execute(cpu, state, desc, DNNL_ARG_SRC, x, weights, DNNL_ARG_DST, y, bias);
 }
 
+/* The forward convolution whose output is a stride-1 convolution's dx:
+ * dx[i] = sum_k dy[i + k d - (d (K - 1) - p)] w[K - 1 - k], a convolution of
+ * dy with the flipped kernel, padded d (K - 1) - p, the channels swapped in
+ * each group. Returns 0 when desc is not of that kind. */
+static int flipped_geometry(const convolution_desc *desc, convolution_desc *flipped) {
+    if (desc->transpose || !desc->constant_weights) return 0;
+    *flipped = (convolution_desc){.spatial_rank = desc->spatial_rank, .batch = desc->batch,
+                                  .in_channels = desc->out_channels, .out_channels = desc->in_channels,
+                                  .groups = desc->groups, .constant_weights = 1, .activation = UNARY_COPY,
+                                  .x_channels_last = desc->y_channels_last, .y_channels_last = desc->x_channels_last};
+    for (int d = 0; d < desc->spatial_rank; d++) {
+        int64_t reach = desc->dilation[d] * (desc->kernel[d] - 1);
+        if (desc->stride[d] != 1 || desc->pad_begin[d] > reach || desc->pad_end[d] > reach) return 0;
+        flipped->in_size[d] = desc->out_size[d];
+        flipped->out_size[d] = desc->in_size[d];
+        flipped->kernel[d] = desc->kernel[d];
+        flipped->stride[d] = 1;
+        flipped->dilation[d] = desc->dilation[d];
+        flipped->pad_begin[d] = reach - desc->pad_begin[d];
+        flipped->pad_end[d] = reach - desc->pad_end[d];
+    }
+    return 1;
+}
+
+/* W (M, C/g, k...) to W' (C, M/g, k...): W'[g C/g + c][m][k] = W[g M/g + m][c][K - 1 - k]. */
+static void flip_weights(const convolution_desc *desc, const float *weights, float *flipped) {
+    int64_t groups = desc->groups, out = desc->out_channels / groups, in = desc->in_channels / groups, kernel = 1;
+    for (int d = 0; d < desc->spatial_rank; d++) kernel *= desc->kernel[d];
+    for (int64_t g = 0; g < groups; g++)
+        for (int64_t m = 0; m < out; m++)
+            for (int64_t c = 0; c < in; c++) {
+                const float *source = weights + ((g * out + m) * in + c) * kernel;
+                float *target = flipped + ((g * in + c) * out + m) * kernel;
+                /* Reversing the flat index reverses every spatial axis at once. */
+                for (int64_t k = 0; k < kernel; k++) target[k] = source[kernel - 1 - k];
+            }
+}
+
+/* The flipped forward where it applies, else the backward-data primitive. */
+static illume_status backward_maker(cpu_backend *cpu, const convolution_desc *desc, convolution_state *state) {
+    if (flipped_geometry(desc, &state->flipped_desc)) return create(cpu, &state->flipped_desc, 0, state);
+    memset(&state->flipped_desc, 0, sizeof state->flipped_desc);
+    return create_backward(cpu, desc, state);
+}
+
 illume_status cpu_convolution_backward(backend *self, const convolution_desc *desc, void **slot, const float *dy,
                                        const float *weights, float *dx) {
     cpu_backend *cpu = (cpu_backend *)self;
+    if (cpu_columns_apply(desc)) return cpu_columns_backward(cpu, desc, slot, dy, weights, dx);
     convolution_state *state = NULL;
-    ILLUME_TRY(state_in(cpu, slot, desc, 0, create_backward, "convolution backward", &state));
-    return execute(cpu, state, desc, DNNL_ARG_DIFF_DST, dy, weights, DNNL_ARG_DIFF_SRC, dx, NULL);
+    ILLUME_TRY(state_in(cpu, slot, desc, 0, backward_maker, "convolution backward", &state));
+    if (!state->flipped_desc.spatial_rank)
+        return execute(cpu, state, desc, DNNL_ARG_DIFF_DST, dy, weights, DNNL_ARG_DIFF_SRC, dx, NULL);
+    if (state->flipped_from != weights) {
+        size_t count = (size_t)(desc->out_channels * (desc->in_channels / desc->groups));
+        for (int d = 0; d < desc->spatial_rank; d++) count *= (size_t)desc->kernel[d];
+        if (!state->flipped) state->flipped = malloc(sizeof(float) * count);
+        if (!state->flipped) return illume_fail(cpu->base.context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
+        flip_weights(desc, weights, state->flipped);
+        state->flipped_from = weights;
+    }
+    return execute(cpu, state, &state->flipped_desc, DNNL_ARG_SRC, dy, state->flipped, DNNL_ARG_DST, dx, NULL);
 }

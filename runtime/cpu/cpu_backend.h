@@ -28,6 +28,11 @@ illume_status cpu_convolution(backend *self, const convolution_desc *desc, void 
                               const float *weights, const float *bias, float *y);
 illume_status cpu_convolution_backward(backend *self, const convolution_desc *desc, void **state, const float *dy,
                                        const float *weights, float *dx);
+/* Convolution backward data through a matrix product, for few input
+ * channels (convolution_columns.c): whether it applies, and the pass. */
+int cpu_columns_apply(const convolution_desc *desc);
+illume_status cpu_columns_backward(cpu_backend *cpu, const convolution_desc *desc, void **state, const float *dy,
+                                   const float *weights, float *dx);
 illume_status cpu_matmul(backend *self, const matmul_desc *desc, void **state, const float *a, const float *b,
                          const float *bias, float *y);
 illume_status cpu_batchnorm(backend *self, const batchnorm_desc *desc, void **state, const float *x,

@@ -1,6 +1,6 @@
-/* The pooling backward pass, one input element at a time through the gather
- * of kernels/pool_backward.h: deterministic, and no two threads write one
- * place. The outputs covering each coordinate of each axis are found once
+/* The pooling backward pass, one input position (all its channels) at a
+ * time through the gather of kernels/pool_backward.h: deterministic, and no
+ * two threads write one place. The outputs covering each coordinate of each axis are found once
  * per call, so that no element divides. */
 #include <stdlib.h>
 
@@ -56,12 +56,9 @@ illume_status cpu_pool_backward(backend *self, const pool_desc *desc, const floa
             at[rank - 1] = w;
             low[ILLUME_MAX_SPATIAL - 1] = first[base[rank - 1] + w];
             high[ILLUME_MAX_SPATIAL - 1] = last[base[rank - 1] + w];
-            int64_t index = row * width + w;
-            for (int64_t c = 0; c < channels; c++) {
-                int64_t first_output = n * out_plane * channels + c;
-                dx[(n * in_plane + index) * channels + c] = illume_pool_gather(
-                    desc, dy + first_output, argmax ? argmax + first_output : NULL, channels, at, index, low, high);
-            }
+            int64_t index = row * width + w, first_output = n * out_plane * channels;
+            illume_pool_gather(desc, dy + first_output, argmax ? argmax + first_output : NULL, channels, channels, at,
+                               index, low, high, dx + (n * in_plane + index) * channels);
         }
     }
     free(first);

@@ -75,11 +75,14 @@ static illume_status forward(const op_call *call) {
                                  call->outputs[0]);
 }
 
-/* One product of the backward: y = alpha op(a) op(b) over stored operand shapes. */
+/* One product of the backward: y = alpha op(a) op(b) over stored operand
+ * shapes; constant_b when b is a constant (the backend then keeps it in the
+ * layout it prefers instead of packing it at every call). */
 static illume_status product(const op_backward_call *call, int slot, const float *a, const int64_t *a_dims,
-                             int transpose_a, const float *b, const int64_t *b_dims, int transpose_b, float alpha,
-                             float *y) {
-    matmul_desc desc = {.rank = 2, .transpose_a = transpose_a, .transpose_b = transpose_b, .alpha = alpha};
+                             int transpose_a, const float *b, const int64_t *b_dims, int transpose_b, int constant_b,
+                             float alpha, float *y) {
+    matmul_desc desc = {.rank = 2, .transpose_a = transpose_a, .transpose_b = transpose_b, .alpha = alpha,
+                        .constant_b = constant_b};
     for (int d = 0; d < 2; d++) {
         desc.a_dims[d] = a_dims[d];
         desc.b_dims[d] = b_dims[d];
@@ -103,18 +106,18 @@ static illume_status backward(const op_backward_call *call) {
     float alpha = desc.alpha;
     if (call->input_gradients[0]) {
         if (!transpose_a)
-            ILLUME_TRY(product(call, 0, dy, desc.y_dims, 0, b, desc.b_dims, !transpose_b, alpha,
+            ILLUME_TRY(product(call, 0, dy, desc.y_dims, 0, b, desc.b_dims, !transpose_b, desc.constant_b, alpha,
                                call->input_gradients[0]));
         else
-            ILLUME_TRY(product(call, 0, b, desc.b_dims, transpose_b, dy, desc.y_dims, 1, alpha,
+            ILLUME_TRY(product(call, 0, b, desc.b_dims, transpose_b, dy, desc.y_dims, 1, 0, alpha,
                                call->input_gradients[0]));
     }
     if (call->input_gradients[1]) {
         if (!transpose_b)
-            ILLUME_TRY(product(call, 1, a, desc.a_dims, !transpose_a, dy, desc.y_dims, 0, alpha,
+            ILLUME_TRY(product(call, 1, a, desc.a_dims, !transpose_a, dy, desc.y_dims, 0, 0, alpha,
                                call->input_gradients[1]));
         else
-            ILLUME_TRY(product(call, 1, dy, desc.y_dims, 1, a, desc.a_dims, transpose_a, alpha,
+            ILLUME_TRY(product(call, 1, dy, desc.y_dims, 1, a, desc.a_dims, transpose_a, 0, alpha,
                                call->input_gradients[1]));
     }
     if (call->input_gradients[2]) {

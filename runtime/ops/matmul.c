@@ -84,6 +84,7 @@ static illume_status operand_gradient(const op_backward_call *call, const matmul
         memcpy(product.a_dims, desc->y_dims, sizeof product.a_dims);
         memcpy(product.b_dims, desc->b_dims, sizeof product.b_dims);
         product.transpose_b = 1;
+        product.constant_b = desc->constant_b;
         left = call->output_gradients[0];
         right = forward->inputs[1];
     } else { /* dB = A^T dY */
