@@ -106,8 +106,6 @@ def illume_rate(arguments, model_path):
                "--shape", f"{arguments.batch},3,{arguments.size},{arguments.size}", "--json"]
     if arguments.method == "smoothgrad":
         command += ["--sigma", "0.15"]
-    if arguments.method in ("gradcam", "guided-gradcam"):
-        command += ["--upsample"] if False else []
     result = subprocess.run(command, check=True, capture_output=True, text=True)
     return json.loads(result.stdout)
 

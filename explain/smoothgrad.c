@@ -23,12 +23,22 @@ typedef struct noise_pass {
     float *scratch; /* one row */
 } noise_pass;
 
+/* Noise is drawn four elements at a time (one Philox block); a row that
+ * starts or ends inside a block uses the part of it that falls in the row. */
 static void noisy_copy(const noise_pass *p, int64_t input, int sample, float *row) {
     const float *x = p->inputs + input * p->row_elements;
     float sigma = p->sigmas[input];
-    for (int64_t i = 0; i < p->row_elements; i++)
-        row[i] = x[i] + sigma * illume_philox_normal(p->options->seed, (uint64_t)(input * p->row_elements + i),
-                                                     (uint32_t)sample);
+    int64_t first = input * p->row_elements, end = first + p->row_elements;
+    int64_t first_group = first / 4, end_group = (end + 3) / 4;
+#pragma omp parallel for schedule(static)
+    for (int64_t group = first_group; group < end_group; group++) {
+        float normals[4];
+        illume_philox_normals(p->options->seed, (uint64_t)group, (uint32_t)sample, normals);
+        for (int64_t lane = 0; lane < 4; lane++) {
+            int64_t index = group * 4 + lane;
+            if (index >= first && index < end) row[index - first] = x[index - first] + sigma * normals[lane];
+        }
+    }
 }
 
 static illume_status noise_source(void *closure, int64_t index, float *row, int64_t *target) {

@@ -41,13 +41,26 @@ ILLUME_INLINE illume_philox_block illume_philox(uint64_t key, uint32_t c0, uint3
     return block;
 }
 
-/* A standard normal deviate for element `index` of draw `sample` under `seed`. */
+/* Four standard normal deviates, elements 4 * group .. 4 * group + 3 of draw
+ * `sample` under `seed`: one Philox block gives two uniform pairs, and each
+ * pair gives two deviates (Box-Muller's cosine and sine). */
+ILLUME_INLINE void illume_philox_normals(uint64_t seed, uint64_t group, uint32_t sample, float normals[4]) {
+    illume_philox_block block = illume_philox(seed, (uint32_t)group, (uint32_t)(group >> 32), sample, 0u);
+    for (int pair = 0; pair < 2; pair++) {
+        /* Uniforms in (0, 1): the +0.5 keeps the logarithm finite. */
+        double u1 = ((double)block.value[2 * pair] + 0.5) * (1.0 / 4294967296.0);
+        double u2 = ((double)block.value[2 * pair + 1] + 0.5) * (1.0 / 4294967296.0);
+        double radius = sqrt(-2.0 * log(u1)), angle = 6.283185307179586 * u2;
+        normals[2 * pair] = (float)(radius * cos(angle));
+        normals[2 * pair + 1] = (float)(radius * sin(angle));
+    }
+}
+
+/* The standard normal deviate of element `index` of draw `sample` under `seed`. */
 ILLUME_INLINE float illume_philox_normal(uint64_t seed, uint64_t index, uint32_t sample) {
-    illume_philox_block block = illume_philox(seed, (uint32_t)index, (uint32_t)(index >> 32), sample, 0u);
-    /* Uniforms in (0, 1): the +0.5 keeps the logarithm finite. */
-    double u1 = ((double)block.value[0] + 0.5) * (1.0 / 4294967296.0);
-    double u2 = ((double)block.value[1] + 0.5) * (1.0 / 4294967296.0);
-    return (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
+    float normals[4];
+    illume_philox_normals(seed, index >> 2, sample, normals);
+    return normals[index & 3];
 }
 
 #endif

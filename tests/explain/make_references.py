@@ -103,8 +103,9 @@ PHILOX_KNOWN_ANSWERS = [
      (0xD16CFE09, 0x94FDCCEB, 0x5001E420, 0x24126EA1)),
 ]
 # illume_philox_normal(7, index, sample) for these (index, sample), printed by a C program calling it.
-PHILOX_NORMALS = [((0, 0), 0.000291567645), ((0, 1), 0.559921801), ((3071, 2), 1.073928),
-                  ((3072, 0), -0.703549862), ((3072, 1), -0.115054451), ((5000000000, 2), 0.460122913)]
+PHILOX_NORMALS = [((0, 0), 0.000291567645), ((0, 1), 0.559921801), ((3071, 2), -0.967944801),
+                  ((3072, 0), -1.54721129), ((3072, 1), 0.1394701), ((5000000000, 2), -0.798833609),
+                  ((1, 0), -0.304846972), ((2, 0), 1.78875732), ((3, 0), 1.06787252)]
 
 
 def philox(key, counters):
@@ -122,13 +123,21 @@ def philox(key, counters):
 
 
 def philox_normal(seed, index, sample):
-    """illume_philox_normal: Box-Muller in double on the first two words, as float32."""
+    """illume_philox_normal: element i is lane i % 4 of the block of counter
+    (i // 4, sample); words (0, 1) give lanes 0 and 1, words (2, 3) lanes 2
+    and 3, by Box-Muller in double (cosine for the even lane, sine for the
+    odd), as float32."""
     index = np.asarray(index, dtype=np.uint64)
     sample = np.broadcast_to(np.asarray(sample, dtype=np.uint64), index.shape)
-    words = philox(seed, (index & MASK32, index >> np.uint64(32), sample, np.zeros_like(index)))
-    u1 = (words[0].astype(np.float64) + 0.5) * (1.0 / 4294967296.0)
-    u2 = (words[1].astype(np.float64) + 0.5) * (1.0 / 4294967296.0)
-    return (np.sqrt(-2.0 * np.log(u1)) * np.cos(6.283185307179586 * u2)).astype(np.float32)
+    group, lane = index >> np.uint64(2), (index & np.uint64(3)).astype(np.int64)
+    words = philox(seed, (group & MASK32, group >> np.uint64(32), sample, np.zeros_like(group)))
+    pair = lane // 2
+    first = np.where(pair == 0, words[0], words[2]).astype(np.float64)
+    second = np.where(pair == 0, words[1], words[3]).astype(np.float64)
+    u1 = (first + 0.5) * (1.0 / 4294967296.0)
+    u2 = (second + 0.5) * (1.0 / 4294967296.0)
+    radius, angle = np.sqrt(-2.0 * np.log(u1)), 6.283185307179586 * u2
+    return np.where(lane % 2 == 0, radius * np.cos(angle), radius * np.sin(angle)).astype(np.float32)
 
 
 def check_philox():
