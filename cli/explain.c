@@ -34,7 +34,7 @@ static const char *const help_text =
     "outputs exist (so a stopped run resumes).\n"
     "\n"
     "Methods: saliency gradxinput guided-backprop deconvnet ig smoothgrad\n"
-    "         smoothgrad-sq vargrad gradcam gradcam++ guided-gradcam occlusion\n"
+    "         smoothgrad-sq vargrad gradcam gradcam++ guided-gradcam occlusion lrp\n"
     "(docs/methods.md defines each and names its Captum equivalent)\n"
     "\n"
     "  -m, --method LIST     methods, comma-separated (default saliency)\n"
@@ -43,7 +43,8 @@ static const char *const help_text =
     "                        for a dataset, the output folder\n"
     "  --heatmap DIR         a PNG per input: the image and each method side by side\n"
     "  --percentile P        scale heatmaps by the P-th percentile of |value| (default max)\n"
-    "  --json FILE           targets, scores, IG deltas, timings\n"
+    "  --json FILE           targets, scores, IG and LRP deltas, timings\n"
+    "  --print-rules         LRP: print the rule of every node before explaining\n"
     "  --labels FILE         class names for the printed targets\n"
     "\n"
     "  --threads N           CPU threads (default: all cores)\n"
@@ -67,6 +68,7 @@ typedef struct explain_request {
     long long threads;
     input_options preprocessing;
     int demo;
+    int print_rules;
 } explain_request;
 
 /* Results of one batch of inputs, per method. */
@@ -119,6 +121,10 @@ static int parse_arguments(int argc, char **argv, explain_request *request) {
         if (parsed) continue;
         int has_value = i + 1 < argc;
         const char *value = has_value ? argv[i + 1] : NULL;
+        if (strcmp(flag, "--print-rules") == 0) {
+            request->print_rules = 1;
+            continue;
+        }
         if (strcmp(flag, "--help") == 0 || strcmp(flag, "-h") == 0) {
             printf("%s%s%s", help_text, method_options_help, input_options_help);
             return -1;
@@ -293,6 +299,21 @@ static illume_status library_failure(explain_run *run, illume_status status, con
         if (try_status_ != ILLUME_OK) return try_status_;                                                            \
     } while (0)
 
+/* LRP: the rule of every node with --print-rules, and a warning for rules
+ * that do not conserve relevance. */
+static void report_rules(const illume_explainer *explainer, int print) {
+    int count = illume_explainer_rule(explainer, -1, NULL);
+    if (print && count > 0) printf("%5s  %-32s %-20s %s\n", "index", "node", "op", "rule");
+    for (int k = 0; k < count; k++) {
+        illume_rule_entry entry;
+        illume_explainer_rule(explainer, k, &entry);
+        if (print) printf("%5d  %-32s %-20s %s\n", entry.index, entry.node, entry.op_type, entry.rule);
+        if (!entry.conserves)
+            fprintf(stderr, "illume explain: warning: node %d (%s) has %s, which does not conserve relevance "
+                    "(alpha - beta is not 1)\n", entry.index, entry.node, entry.rule);
+    }
+}
+
 static illume_status make_explainers(explain_run *run, const illume_tensor *inputs) {
     illume_tensor row = *inputs;
     row.dims[0] = 1;
@@ -305,6 +326,7 @@ static illume_status make_explainers(explain_run *run, const illume_tensor *inpu
         options.baseline_tensor = run->baseline.data ? &run->baseline : NULL;
         illume_status status = illume_explainer_create(run->context, run->model, &options, &row, &run->explainers[m]);
         if (status != ILLUME_OK) return library_failure(run, status, illume_method_name(request->methods[m]));
+        report_rules(run->explainers[m], request->print_rules);
     }
     return ILLUME_OK;
 }

@@ -1,6 +1,7 @@
 #include "method_options.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,6 +31,21 @@ const char *const method_options_help =
     "  --window H,W          occlusion window (default 15,15)\n"
     "  --stride H,W          occlusion stride (default 8,8)\n"
     "  --fill V              what the occlusion window holds (default 0)\n"
+    "  --composite NAME      LRP: epsilon-plus-flat (default), epsilon-plus,\n"
+    "                        epsilon-gamma-box, epsilon-alpha2-beta1,\n"
+    "                        epsilon-alpha2-beta1-flat, preset-a, preset-b, preset-a-flat,\n"
+    "                        preset-b-flat, none (epsilon everywhere linear)\n"
+    "  --rules MAP           LRP: rules over the composite, KEY=RULE separated by ';', e.g.\n"
+    "                        'first=zbox:-3,3; conv=gamma:0.25; dense=epsilon:1e-6;\n"
+    "                        node:NAME=flat; index:4-9=pass'; keys first, conv, dense, add,\n"
+    "                        avgpool, maxpool, activation, batchnorm, node:NAME, index:A-B;\n"
+    "                        rules epsilon[:E], gamma[:G], alpha-beta:A,B, zplus,\n"
+    "                        zbox[:LOW,HIGH], flat, wsquare, pass, norm, gradient; or a\n"
+    "                        .json file of {\"KEY\": \"RULE\", ...}\n"
+    "  --epsilon E           LRP: the epsilon rule's epsilon (default 1e-6)\n"
+    "  --gamma G             LRP: the gamma rule's gamma (default 0.25)\n"
+    "  --stabilizer S        LRP: the other rules' stabilizer (default 1e-6)\n"
+    "  --low L, --high H     LRP: the input's bounds for zbox (epsilon-gamma-box)\n"
     "  --max-memory SIZE     memory for a batch of rows, e.g. 512M or 4G (default: a\n"
     "                        quarter of the available memory)\n";
 
@@ -48,6 +64,51 @@ static int parse_size(const char *text, size_t *bytes) {
     if (*end || value * unit >= 1e18) return -1;
     *bytes = (size_t)(value * unit);
     return 0;
+}
+
+/* A rule map from a JSON object of strings, {"KEY": "RULE", ...}, as the
+ * KEY=RULE;... text the library reads. */
+static int parse_rules_file(const char *path, const char **rules) {
+    static char map[16384];
+    FILE *file = fopen(path, "rb");
+    if (!file) return -1;
+    char text[16384];
+    size_t length = fread(text, 1, sizeof text - 1, file);
+    int too_long = !feof(file);
+    fclose(file);
+    if (too_long) return -1;
+    text[length] = '\0';
+    char strings[2][1024];
+    size_t used = 0;
+    int count = 0, expect_open = 1;
+    map[0] = '\0';
+    for (const char *at = text; *at; at++) {
+        if (*at == ' ' || *at == '\n' || *at == '\r' || *at == '\t' || *at == ',' || *at == ':') continue;
+        if (expect_open) {
+            if (*at != '{') return -1;
+            expect_open = 0;
+            continue;
+        }
+        if (*at == '}') {
+            *rules = map;
+            return count % 2 == 0 && !at[strspn(at + 1, " \n\r\t") + 1] ? 0 : -1;
+        }
+        if (*at != '"') return -1;
+        size_t n = 0;
+        for (at++; *at && *at != '"'; at++) {
+            if (*at == '\\' && at[1]) at++;
+            if (n + 1 >= sizeof strings[0] || *at == ';' || *at == '=') return -1;
+            strings[count % 2][n++] = *at;
+        }
+        if (!*at) return -1;
+        strings[count % 2][n] = '\0';
+        if (++count % 2 == 0) {
+            int written = snprintf(map + used, sizeof map - used, "%s%s=%s", used ? ";" : "", strings[0], strings[1]);
+            if (written < 0 || (size_t)written >= sizeof map - used) return -1;
+            used += (size_t)written;
+        }
+    }
+    return -1;
 }
 
 static int parse_pair(const char *text, int64_t *pair) {
@@ -129,6 +190,24 @@ static int parse_value(const char *flag, const char *value, illume_explain_optio
         return parse_pair(value, o->window);
     } else if (strcmp(flag, "--stride") == 0) {
         return parse_pair(value, o->stride);
+    } else if (strcmp(flag, "--composite") == 0) {
+        o->composite = value;
+    } else if (strcmp(flag, "--rules") == 0) {
+        size_t length = strlen(value);
+        if (length > 5 && strcmp(value + length - 5, ".json") == 0) return parse_rules_file(value, &o->rules);
+        o->rules = value;
+    } else if (strcmp(flag, "--epsilon") == 0) {
+        return parse_number(value, 0.0f, &o->epsilon);
+    } else if (strcmp(flag, "--gamma") == 0) {
+        return parse_number(value, 0.0f, &o->gamma);
+    } else if (strcmp(flag, "--stabilizer") == 0) {
+        return parse_number(value, 0.0f, &o->stabilizer);
+    } else if (strcmp(flag, "--low") == 0) {
+        int count;
+        return parse_floats(value, &o->low, 1, &count);
+    } else if (strcmp(flag, "--high") == 0) {
+        int count;
+        return parse_floats(value, &o->high, 1, &count);
     } else {
         return parse_size(value, &o->max_memory);
     }
@@ -148,7 +227,9 @@ int method_option_parse(const char *command, int argc, char **argv, int *i, illu
     }
     static const char *const valued[] = {"--steps", "--quadrature", "--baseline", "--blur-sigma", "--samples",
                                          "--noise", "--sigma", "--base", "--seed", "--layer", "--window",
-                                         "--stride", "--fill", "--max-memory", "--feature", "--channel"};
+                                         "--stride", "--fill", "--max-memory", "--feature", "--channel",
+                                         "--composite", "--rules", "--epsilon", "--gamma", "--stabilizer", "--low",
+                                         "--high"};
     int known = 0;
     for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) known |= strcmp(flag, valued[k]) == 0;
     if (!known) return 0;

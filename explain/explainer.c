@@ -16,7 +16,7 @@
 
 static const char *const method_names[ILLUME_METHOD_COUNT] = {
     "saliency", "gradxinput", "guided-backprop", "deconvnet", "ig", "smoothgrad", "smoothgrad-sq", "vargrad",
-    "gradcam", "gradcam++", "guided-gradcam", "occlusion"};
+    "gradcam", "gradcam++", "guided-gradcam", "occlusion", "lrp"};
 
 const char *illume_method_name(illume_method method) {
     return method >= 0 && method < ILLUME_METHOD_COUNT ? method_names[method] : "unknown";
@@ -44,6 +44,11 @@ void illume_explain_options_default(illume_explain_options *options) {
     options->window[0] = options->window[1] = 15;
     options->stride[0] = options->stride[1] = 8;
     options->device = "auto";
+    options->composite = "epsilon-plus-flat";
+    options->epsilon = 1e-6f;
+    options->gamma = 0.25f;
+    options->stabilizer = 1e-6f;
+    options->low = options->high = NAN;
 }
 
 static int uses_layer(illume_method method) {
@@ -105,10 +110,18 @@ static illume_status make_session(illume_explainer *e, int64_t batch, illume_ses
         /* Grad-CAM needs the gradient at the layer only; guided Grad-CAM also at the input. */
         if (e->options.method != ILLUME_GUIDED_GRADCAM) options.backward_to = e->layer;
     }
+    options.relevance = e->options.method == ILLUME_LRP;
     illume_tensor shape = e->row;
     shape.dims[0] = batch;
     shape.data = NULL;
-    return illume_session_create(e->context, e->model, &options, 1, &shape, session);
+    ILLUME_TRY(illume_session_create(e->context, e->model, &options, 1, &shape, session));
+    if (!options.relevance) return ILLUME_OK;
+    illume_status status = explain_lrp_rules(e, *session);
+    if (status != ILLUME_OK) {
+        illume_session_free(*session);
+        *session = NULL;
+    }
+    return status;
 }
 
 /* The rows per pass: what the budget holds, from the growth of the planned
@@ -340,6 +353,7 @@ void illume_explainer_free(illume_explainer *e) {
     free(e->layer_data);
     free(e->seed);
     free(e->targets);
+    explain_free_rules(e);
     free(e);
 }
 
@@ -502,7 +516,11 @@ static illume_status run_batch(illume_explainer *e, const explain_pass *pass, in
         ILLUME_TRY(feature_seed(e, rows, pass->rule));
     } else if (pass->backward) {
         memset(e->seed, 0, sizeof(float) * (size_t)(batch * e->output_elements));
-        for (int64_t r = 0; r < rows; r++) e->seed[r * e->output_elements + e->targets[r]] = 1.0f;
+        /* Relevance starts as the target's output; a gradient as one. */
+        for (int64_t r = 0; r < rows; r++) {
+            int64_t at = r * e->output_elements + e->targets[r];
+            e->seed[at] = pass->rule == ILLUME_RULE_RELEVANCE ? e->outputs[at] : 1.0f;
+        }
         illume_tensor seed = outputs[0];
         seed.data = e->seed;
         ILLUME_TRY(illume_session_backward(e->session, pass->rule, &seed));
@@ -613,7 +631,7 @@ illume_status illume_explain(illume_explainer *e, const illume_tensor *inputs, c
     static const explain_method methods[ILLUME_METHOD_COUNT] = {
         explain_saliency, explain_gradxinput, explain_guided_backprop, explain_deconvnet,
         explain_integrated_gradients, explain_smoothgrad, explain_smoothgrad, explain_smoothgrad,
-        explain_gradcam, explain_gradcam, explain_guided_gradcam, explain_occlusion};
+        explain_gradcam, explain_gradcam, explain_guided_gradcam, explain_occlusion, explain_lrp};
     memset(&e->report, 0, sizeof e->report);
     double start = now_seconds();
     illume_status status = methods[e->options.method](e, inputs->data, count, chosen, attributions->data, row_report);

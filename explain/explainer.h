@@ -43,6 +43,9 @@ struct illume_explainer {
     float *inputs, *outputs, *gradients, *layer_gradients, *layer_data, *seed;
     int64_t *targets;
     illume_explain_report report;
+    illume_rule_entry *rule_entries; /* LRP: the rule of every node, for illume_explainer_rule */
+    char **rule_strings;             /* their node names and op types */
+    int rule_count;
 };
 
 /* One stream of rows through the session. */
@@ -75,6 +78,13 @@ illume_status explain_targets(illume_explainer *e, const float *inputs, int64_t 
  * illume_explainer_shape gives) and rows for the inputs. */
 typedef illume_status (*explain_method)(illume_explainer *explainer, const float *inputs, int64_t count,
                                         const int64_t *targets, float *attributions, illume_explain_row *rows);
+
+illume_status explain_lrp(illume_explainer *e, const float *inputs, int64_t count, const int64_t *targets,
+                          float *attributions, illume_explain_row *rows);
+/* LRP: sets every node's rule on a session made with options.relevance
+ * (explain/lrp_rules.c), and lists them the first time. */
+illume_status explain_lrp_rules(illume_explainer *e, illume_session *session);
+void explain_free_rules(illume_explainer *e);
 
 illume_status explain_saliency(illume_explainer *e, const float *inputs, int64_t count, const int64_t *targets,
                                float *attributions, illume_explain_row *rows);

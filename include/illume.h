@@ -134,6 +134,7 @@ typedef struct illume_session_options {
     const char *backward_to;   /* the value whose gradient is wanted; NULL: every graph input */
     const char *const *keep;   /* values whose data and gradient stay readable (illume_session_read) */
     int keep_count;
+    int relevance;             /* plan an LRP backward: nothing fused, every forward value kept */
 } illume_session_options;
 
 void illume_session_options_default(illume_session_options *options);
@@ -170,7 +171,11 @@ void illume_session_get_stats(const illume_session *session, illume_session_stat
 typedef enum illume_rule {
     ILLUME_RULE_GRADIENT = 0,
     ILLUME_RULE_GUIDED = 1,
-    ILLUME_RULE_DECONV = 2
+    ILLUME_RULE_DECONV = 2,
+    /* Layer-wise relevance propagation: relevance flows back by each node's
+     * LRP rule (sessions made with options.relevance; the explainer's lrp
+     * method sets the rules). */
+    ILLUME_RULE_RELEVANCE = 3
 } illume_rule;
 
 /* Runs the backward pass of the last illume_session_run of a session made
@@ -213,6 +218,7 @@ typedef enum illume_method {
     ILLUME_GRADCAM_PLUS_PLUS,
     ILLUME_GUIDED_GRADCAM,
     ILLUME_OCCLUSION,
+    ILLUME_LRP, /* layer-wise relevance propagation with a composite of rules */
     ILLUME_METHOD_COUNT
 } illume_method;
 
@@ -259,12 +265,23 @@ typedef struct illume_explain_options {
     size_t max_memory;            /* bytes the engine may use for a batch; 0: a quarter of available memory */
     const char *device;
     int profile;                  /* time every node, as illume_session_options.profile */
+    /* LRP (docs/methods.md): a composite of rules (epsilon-plus-flat, the
+     * default; epsilon-plus, epsilon-gamma-box, epsilon-alpha2-beta1,
+     * epsilon-alpha2-beta1-flat, preset-a, preset-b, preset-a-flat,
+     * preset-b-flat, or none), then a rule map over it, such as
+     * "first=zbox:-3,3; conv=gamma:0.25; dense=epsilon:1e-6; node:NAME=flat". */
+    const char *composite;
+    const char *rules;
+    float epsilon;    /* the composites' epsilon rule (default 1e-6) */
+    float gamma;      /* the composites' gamma rule (default 0.25) */
+    float stabilizer; /* every other rule's stabilizer (default 1e-6) */
+    float low, high;  /* epsilon-gamma-box's input bounds (no default) */
 } illume_explain_options;
 
 void illume_explain_options_default(illume_explain_options *options);
 const char *illume_method_name(illume_method method);
 /* By name: saliency, gradxinput, guided-backprop, deconvnet, ig, smoothgrad,
- * smoothgrad-sq, vargrad, gradcam, gradcam++, guided-gradcam, occlusion. */
+ * smoothgrad-sq, vargrad, gradcam, gradcam++, guided-gradcam, occlusion, lrp. */
 illume_status illume_method_from_name(const char *name, illume_method *method);
 
 typedef struct illume_explainer illume_explainer;
@@ -298,6 +315,19 @@ illume_status illume_explainer_shape(const illume_explainer *explainer, int64_t 
  * and, when not NULL, rows (N) and report. */
 illume_status illume_explain(illume_explainer *explainer, const illume_tensor *inputs, const int64_t *targets,
                              illume_tensor *attributions, illume_explain_row *rows, illume_explain_report *report);
+/* LRP: the rule each node of the explained graph (after BatchNormalization
+ * folding) gets, in execution order; index from 0, returns the number of
+ * nodes (entry filled when index is below it). */
+typedef struct illume_rule_entry {
+    int index;           /* of the node in the explained graph */
+    const char *node;    /* its name (may be empty) */
+    const char *op_type;
+    char rule[64];       /* the rule and its parameters, as a rule map writes it */
+    int conserves;       /* 0 for alpha-beta with alpha - beta != 1, which does not conserve relevance */
+} illume_rule_entry;
+
+int illume_explainer_rule(const illume_explainer *explainer, int index, illume_rule_entry *entry);
+
 /* With options.profile: the time per op type, forward and backward apart,
  * over every pass the explainer ran, as illume_session_profile. */
 int illume_explainer_profile(const illume_explainer *explainer, int index, illume_profile_entry *entry);

@@ -173,6 +173,14 @@ typedef struct unary_backward_desc {
     gradient_rule rule;
 } unary_backward_desc;
 
+/* LRP: y = gate(g) r / stabilize(z), the relevance ratio of kernels/relevance.h;
+ * g (the node's plain output) is read only with a gate. */
+typedef struct relevance_ratio_desc {
+    int64_t count;
+    float epsilon;
+    int gate; /* illume_relevance_gate */
+} relevance_ratio_desc;
+
 typedef struct backend backend;
 
 struct backend {
@@ -228,6 +236,13 @@ struct backend {
                                       float *dx);
     illume_status (*pad_backward)(backend *self, const pad_desc *desc, const float *dy, float *dx);
     illume_status (*resize_backward)(backend *self, const resize_desc *desc, const float *dy, float *dx);
+
+    /* LRP (runtime/relevance.c): the stabilized ratio, and y += coefficient * a * b
+     * over count elements (b NULL: y += coefficient * a). */
+    illume_status (*relevance_ratio)(backend *self, const relevance_ratio_desc *desc, const float *r,
+                                     const float *z, const float *g, float *y);
+    illume_status (*relevance_term)(backend *self, int64_t count, float coefficient, const float *a,
+                                    const float *b, float *y);
 };
 
 /* Backends compiled into this build; NULL when the name is unknown or absent. */

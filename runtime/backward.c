@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "host_copy.h"
+#include "lrp.h"
 #include "ops/op_support.h"
 #include "session.h"
 
@@ -44,14 +45,20 @@ static gradient_mode mode_of(const illume_session *session, int n, const graph_n
     return MODE_WRITE;
 }
 
+/* The op's backward, or under the relevance rule the node's LRP rule. */
+static illume_status run_node_backward(illume_session *session, int n, const op_backward_call *call,
+                                       illume_rule rule) {
+    if (rule == ILLUME_RULE_RELEVANCE) return lrp_backward(session, n, call);
+    return op_get(call->forward->node->op)->backward(call);
+}
+
 /* One node's backward: the inputs it writes and at most one it adds to in one
  * call, then one call for each further input it adds to. */
-static illume_status backward_node(illume_session *session, int step, gradient_rule rule) {
+static illume_status backward_node(illume_session *session, int step, illume_rule rule) {
     graph *g = session->graph;
     const op_call *forward = &session->calls[step];
     const graph_node *node = forward->node;
     int n = session->plan.steps[step].node;
-    const op_definition *definition = op_get(node->op);
     const float *output_gradients[64] = {0};
     float *input_gradients[64] = {0};
     if (node->input_count > 64 || node->output_count > 64)
@@ -59,7 +66,8 @@ static illume_status backward_node(illume_session *session, int step, gradient_r
     for (int o = 0; o < node->output_count; o++)
         output_gradients[o] = node->outputs[o] >= 0 ? session->gradients[node->outputs[o]] : NULL;
     int64_t scratch = session->plan.steps[step].scratch_offset;
-    op_backward_call call = {forward, output_gradients, input_gradients, rule,
+    gradient_rule relu_rule = rule == ILLUME_RULE_RELEVANCE ? RULE_GRADIENT : (gradient_rule)rule;
+    op_backward_call call = {forward, output_gradients, input_gradients, relu_rule,
                              &session->backward_states[n * OP_BACKWARD_STATES],
                              scratch >= 0 ? (char *)session->arena + scratch : NULL};
     int added = -1;
@@ -71,7 +79,7 @@ static illume_status backward_node(illume_session *session, int step, gradient_r
             added = i;
         }
     }
-    ILLUME_TRY(definition->backward(&call));
+    ILLUME_TRY(run_node_backward(session, n, &call, rule));
     if (added < 0) return ILLUME_OK;
     ILLUME_TRY(add_into(session, &g->values[node->inputs[added]], session->gradients[node->inputs[added]],
                         session->accumulator));
@@ -79,7 +87,7 @@ static illume_status backward_node(illume_session *session, int step, gradient_r
         if (mode_of(session, n, node, i) != MODE_ADD) continue;
         memset(input_gradients, 0, sizeof input_gradients);
         input_gradients[i] = session->accumulator;
-        ILLUME_TRY(definition->backward(&call));
+        ILLUME_TRY(run_node_backward(session, n, &call, rule));
         ILLUME_TRY(add_into(session, &g->values[node->inputs[i]], session->gradients[node->inputs[i]],
                             session->accumulator));
     }
@@ -155,9 +163,13 @@ illume_status illume_session_backward(illume_session *session, illume_rule rule,
     illume_context *context = session->context;
     if (!session->has_backward)
         return illume_fail(context, ILLUME_ERROR_INVALID_INPUT, "the session was made without a backward pass");
+    if (rule == ILLUME_RULE_RELEVANCE && !session->lrp)
+        return illume_fail(context, ILLUME_ERROR_INVALID_INPUT,
+                           "a relevance backward pass needs a session made with options.relevance and LRP rules set");
     if (!session->ran)
         return illume_fail(context, ILLUME_ERROR_INVALID_INPUT, "run the session before its backward pass");
-    if (rule != ILLUME_RULE_GRADIENT && rule != ILLUME_RULE_GUIDED && rule != ILLUME_RULE_DECONV)
+    if (rule != ILLUME_RULE_GRADIENT && rule != ILLUME_RULE_GUIDED && rule != ILLUME_RULE_DECONV &&
+        rule != ILLUME_RULE_RELEVANCE)
         return illume_fail(context, ILLUME_ERROR_INVALID_INPUT, "unknown backward rule %d", (int)rule);
     const graph_value *from = &session->graph->values[session->from];
     ILLUME_TRY(check_shape(context, from, seed, "seed for"));
@@ -172,11 +184,11 @@ illume_status illume_session_backward(illume_session *session, illume_rule rule,
         const graph_node *node = session->calls[step].node;
         if (!session->plan.steps[step].backward || op_get(node->op)->is_view) continue;
         if (!session->op_seconds) {
-            ILLUME_TRY(backward_node(session, step, (gradient_rule)rule));
+            ILLUME_TRY(backward_node(session, step, rule));
             continue;
         }
         double start = session_now();
-        ILLUME_TRY(backward_node(session, step, (gradient_rule)rule));
+        ILLUME_TRY(backward_node(session, step, rule));
         ILLUME_TRY(session->backend->synchronize(session->backend));
         session->op_seconds[op_count() + node->op] += session_now() - start;
         session->op_calls[op_count() + node->op]++;

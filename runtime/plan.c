@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lrp.h"
 #include "op.h"
 
 typedef struct block {
@@ -236,7 +237,12 @@ static void keep_for_backward(planner *p) {
         const graph_node *node = &g->nodes[n];
         const op_definition *definition = op_get(node->op);
         int t = backward_step(p, n);
-        if (definition->backward_reads) {
+        if (p->backward->relevance) {
+            for (int i = 0; i < node->input_count; i++)
+                if (node->inputs[i] >= 0) extend(p, forward_block(p, node->inputs[i]), t);
+            for (int o = 0; o < node->output_count; o++)
+                if (node->outputs[o] >= 0) extend(p, forward_block(p, node->outputs[o]), t);
+        } else if (definition->backward_reads) {
             op_reads reads = definition->backward_reads(g, node);
             for (int i = 0; i < node->input_count && i < 32; i++)
                 if (reads.inputs & (1u << i)) extend(p, forward_block(p, node->inputs[i]), t);
@@ -246,6 +252,7 @@ static void keep_for_backward(planner *p) {
         size_t bytes = definition->saved_bytes ? definition->saved_bytes(g, node) : 0;
         if (bytes) p->saved_block[n] = add_block(p, bytes, n, t);
         bytes = definition->backward_scratch_bytes ? definition->backward_scratch_bytes(g, node) : 0;
+        if (p->backward->relevance) bytes = align_up(bytes) + lrp_scratch_bytes(g, node);
         if (bytes) p->scratch_block[n] = add_block(p, bytes, t, t);
     }
 }

@@ -23,6 +23,7 @@ typedef struct plan_backward {
     int to_count;
     const int *keep;   /* values whose data and gradient stay readable after the run */
     int keep_count;
+    int relevance; /* LRP: every node's backward reads all its inputs and outputs, and needs LRP scratch */
 } plan_backward;
 
 typedef struct plan_step {

@@ -6,6 +6,7 @@
 
 #include "session.h"
 
+#include "lrp.h"
 #include "model.h"
 #include "ops/op_support.h"
 #include "passes.h"
@@ -73,8 +74,10 @@ static illume_status prepare_graph(illume_context *context, const illume_model *
     if (status == ILLUME_OK) status = pass_infer_and_fold(context, g);
     if (status == ILLUME_OK) status = pass_simplify(context, g);
     if (status == ILLUME_OK && options->fold_batchnorm) status = pass_fold_batchnorm(context, g);
-    if (status == ILLUME_OK && options->fuse_activations) status = pass_fuse_add(context, g);
-    if (status == ILLUME_OK && options->fuse_activations)
+    /* LRP gives each node its own rule: nothing may run inside another node. */
+    int fuse = options->fuse_activations && !options->relevance;
+    if (status == ILLUME_OK && fuse) status = pass_fuse_add(context, g);
+    if (status == ILLUME_OK && fuse)
         status = pass_fuse_activation(context, g, options->backward);
     if (status == ILLUME_OK) status = check_runtime_types(context, g);
     if (status != ILLUME_OK) {
@@ -210,7 +213,9 @@ static illume_status plan_with_backward(illume_session *session, const illume_se
             if (g->values[g->inputs[i]].dtype == ILLUME_FLOAT32) session->to[session->to_count++] = g->inputs[i];
     }
     for (int k = 0; k < options->keep_count; k++) keep[k] = find_value(g, options->keep[k]);
-    plan_backward request = {session->from, session->to, session->to_count, keep, options->keep_count};
+    session->relevance = options->relevance;
+    plan_backward request = {session->from, session->to, session->to_count, keep, options->keep_count,
+                             options->relevance};
     illume_status status = plan_build(context, g, &request, &session->plan);
     free(keep);
     return status;
@@ -259,6 +264,7 @@ void illume_session_free(illume_session *session) {
     if (!session) return;
     backend *device = session->backend;
     if (device) {
+        session_free_lrp(session);
         session_free_backward(session);
         for (int n = 0; session->states && n < session->graph->node_count; n++)
             if (session->states[n]) device->release_state(device, session->states[n]);

@@ -33,6 +33,8 @@ struct illume_session {
     void **backward_states; /* OP_BACKWARD_STATES per node */
     int backward_ran;
     int forward_spent;    /* a backward pass began: it reuses the memory of the forward values it read */
+    int relevance;        /* planned for LRP: nothing fused, every forward value kept for the backward */
+    struct lrp_state *lrp; /* the LRP rules (runtime/lrp.c), once set */
 };
 
 /* Prepares what the backward steps need once the values are placed. */

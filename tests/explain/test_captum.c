@@ -1,11 +1,12 @@
-/* test_captum: illume's explanation methods against Captum's attributions,
+/* test_captum: illume's explanation methods against reference attributions
+ * (Captum's, tests/explain; Zennit's LRP, tests/lrp),
  * recorded by make_references.py in a fixture folder.
  *
  *   test_captum FIXTURES MODEL FAMILY [--tolerance T]
  *
  * Runs every case of FIXTURES/manifest.txt for MODEL and FAMILY (lines
  * "MODEL FAMILY CASE METHOD [OPTIONS]", the options those of `illume
- * explain`, plus --target top, --delta and --ambiguity A) on
+ * explain`, LRP's included, plus --target top, --delta and --ambiguity A) on
  * FIXTURES/MODEL.input.npy with the targets of MODEL.targets.npy. Each case
  * runs with the default memory budget and, where that ran more than one row
  * a pass, again with a budget a fifth of the first run's arena (raised until
@@ -149,6 +150,13 @@ static int parse_case(char **words, int count, test_case *test) {
         else if (strcmp(flag, "--channel") == 0) ok = numeric && ((options->feature_channel = (int64_t)number) == number);
         else if (strcmp(flag, "--window") == 0) ok = parse_pair(value, options->window);
         else if (strcmp(flag, "--stride") == 0) ok = parse_pair(value, options->stride);
+        else if (strcmp(flag, "--composite") == 0) options->composite = value;
+        else if (strcmp(flag, "--rules") == 0) options->rules = value;
+        else if (strcmp(flag, "--epsilon") == 0) ok = numeric && ((options->epsilon = (float)number), 1);
+        else if (strcmp(flag, "--gamma") == 0) ok = numeric && ((options->gamma = (float)number), 1);
+        else if (strcmp(flag, "--stabilizer") == 0) ok = numeric && ((options->stabilizer = (float)number), 1);
+        else if (strcmp(flag, "--low") == 0) ok = numeric && ((options->low = (float)number), 1);
+        else if (strcmp(flag, "--high") == 0) ok = numeric && ((options->high = (float)number), 1);
         else if (strcmp(flag, "--target") == 0) ok = strcmp(value, "top") == 0 && (test->top = 1);
         else if (strcmp(flag, "--ambiguity") == 0) ok = numeric && number >= 0 && ((test->ambiguity = number), 1);
         else if (strcmp(flag, "--baseline") == 0) {
@@ -306,7 +314,7 @@ static int run_case(const reference_set *set, const test_case *test) {
         if (ok) {
             double ratio = relative_difference(attributions.data, reference.data, element_count(&reference));
             int agrees = ratio <= set->tolerance + test->ambiguity;
-            printf("%s %s: max|illume - captum| / max|captum| = %.2e", agrees ? "ok  " : "FAIL", label, ratio);
+            printf("%s %s: max|illume - reference| / max|reference| = %.2e", agrees ? "ok  " : "FAIL", label, ratio);
             if (test->ambiguity > 0.0) printf(" (the reference's knife-edge ambiguity %.2e)", test->ambiguity);
             printf(", %lld rows a pass, %lld passes\n", (long long)report.batch_rows, (long long)report.passes);
             ok = agrees;
@@ -388,7 +396,7 @@ int main(int argc, char **argv) {
         status = 2;
     }
     if (status == 0) {
-        printf("%s %s: %d of %d cases agree with Captum within (%g + the knife-edge ambiguity) x max|captum|\n",
+        printf("%s %s: %d of %d cases agree with the reference within (%g + the knife-edge ambiguity) x max|reference|\n",
                model, family, cases - failed, cases, set.tolerance);
         status = failed ? 1 : 0;
     }
