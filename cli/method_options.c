@@ -46,6 +46,9 @@ const char *const method_options_help =
     "  --gamma G             LRP: the gamma rule's gamma (default 0.25)\n"
     "  --stabilizer S        LRP: the other rules' stabilizer (default 1e-6)\n"
     "  --low L, --high H     LRP: the input's bounds for zbox (epsilon-gamma-box)\n"
+    "  --tap NAME            LRP: output the relevance at the value NAME instead of the\n"
+    "                        input's (illume info MODEL --values lists the names)\n"
+    "  --tap-sum             LRP with --tap: summed over channels\n"
     "  --max-memory SIZE     memory for a batch of rows, e.g. 512M or 4G (default: a\n"
     "                        quarter of the available memory)\n";
 
@@ -179,7 +182,7 @@ static int parse_value(const char *flag, const char *value, illume_explain_optio
         return parse_floats(value, &o->fill, 1, &count);
     } else if (strcmp(flag, "--base") == 0) {
         return illume_method_from_name(value, &o->base) == ILLUME_OK ? 0 : -1;
-    } else if (strcmp(flag, "--layer") == 0) {
+    } else if (strcmp(flag, "--layer") == 0 || strcmp(flag, "--tap") == 0) {
         o->layer = value;
     } else if (strcmp(flag, "--feature") == 0) {
         o->feature = value;
@@ -225,11 +228,15 @@ int method_option_parse(const char *command, int argc, char **argv, int *i, illu
         o->upsample = 1;
         return 1;
     }
+    if (strcmp(flag, "--tap-sum") == 0) {
+        o->sum_channels = 1;
+        return 1;
+    }
     static const char *const valued[] = {"--steps", "--quadrature", "--baseline", "--blur-sigma", "--samples",
                                          "--noise", "--sigma", "--base", "--seed", "--layer", "--window",
                                          "--stride", "--fill", "--max-memory", "--feature", "--channel",
                                          "--composite", "--rules", "--epsilon", "--gamma", "--stabilizer", "--low",
-                                         "--high"};
+                                         "--high", "--tap"};
     int known = 0;
     for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) known |= strcmp(flag, valued[k]) == 0;
     if (!known) return 0;

@@ -195,7 +195,7 @@ static illume_status describe_model(illume_explainer *e) {
     e->input_name = strdup(g->values[g->inputs[0]].name);
     e->output_name = strdup(g->output_names[0]);
     if (!e->input_name || !e->output_name) return illume_fail(e->context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
-    if (uses_layer(e->options.method) && e->options.layer) {
+    if ((uses_layer(e->options.method) || e->options.method == ILLUME_LRP) && e->options.layer) {
         e->layer = strdup(e->options.layer);
         if (!e->layer) return illume_fail(e->context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
     } else if (uses_layer(e->options.method)) {
@@ -242,10 +242,15 @@ static illume_status describe_model(illume_explainer *e) {
     }
     if (status == ILLUME_OK && e->layer) {
         status = illume_session_value(probe, e->layer, &e->layer_info);
-        if (status == ILLUME_OK && (e->layer_info.rank != 4 || e->layer_info.dims[0] != 1))
+        int tap = e->options.method == ILLUME_LRP;
+        if (status == ILLUME_OK && !tap && (e->layer_info.rank != 4 || e->layer_info.dims[0] != 1))
             status = illume_fail(e->context, ILLUME_ERROR_INVALID_INPUT,
                                  "layer '%s' must be a 4-D (N, C, H, W) value of one row per input", e->layer);
-        e->layer_elements = e->layer_info.dims[1] * e->layer_info.dims[2] * e->layer_info.dims[3];
+        if (status == ILLUME_OK && tap && (e->layer_info.rank < 2 || e->layer_info.dims[0] != 1))
+            status = illume_fail(e->context, ILLUME_ERROR_INVALID_INPUT,
+                                 "tapped value '%s' must have a batch and a channel dimension", e->layer);
+        e->layer_elements = 1;
+        for (int d = 1; d < e->layer_info.rank; d++) e->layer_elements *= e->layer_info.dims[d];
     }
     illume_session_free(probe);
     return status;
@@ -360,6 +365,14 @@ void illume_explainer_free(illume_explainer *e) {
 illume_status illume_explainer_shape(const illume_explainer *e, int64_t rows, illume_tensor *shape) {
     memset(shape, 0, sizeof *shape);
     shape->dtype = ILLUME_FLOAT32;
+    if (e->layer && e->options.method == ILLUME_LRP) {
+        /* The relevance at the tapped value, summed over channels on request. */
+        shape->rank = e->layer_info.rank;
+        memcpy(shape->dims, e->layer_info.dims, sizeof shape->dims);
+        shape->dims[0] = rows;
+        if (e->options.sum_channels) shape->dims[1] = 1;
+        return ILLUME_OK;
+    }
     if (e->layer && e->options.method != ILLUME_GUIDED_GRADCAM) {
         /* One map per row, at the layer's resolution or upsampled to the input's. */
         shape->rank = 4;

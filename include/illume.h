@@ -252,7 +252,10 @@ typedef struct illume_explain_options {
     float sigma;                  /* absolute standard deviation instead, when positive */
     illume_method base;           /* the method the SmoothGrad family averages (default saliency) */
     uint64_t seed;                /* for the noise (Philox), so runs repeat bit for bit */
-    const char *layer;            /* Grad-CAM family: the value to explain at (default: see docs/methods.md) */
+    /* Grad-CAM family: the value to explain at (default: see docs/methods.md);
+     * lrp: a value whose relevance is returned instead of the input's (a tap) */
+    const char *layer;
+    int sum_channels;             /* lrp with a tap: the relevance summed over channels, (N, 1, ...) */
     int upsample;                 /* Grad-CAM: bilinear to the input's size instead of the layer's */
     int64_t window[2], stride[2]; /* occlusion (default 15x15, stride 8) */
     /* The gradient methods can explain a feature map instead of an output
