@@ -12,7 +12,7 @@ const char *const method_options_help =
     "  --abs                 saliency: the magnitude of the gradient\n"
     "  --steps N             integrated gradients' steps (default 50)\n"
     "  --quadrature Q        gauss-legendre (default), left, right, middle, trapezoid\n"
-    "  --baseline B          zeros (default), a number, a .npy file, or blur\n"
+    "  --baseline B          ig, deeplift: zeros (default), a number, a .npy file, or blur\n"
     "  --blur-sigma S        the blurred baseline's Gaussian, in pixels (default 10)\n"
     "  --samples N           SmoothGrad family: noisy copies (default 50)\n"
     "  --noise F             noise deviation as a fraction of each input's range (0.15)\n"

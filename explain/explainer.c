@@ -16,7 +16,7 @@
 
 static const char *const method_names[ILLUME_METHOD_COUNT] = {
     "saliency", "gradxinput", "guided-backprop", "deconvnet", "ig", "smoothgrad", "smoothgrad-sq", "vargrad",
-    "gradcam", "gradcam++", "guided-gradcam", "occlusion", "lrp"};
+    "gradcam", "gradcam++", "guided-gradcam", "occlusion", "lrp", "deeplift"};
 
 const char *illume_method_name(illume_method method) {
     return method >= 0 && method < ILLUME_METHOD_COUNT ? method_names[method] : "unknown";
@@ -110,12 +110,12 @@ static illume_status make_session(illume_explainer *e, int64_t batch, illume_ses
         /* Grad-CAM needs the gradient at the layer only; guided Grad-CAM also at the input. */
         if (e->options.method != ILLUME_GUIDED_GRADCAM) options.backward_to = e->layer;
     }
-    options.relevance = e->options.method == ILLUME_LRP;
+    options.relevance = e->options.method == ILLUME_LRP || e->options.method == ILLUME_DEEPLIFT;
     illume_tensor shape = e->row;
     shape.dims[0] = batch;
     shape.data = NULL;
     ILLUME_TRY(illume_session_create(e->context, e->model, &options, 1, &shape, session));
-    if (!options.relevance) return ILLUME_OK;
+    if (e->options.method != ILLUME_LRP) return ILLUME_OK;
     illume_status status = explain_lrp_rules(e, *session);
     if (status != ILLUME_OK) {
         illume_session_free(*session);
@@ -312,7 +312,14 @@ illume_status illume_explainer_create(illume_context *context, const illume_mode
     e->options.layer = NULL; /* the caller's strings may go; e->layer and e->feature hold copies */
     e->options.feature = NULL;
     e->options.baseline_tensor = NULL;
-    if (options->baseline == ILLUME_BASELINE_TENSOR) status = copy_baseline(e, options->baseline_tensor);
+    e->composite = options->composite ? strdup(options->composite) : NULL;
+    e->rules = options->rules ? strdup(options->rules) : NULL;
+    e->options.composite = e->composite;
+    e->options.rules = e->rules;
+    if ((options->composite && !e->composite) || (options->rules && !e->rules))
+        status = illume_fail(context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
+    if (status == ILLUME_OK && options->baseline == ILLUME_BASELINE_TENSOR)
+        status = copy_baseline(e, options->baseline_tensor);
     if (status != ILLUME_OK) {
         illume_explainer_free(e);
         return status;
@@ -359,6 +366,8 @@ void illume_explainer_free(illume_explainer *e) {
     free(e->seed);
     free(e->targets);
     explain_free_rules(e);
+    free(e->composite);
+    free(e->rules);
     free(e);
 }
 
@@ -644,7 +653,7 @@ illume_status illume_explain(illume_explainer *e, const illume_tensor *inputs, c
     static const explain_method methods[ILLUME_METHOD_COUNT] = {
         explain_saliency, explain_gradxinput, explain_guided_backprop, explain_deconvnet,
         explain_integrated_gradients, explain_smoothgrad, explain_smoothgrad, explain_smoothgrad,
-        explain_gradcam, explain_gradcam, explain_guided_gradcam, explain_occlusion, explain_lrp};
+        explain_gradcam, explain_gradcam, explain_guided_gradcam, explain_occlusion, explain_lrp, explain_deeplift};
     memset(&e->report, 0, sizeof e->report);
     double start = now_seconds();
     illume_status status = methods[e->options.method](e, inputs->data, count, chosen, attributions->data, row_report);

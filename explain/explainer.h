@@ -43,6 +43,7 @@ struct illume_explainer {
     float *inputs, *outputs, *gradients, *layer_gradients, *layer_data, *seed;
     int64_t *targets;
     illume_explain_report report;
+    char *composite, *rules;         /* copies of the options' strings */
     illume_rule_entry *rule_entries; /* LRP: the rule of every node, for illume_explainer_rule */
     char **rule_strings;             /* their node names and op types */
     int rule_count;
@@ -79,6 +80,8 @@ illume_status explain_targets(illume_explainer *e, const float *inputs, int64_t 
 typedef illume_status (*explain_method)(illume_explainer *explainer, const float *inputs, int64_t count,
                                         const int64_t *targets, float *attributions, illume_explain_row *rows);
 
+illume_status explain_deeplift(illume_explainer *e, const float *inputs, int64_t count, const int64_t *targets,
+                               float *attributions, illume_explain_row *rows);
 illume_status explain_lrp(illume_explainer *e, const float *inputs, int64_t count, const int64_t *targets,
                           float *attributions, illume_explain_row *rows);
 /* LRP: sets every node's rule on a session made with options.relevance

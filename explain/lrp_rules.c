@@ -243,9 +243,11 @@ static char *trim(char *text) {
 
 /* Applies a rule map ("KEY=RULE; KEY=RULE ...") one class of keys at a
  * time, so that a node name beats an index range, which beats the first
- * layer, which beats a layer kind, whatever their order. */
+ * layer, which beats a layer kind, whatever their order; a layer kind leaves
+ * the composite's first layer (first_node, or -1) its rule, as Zennit's
+ * composites check their first-layer map first. */
 static illume_status apply_map(illume_context *context, const illume_explain_options *o, const graph *g,
-                               lrp_rule *rules) {
+                               int first_node, lrp_rule *rules) {
     char *copy = strdup(o->rules);
     if (!copy) return illume_fail(context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
     illume_status status = ILLUME_OK;
@@ -273,6 +275,7 @@ static illume_status apply_map(illume_context *context, const illume_explain_opt
             int found = 0;
             for (int n = 0; n < g->node_count; n++) {
                 if (!matches(g, n, key_class, key_class == KEY_NODE ? key + 5 : key, low, high)) continue;
+                if (key_class == KEY_KIND && n == first_node) continue;
                 rules[n] = rule;
                 found = 1;
             }
@@ -310,7 +313,7 @@ static illume_status assign(illume_context *context, const illume_explain_option
         if (lrp_is_linear(g, node)) rules[n] = is_conv(node) ? conv : dense;
         if (n == first_node) rules[n] = first;
     }
-    if (o->rules && *o->rules) ILLUME_TRY(apply_map(context, o, g, rules));
+    if (o->rules && *o->rules) ILLUME_TRY(apply_map(context, o, g, first_node, rules));
     return ILLUME_OK;
 }
 

@@ -134,7 +134,7 @@ typedef struct illume_session_options {
     const char *backward_to;   /* the value whose gradient is wanted; NULL: every graph input */
     const char *const *keep;   /* values whose data and gradient stay readable (illume_session_read) */
     int keep_count;
-    int relevance;             /* plan an LRP backward: nothing fused, every forward value kept */
+    int relevance;             /* plan an LRP or DeepLIFT backward: nothing fused, every forward value kept */
 } illume_session_options;
 
 void illume_session_options_default(illume_session_options *options);
@@ -175,7 +175,10 @@ typedef enum illume_rule {
     /* Layer-wise relevance propagation: relevance flows back by each node's
      * LRP rule (sessions made with options.relevance; the explainer's lrp
      * method sets the rules). */
-    ILLUME_RULE_RELEVANCE = 3
+    ILLUME_RULE_RELEVANCE = 3,
+    /* DeepLIFT's rescale rule (Captum's DeepLift), on a session made with
+     * options.relevance and run on inputs then their baselines, as many of each. */
+    ILLUME_RULE_DEEPLIFT = 4
 } illume_rule;
 
 /* Runs the backward pass of the last illume_session_run of a session made
@@ -219,6 +222,7 @@ typedef enum illume_method {
     ILLUME_GUIDED_GRADCAM,
     ILLUME_OCCLUSION,
     ILLUME_LRP, /* layer-wise relevance propagation with a composite of rules */
+    ILLUME_DEEPLIFT, /* DeepLIFT's rescale rule against a baseline (as integrated gradients') */
     ILLUME_METHOD_COUNT
 } illume_method;
 
@@ -284,7 +288,8 @@ typedef struct illume_explain_options {
 void illume_explain_options_default(illume_explain_options *options);
 const char *illume_method_name(illume_method method);
 /* By name: saliency, gradxinput, guided-backprop, deconvnet, ig, smoothgrad,
- * smoothgrad-sq, vargrad, gradcam, gradcam++, guided-gradcam, occlusion, lrp. */
+ * smoothgrad-sq, vargrad, gradcam, gradcam++, guided-gradcam, occlusion, lrp,
+ * deeplift. */
 illume_status illume_method_from_name(const char *name, illume_method *method);
 
 typedef struct illume_explainer illume_explainer;

@@ -181,6 +181,14 @@ typedef struct relevance_ratio_desc {
     int gate; /* illume_relevance_gate */
 } relevance_ratio_desc;
 
+/* DeepLIFT (runtime/deeplift.c) on a batch of inputs then their baselines,
+ * `half` elements apart: RESCALE overwrites dx (the plain gradient) with
+ * the rescale rule where the input differs from its reference, reading x,
+ * y, dy; POOL_PARTS writes into dx the parts of dy a max pool routes back
+ * (reading its output y); POOL_COMBINE overwrites dx where x differs from
+ * its reference by the routed parts y (both halves summed) over x's change. */
+typedef enum deeplift_step { DEEPLIFT_RESCALE, DEEPLIFT_POOL_PARTS, DEEPLIFT_POOL_COMBINE } deeplift_step;
+
 typedef struct backend backend;
 
 struct backend {
@@ -243,6 +251,8 @@ struct backend {
                                      const float *z, const float *g, float *y);
     illume_status (*relevance_term)(backend *self, int64_t count, float coefficient, const float *a,
                                     const float *b, float *y);
+    illume_status (*deeplift)(backend *self, deeplift_step step, int64_t half, const float *x, const float *y,
+                              const float *dy, float *dx);
 };
 
 /* Backends compiled into this build; NULL when the name is unknown or absent. */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "host_copy.h"
+#include "deeplift.h"
 #include "lrp.h"
 #include "ops/op_support.h"
 #include "session.h"
@@ -49,6 +50,7 @@ static gradient_mode mode_of(const illume_session *session, int n, const graph_n
 static illume_status run_node_backward(illume_session *session, int n, const op_backward_call *call,
                                        illume_rule rule) {
     if (rule == ILLUME_RULE_RELEVANCE) return lrp_backward(session, n, call);
+    if (rule == ILLUME_RULE_DEEPLIFT) return deeplift_backward(call);
     return op_get(call->forward->node->op)->backward(call);
 }
 
@@ -66,7 +68,7 @@ static illume_status backward_node(illume_session *session, int step, illume_rul
     for (int o = 0; o < node->output_count; o++)
         output_gradients[o] = node->outputs[o] >= 0 ? session->gradients[node->outputs[o]] : NULL;
     int64_t scratch = session->plan.steps[step].scratch_offset;
-    gradient_rule relu_rule = rule == ILLUME_RULE_RELEVANCE ? RULE_GRADIENT : (gradient_rule)rule;
+    gradient_rule relu_rule = rule > ILLUME_RULE_DECONV ? RULE_GRADIENT : (gradient_rule)rule;
     op_backward_call call = {forward, output_gradients, input_gradients, relu_rule,
                              &session->backward_states[n * OP_BACKWARD_STATES],
                              scratch >= 0 ? (char *)session->arena + scratch : NULL};
@@ -168,8 +170,13 @@ illume_status illume_session_backward(illume_session *session, illume_rule rule,
                            "a relevance backward pass needs a session made with options.relevance and LRP rules set");
     if (!session->ran)
         return illume_fail(context, ILLUME_ERROR_INVALID_INPUT, "run the session before its backward pass");
+    if (rule == ILLUME_RULE_DEEPLIFT &&
+        (!session->relevance || session->graph->values[session->from].dims[0] % 2 != 0))
+        return illume_fail(context, ILLUME_ERROR_INVALID_INPUT,
+                           "a DeepLIFT backward pass needs a session made with options.relevance and a batch of "
+                           "inputs then as many baselines");
     if (rule != ILLUME_RULE_GRADIENT && rule != ILLUME_RULE_GUIDED && rule != ILLUME_RULE_DECONV &&
-        rule != ILLUME_RULE_RELEVANCE)
+        rule != ILLUME_RULE_RELEVANCE && rule != ILLUME_RULE_DEEPLIFT)
         return illume_fail(context, ILLUME_ERROR_INVALID_INPUT, "unknown backward rule %d", (int)rule);
     const graph_value *from = &session->graph->values[session->from];
     ILLUME_TRY(check_shape(context, from, seed, "seed for"));

@@ -61,8 +61,9 @@ int lrp_is_linear(const graph *g, const graph_node *node) {
 size_t lrp_scratch_bytes(const graph *g, const graph_node *node) {
     int64_t x = node->input_count > 0 && node->inputs[0] >= 0 ? input_elements(g, node, 0) : 0;
     int64_t y = node->output_count > 0 && node->outputs[0] >= 0 ? output_elements(g, node, 0) : 0;
-    /* Linear rules: x+, x- and a backward result (x-sized), two denominators and two ratios (y-sized). */
-    int64_t floats = lrp_is_linear(g, node) ? 3 * x + 4 * y : y;
+    /* Linear rules: x+, x- and a backward result (x-sized), two denominators and two ratios (y-sized);
+     * norm a ratio (y-sized); DeepLIFT's max pool routed parts (y-sized) and their unpooling (x-sized). */
+    int64_t floats = lrp_is_linear(g, node) ? 3 * x + 4 * y : x + y;
     return (size_t)floats * sizeof(float);
 }
 
@@ -184,8 +185,36 @@ typedef struct linear_work {
     lrp_node *node;
     const lrp_rule *rule;
     int64_t x_count, y_count;
+    int nonnegative; /* x >= 0 wherever it comes from: the terms of x- vanish, and are skipped */
     float *x_positive, *x_negative, *back, *z, *term, *ratio_positive, *ratio_negative;
 } linear_work;
+
+/* Whether a value cannot be negative: the output of a Relu, or of a node
+ * that only moves, pools or pads (with zeros) values that cannot be. */
+static int nonnegative(const graph *g, int v, int depth) {
+    if (v < 0 || depth > 64) return 0;
+    const graph_value *value = &g->values[v];
+    if (value->constant) return 0;
+    for (int n = 0; n < g->node_count; n++) {
+        const graph_node *node = &g->nodes[n];
+        if (node->op < 0 || node->output_count < 1 || node->outputs[0] != v) continue;
+        const char *name = op_get(node->op)->name;
+        if (!strcmp(name, "Relu")) return 1;
+        if (!strcmp(name, "Pad") && strcmp(graph_attribute_string(node, "mode", "constant"), "constant")) return 0;
+        if (!strcmp(name, "Pad") && node->input_count > 2 && node->inputs[2] >= 0) return 0;
+        static const char *const keeping[] = {"MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool",
+                                              "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Transpose", "Pad",
+                                              "Concat", "Identity", "Dropout"};
+        int keeps = 0;
+        for (size_t k = 0; k < sizeof keeping / sizeof keeping[0]; k++) keeps |= !strcmp(name, keeping[k]);
+        if (!keeps) return 0;
+        int data_inputs = !strcmp(name, "Concat") ? node->input_count : 1;
+        for (int i = 0; i < data_inputs; i++)
+            if (!nonnegative(g, node->inputs[i], depth + 1)) return 0;
+        return 1;
+    }
+    return 0;
+}
 
 static illume_status variant_of(linear_work *w, weight_variant variant) {
     lrp_node *node = w->node;
@@ -275,8 +304,13 @@ static illume_status ratio(linear_work *w, const float *z, int gate, float *out)
                                    out);
 }
 
+/* x+ and x-; for an input that cannot be negative, x+ is x itself and x- unused. */
 static illume_status split_signs(linear_work *w) {
     backend *device = w->call->forward->backend;
+    if (w->nonnegative) {
+        w->x_positive = (float *)w->call->forward->inputs[0];
+        return ILLUME_OK;
+    }
     unary_desc positive = {UNARY_CLIP, 0.0f, INFINITY, w->x_count};
     unary_desc negative = {UNARY_CLIP, -INFINITY, 0.0f, w->x_count};
     ILLUME_TRY(device->unary(device, &positive, w->call->forward->inputs[0], w->x_positive));
@@ -286,33 +320,37 @@ static illume_status split_signs(linear_work *w) {
 /* alpha-beta (z-plus: alpha 1, beta 0). The positive part's denominator is
  * W+ x+ + b+ + W- x-, the negative part's W- x+ + b- + W+ x-. */
 static illume_status alpha_beta(linear_work *w, float alpha, float beta, float *out) {
+    int mixed = !w->nonnegative;
     ILLUME_TRY(split_signs(w));
     ILLUME_TRY(term_forward(w, w->x_positive, VARIANT_POSITIVE, 1, w->z, 0));
-    ILLUME_TRY(term_forward(w, w->x_negative, VARIANT_NEGATIVE, 0, w->z, 1));
+    if (mixed) ILLUME_TRY(term_forward(w, w->x_negative, VARIANT_NEGATIVE, 0, w->z, 1));
     ILLUME_TRY(ratio(w, w->z, ILLUME_GATE_NONE, w->ratio_positive));
     ILLUME_TRY(term_backward(w, w->ratio_positive, VARIANT_POSITIVE, alpha, w->x_positive, out));
-    ILLUME_TRY(term_backward(w, w->ratio_positive, VARIANT_NEGATIVE, alpha, w->x_negative, out));
+    if (mixed) ILLUME_TRY(term_backward(w, w->ratio_positive, VARIANT_NEGATIVE, alpha, w->x_negative, out));
     if (beta == 0.0f) return ILLUME_OK;
     ILLUME_TRY(term_forward(w, w->x_positive, VARIANT_NEGATIVE, 1, w->z, 0));
-    ILLUME_TRY(term_forward(w, w->x_negative, VARIANT_POSITIVE, 0, w->z, 1));
+    if (mixed) ILLUME_TRY(term_forward(w, w->x_negative, VARIANT_POSITIVE, 0, w->z, 1));
     ILLUME_TRY(ratio(w, w->z, ILLUME_GATE_NONE, w->ratio_negative));
     ILLUME_TRY(term_backward(w, w->ratio_negative, VARIANT_NEGATIVE, -beta, w->x_positive, out));
-    return term_backward(w, w->ratio_negative, VARIANT_POSITIVE, -beta, w->x_negative, out);
+    if (mixed) ILLUME_TRY(term_backward(w, w->ratio_negative, VARIANT_POSITIVE, -beta, w->x_negative, out));
+    return ILLUME_OK;
 }
 
 /* The generalized gamma rule: outputs that are positive share relevance by
  * (W + gamma W+) x+ + (W + gamma W-) x- (+ b + gamma b+), negative ones by
  * (W + gamma W-) x+ + (W + gamma W+) x- (+ b + gamma b-). */
 static illume_status gamma_rule(linear_work *w, float *out) {
+    int mixed = !w->nonnegative;
     ILLUME_TRY(split_signs(w));
     ILLUME_TRY(term_forward(w, w->x_positive, VARIANT_GAMMA_POSITIVE, 1, w->z, 0));
-    ILLUME_TRY(term_forward(w, w->x_negative, VARIANT_GAMMA_NEGATIVE, 0, w->z, 1));
+    if (mixed) ILLUME_TRY(term_forward(w, w->x_negative, VARIANT_GAMMA_NEGATIVE, 0, w->z, 1));
     ILLUME_TRY(ratio(w, w->z, ILLUME_GATE_POSITIVE, w->ratio_positive));
     ILLUME_TRY(term_forward(w, w->x_positive, VARIANT_GAMMA_NEGATIVE, 1, w->z, 0));
-    ILLUME_TRY(term_forward(w, w->x_negative, VARIANT_GAMMA_POSITIVE, 0, w->z, 1));
+    if (mixed) ILLUME_TRY(term_forward(w, w->x_negative, VARIANT_GAMMA_POSITIVE, 0, w->z, 1));
     ILLUME_TRY(ratio(w, w->z, ILLUME_GATE_NEGATIVE, w->ratio_negative));
     ILLUME_TRY(term_backward(w, w->ratio_positive, VARIANT_GAMMA_POSITIVE, 1.0f, w->x_positive, out));
     ILLUME_TRY(term_backward(w, w->ratio_negative, VARIANT_GAMMA_NEGATIVE, 1.0f, w->x_positive, out));
+    if (!mixed) return ILLUME_OK;
     ILLUME_TRY(term_backward(w, w->ratio_positive, VARIANT_GAMMA_NEGATIVE, 1.0f, w->x_negative, out));
     return term_backward(w, w->ratio_negative, VARIANT_GAMMA_POSITIVE, 1.0f, w->x_negative, out);
 }
@@ -358,7 +396,8 @@ static illume_status linear_rule(illume_session *session, int n, const op_backwa
     const graph_node *graph_node = call->forward->node;
     linear_work w = {.session = session, .call = call, .definition = op_get(graph_node->op),
                      .node = &session->lrp->nodes[n], .rule = rule, .x_count = input_elements(g, graph_node, 0),
-                     .y_count = output_elements(g, graph_node, 0)};
+                     .y_count = output_elements(g, graph_node, 0),
+                     .nonnegative = nonnegative(g, graph_node->inputs[0], 0)};
     int64_t offset = 0;
     w.x_positive = scratch_floats(lrp_scratch, &offset, w.x_count);
     w.x_negative = scratch_floats(lrp_scratch, &offset, w.x_count);

@@ -33,7 +33,7 @@ typedef struct lrp_rule {
 /* Whether a node can take a linear rule: Conv, ConvTranspose, Gemm or MatMul
  * of a data input 0 by constant weights (input 1). */
 int lrp_is_linear(const graph *g, const graph_node *node);
-/* The scratch a node's relevance backward needs beyond its op's, in bytes. */
+/* The scratch a node's relevance (LRP or DeepLIFT) backward needs beyond its op's, in bytes. */
 size_t lrp_scratch_bytes(const graph *g, const graph_node *node);
 const char *lrp_kind_name(lrp_kind kind);
 

@@ -60,6 +60,8 @@ illume_status cpu_pad_backward(backend *self, const pad_desc *desc, const float 
 illume_status cpu_resize_backward(backend *self, const resize_desc *desc, const float *dy, float *dx);
 illume_status cpu_relevance_ratio(backend *self, const relevance_ratio_desc *desc, const float *r, const float *z,
                                   const float *g, float *y);
+illume_status cpu_deeplift(backend *self, deeplift_step step, int64_t half, const float *x, const float *y,
+                           const float *dy, float *dx);
 illume_status cpu_relevance_term(backend *self, int64_t count, float coefficient, const float *a, const float *b,
                                  float *y);
 
