@@ -97,16 +97,21 @@ static illume_status make_session(illume_explainer *e, int64_t batch, illume_ses
     options.device = e->options.device;
     options.backward = e->backward;
     options.profile = e->options.profile;
-    const char *keep[1] = {e->layer};
+    const char *keep[2] = {e->layer, e->logits};
     const char *feature[1] = {e->feature};
     if (e->backward && e->feature) {
         options.backward_from = e->feature;
         options.keep = feature;
         options.keep_count = 1;
     }
+    if (e->backward && e->logits) {
+        options.backward_from = e->logits;
+        options.keep = keep + (e->layer ? 0 : 1);
+        options.keep_count = e->layer ? 2 : 1;
+    }
     if (e->backward && e->layer) {
         options.keep = keep;
-        options.keep_count = 1;
+        options.keep_count = e->logits ? 2 : 1;
         /* Grad-CAM needs the gradient at the layer only; guided Grad-CAM also at the input. */
         if (e->options.method != ILLUME_GUIDED_GRADCAM) options.backward_to = e->layer;
     }
@@ -211,6 +216,17 @@ static illume_status describe_model(illume_explainer *e) {
         if (!e->layer) return illume_fail(e->context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
     }
     e->backward = e->options.method != ILLUME_OCCLUSION;
+    if (e->options.method == ILLUME_LRP) {
+        /* LRP explains a Softmax's input, the logit, not the probability. */
+        for (int n = 0; n < g->node_count; n++) {
+            const graph_node *node = &g->nodes[n];
+            const char *type = node->op >= 0 ? op_get(node->op)->name : "";
+            if (node->output_count < 1 || node->outputs[0] != g->outputs[0] || node->input_count < 1) continue;
+            if (strcmp(type, "Softmax") && strcmp(type, "LogSoftmax")) continue;
+            e->logits = strdup(g->values[node->inputs[0]].name);
+            if (!e->logits) return illume_fail(e->context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
+        }
+    }
     if (e->options.feature) {
         e->feature = strdup(e->options.feature);
         if (!e->feature) return illume_fail(e->context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
@@ -366,6 +382,7 @@ void illume_explainer_free(illume_explainer *e) {
     free(e->seed);
     free(e->targets);
     explain_free_rules(e);
+    free(e->logits);
     free(e->composite);
     free(e->rules);
     free(e);
@@ -531,6 +548,7 @@ static illume_status run_batch(illume_explainer *e, const explain_pass *pass, in
     if (status == ILLUME_OK) status = illume_session_run(e->session, 1, &input, output_count, outputs);
     for (int o = 0; o < output_count; o++) free(extra[o]);
     ILLUME_TRY(status);
+    if (e->logits) ILLUME_TRY(read_batch(e, e->logits, 0, e->outputs));
     e->report.passes++;
     for (int64_t r = 0; r < rows; r++)
         if (e->targets[r] < 0) e->targets[r] = explain_top(e->outputs + r * e->output_elements, e->output_elements);

@@ -44,6 +44,7 @@ struct illume_explainer {
     int64_t *targets;
     illume_explain_report report;
     char *composite, *rules;         /* copies of the options' strings */
+    char *logits;                    /* LRP on a model ending in Softmax: its input, explained instead */
     illume_rule_entry *rule_entries; /* LRP: the rule of every node, for illume_explainer_rule */
     char **rule_strings;             /* their node names and op types */
     int rule_count;

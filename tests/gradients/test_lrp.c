@@ -947,7 +947,8 @@ static void cnn_release(cnn *net) {
     free(net->b3d);
 }
 
-static illume_model *cnn_model(illume_context *context, const cnn *net) {
+/* The CNN, ending in a Softmax over its logits when softmax is set. */
+static illume_model *cnn_model(illume_context *context, const cnn *net, int softmax) {
     builder *b = builder_create(13);
     const int64_t any[4] = {-1, 3, 6, 6};
     int v = builder_input(b, "x", 4, any);
@@ -961,6 +962,7 @@ static illume_model *cnn_model(illume_context *context, const cnn *net) {
                                     builder_floats(b, "b3", 1, net->b3.dims, net->b3.data)},
                             1, &v);
     builder_attribute_int(b, node, "transB", 1);
+    if (softmax) builder_node(b, "Softmax", 1, &v, 1, &v);
     builder_output(b, v);
     illume_model *model = NULL;
     if (builder_finish(b, context, &model) != ILLUME_OK) test_fail("CNN: %s", illume_last_error(context));
@@ -1075,7 +1077,7 @@ static void expect_rules(const char *label, const illume_explainer *explainer, c
 static void composites(uint64_t *seed) {
     illume_context *context = illume_context_create();
     cnn net = cnn_create(seed);
-    illume_model *model = cnn_model(context, &net);
+    illume_model *model = cnn_model(context, &net, 0);
     const int64_t x_dims[4] = {ROWS, 3, 6, 6};
     illume_tensor x = tensor_random(4, x_dims, -1.0f, 1.0f, seed), attributions = tensor_zeros(4, x_dims);
     double *xd = doubles(x.data, ROWS * 108), *want = calloc(108, sizeof(double));
@@ -1195,7 +1197,7 @@ done:
 static void refusals(uint64_t *seed) {
     illume_context *context = illume_context_create();
     cnn net = cnn_create(seed);
-    illume_model *model = cnn_model(context, &net);
+    illume_model *model = cnn_model(context, &net, 0);
     const int64_t x_dims[4] = {1, 3, 6, 6};
     illume_tensor x = tensor_random(4, x_dims, -1.0f, 1.0f, seed), attributions = tensor_zeros(4, x_dims);
     const struct {
@@ -1261,6 +1263,46 @@ static void refusals(uint64_t *seed) {
     illume_context_destroy(context);
 }
 
+/* A model ending in Softmax is explained at the Softmax's input: the same
+ * relevance and scores (the logits) as the model without it. */
+static void softmax_end(uint64_t *seed) {
+    illume_context *context = illume_context_create();
+    cnn net = cnn_create(seed);
+    illume_model *plain = cnn_model(context, &net, 0), *softmax = cnn_model(context, &net, 1);
+    const int64_t x_dims[4] = {ROWS, 3, 6, 6};
+    illume_tensor x = tensor_random(4, x_dims, -1.0f, 1.0f, seed);
+    illume_tensor want = tensor_zeros(4, x_dims), got = tensor_zeros(4, x_dims);
+    illume_explain_row want_rows[ROWS], got_rows[ROWS];
+    const int64_t targets[ROWS] = {-1, 1, 2};
+    illume_explain_options options = lrp_options("epsilon-plus-flat", NULL);
+    count_case();
+    if (!plain || !softmax ||
+        explain_rows(context, plain, &options, &x, targets, &want, want_rows, NULL) != ILLUME_OK ||
+        explain_rows(context, softmax, &options, &x, targets, &got, got_rows, NULL) != ILLUME_OK) {
+        test_fail("softmax end: %s", illume_last_error(context));
+    } else {
+        double *reference = doubles(want.data, tensor_count(&want));
+        for (int64_t row = 0; reference && row < ROWS; row++) {
+            char label[96];
+            snprintf(label, sizeof label, "LRP through a final Softmax, row %lld", (long long)row);
+            expect_relevance(label, (const float *)got.data + row * 108, reference + row * 108, 108, 1e-6);
+            count_case();
+            if (got_rows[row].target != want_rows[row].target || got_rows[row].score != want_rows[row].score)
+                test_fail("%s: target %lld score %.9g, without the Softmax target %lld score %.9g", label,
+                          (long long)got_rows[row].target, got_rows[row].score, (long long)want_rows[row].target,
+                          want_rows[row].score);
+        }
+        free(reference);
+    }
+    tensor_release(&x);
+    tensor_release(&want);
+    tensor_release(&got);
+    illume_model_free(plain);
+    illume_model_free(softmax);
+    cnn_release(&net);
+    illume_context_destroy(context);
+}
+
 int main(void) {
     uint64_t seed = 27182;
     linear_rules(&seed);
@@ -1269,5 +1311,6 @@ int main(void) {
     batchnorm(&seed);
     composites(&seed);
     refusals(&seed);
+    softmax_end(&seed);
     return test_report("gradients/lrp");
 }
