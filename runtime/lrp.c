@@ -74,8 +74,15 @@ static int plain_gemm(const graph_node *node) {
     return graph_attribute_float(node, "alpha", 1.0f) == 1.0f && graph_attribute_float(node, "beta", 1.0f) == 1.0f;
 }
 
+/* An unfolded BatchNormalization is affine per channel: its epsilon rule is
+ * the norm rule with the rule's epsilon (x scale R / stabilize(y)). */
+static int affine_batchnorm(const graph_node *node) {
+    return node->op >= 0 && !strcmp(op_get(node->op)->name, "BatchNormalization");
+}
+
 static illume_status check_rule(illume_context *context, const graph *g, const graph_node *node,
                                 const lrp_rule *rule) {
+    if (rule->kind == LRP_EPSILON && affine_batchnorm(node)) return ILLUME_OK;
     if (rule->kind >= LRP_EPSILON && rule->kind <= LRP_WSQUARE && !lrp_is_linear(g, node))
         return node_fail(context, node, ILLUME_ERROR_INVALID_INPUT,
                          "the LRP rule %s needs a Conv, ConvTranspose, Gemm or MatMul with constant weights",
@@ -477,6 +484,9 @@ illume_status lrp_backward(illume_session *session, int n, const op_backward_cal
         }
         return ILLUME_OK;
     case LRP_NORM: return norm_rule(call, rule, lrp_scratch);
+    case LRP_EPSILON:
+        if (affine_batchnorm(node)) return norm_rule(call, rule, lrp_scratch);
+        return linear_rule(session, n, call, rule, lrp_scratch);
     case LRP_GRADIENT: {
         op_backward_call plain = *call;
         plain.rule = RULE_GRADIENT;

@@ -902,6 +902,35 @@ static void batchnorm(uint64_t *seed) {
                 test_fail("%s: row reports score %.9g", label, rows[row].score);
             expect_relevance(label, (const float *)attributions.data + row * l->in, want, l->in, 1e-4);
         }
+        /* Unfolded, the BatchNormalization may take epsilon: x s R / stabilize(y, E), s its per-channel scale. */
+        if (!folded) {
+            illume_explain_options with_epsilon = lrp_options("none", "conv=alpha-beta:2,1;batchnorm=epsilon:0.1");
+            with_epsilon.stabilizer = 0.05f;
+            if (explain_rows(context, model, &with_epsilon, &x, targets, &attributions, rows, NULL) != ILLUME_OK) {
+                count_case();
+                test_fail("BatchNormalization with epsilon: %s", illume_last_error(context));
+                goto next;
+            }
+            for (int64_t row = 0; row < ROWS; row++) {
+                const double *xr = xd + row * l->in;
+                for (int64_t i = 0; i < l->in; i++) {
+                    int64_t c = i / 36;
+                    u[i] = scale[c] * (xr[i] - mean[c]) / sqrt((double)variance[c] + bn_epsilon) + shift[c];
+                }
+                layer_forward(l, u, w, bias, z);
+                one_hot(l->out, targets[row], z[targets[row]], r);
+                reference_linear(l, &rc, u, w, bias, r, want);
+                for (int64_t i = 0; i < l->in; i++) {
+                    int64_t c = i / 36;
+                    double factor = scale[c] / sqrt((double)variance[c] + bn_epsilon);
+                    want[i] = xr[i] * factor * want[i] / stabilize(u[i], 0.1);
+                }
+                char label[128];
+                snprintf(label, sizeof label, "BatchNormalization epsilon:0.1 then Conv alpha-beta:2,1, row %lld",
+                         (long long)row);
+                expect_relevance(label, (const float *)attributions.data + row * l->in, want, l->in, 1e-4);
+            }
+        }
     next:
         illume_explainer_free(explainer);
         free(xd);
