@@ -148,9 +148,16 @@ static illume_status size_batch(illume_explainer *e) {
         size_t fixed = first.arena_bytes > per_row ? first.arena_bytes - per_row : 0;
         per_row += sizeof(float) * (size_t)(2 * e->row_elements + e->output_elements * 2 + e->layer_elements * 2);
         int64_t batch = budget > fixed ? (int64_t)((budget - fixed) / per_row) : 0;
-        if (batch < 1)
+        /* DeepLIFT runs an input and its baseline in one pass. */
+        int64_t least = e->options.method == ILLUME_DEEPLIFT ? 2 : 1;
+        if (least > 1 && fixed_batch)
+            status = illume_fail(e->context, ILLUME_ERROR_UNSUPPORTED,
+                                 "DeepLIFT runs each input with its baseline in one batch of two rows: the model's "
+                                 "batch dimension is fixed at %lld", (long long)input.dims[0]);
+        else if (batch < least)
             status = illume_fail(e->context, ILLUME_ERROR_OUT_OF_MEMORY,
-                                 "one row needs %zu bytes, over the memory budget of %zu bytes", fixed + per_row,
+                                 "%s needs %zu bytes, over the memory budget of %zu bytes",
+                                 least > 1 ? "an input with its baseline" : "one row", fixed + least * per_row,
                                  budget);
         int64_t limit = fixed_batch ? 1 : EXPLAIN_BATCH_LIMIT;
         e->batch = batch > limit ? limit : batch;

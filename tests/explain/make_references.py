@@ -18,8 +18,8 @@ Files, for each model MODEL and case CASE:
     MODEL.onnx, MODEL.input.npy (N, 3, 32, 32), MODEL.targets.npy (N, int64),
     MODEL.logits.npy (N, classes): the model's output, for the reported scores;
     CASE.npy: Captum's attributions;
-    CASE.delta.npy (N, 3), integrated gradients only: Captum's convergence
-        delta, f(x) and f(baseline) at the target.
+    CASE.delta.npy (N, 3), integrated gradients and DeepLift only: Captum's
+        convergence delta, f(x) and f(baseline) at the target.
 manifest.txt, one case a line: MODEL FAMILY CASE METHOD [OPTIONS], where
 METHOD is illume's method name and OPTIONS are `illume explain`'s method
 options (--abs, --steps, --quadrature, --baseline zeros|VALUE, --samples,
@@ -53,6 +53,9 @@ How each method maps onto Captum:
     guided-gradcam          GuidedGradCam (nearest interpolation)
     occlusion               Occlusion with a window over all channels,
                             strides and a scalar baseline (the fill)
+    deeplift                DeepLift(multiply_by_inputs=True, eps=1e-10)
+                            (the rescale rule, Captum's max-pool rule) with
+                            a scalar baseline, return_convergence_delta=True
     --feature V --channel C (saliency, gradxinput, guided-backprop,
                             deconvnet): NeuronGradient (x input for
                             gradxinput), NeuronGuidedBackprop and
@@ -64,9 +67,16 @@ Only nn.ReLU modules make ReLUs in these models, since Captum's guided
 backpropagation and deconvolution hook nn.ReLU modules and illume applies
 its rules to every Relu node. Each export is checked against ONNX Runtime,
 and each Grad-CAM layer's ONNX value against the PyTorch module's output.
+
+DeepLift (the deeplift family) runs on two models only, see "DeepLift"
+below: mobile, and deep, a model made for it that has no other cases.
+residual and concat are skipped, since Captum's hooks go wrong on them
+(residual's stem ReLU feeds its MaxPool directly; concat's inception max
+pool has overlapping windows and shares its input with the other branches).
 """
 import argparse
 import contextlib
+import copy
 import os
 import shutil
 import sys
@@ -77,12 +87,12 @@ import onnxruntime
 import torch
 import torch.nn as nn
 
-from captum.attr import (Deconvolution, GuidedBackprop, GuidedGradCam, InputXGradient, IntegratedGradients,
+from captum.attr import (DeepLift, Deconvolution, GuidedBackprop, GuidedGradCam, InputXGradient, IntegratedGradients,
                          LayerAttribution, LayerGradCam, NeuronDeconvolution, NeuronGradient, NeuronGuidedBackprop,
                          NoiseTunnel, Occlusion, Saliency)
 
 SEED = 20240817
-OPSETS = {"residual": 13, "concat": 13, "mobile": 14}  # opset 14 has HardSwish
+OPSETS = {"residual": 13, "concat": 13, "mobile": 14, "deep": 13}  # opset 14 has HardSwish
 INPUT_SHAPE = (3, 32, 32)
 ROWS = 2
 CLASSES = 10
@@ -298,7 +308,29 @@ class MobileNet(nn.Module):
         return self.block2, self.block1
 
 
-MODELS = {"residual": ResidualNet, "concat": ConcatNet, "mobile": MobileNet}
+class DeepNet(nn.Module):
+    """For DeepLift only: max pooling, Sigmoid, Tanh and ReLU, each its own
+    module, none feeding another directly. The max pool (kernel 2, stride 2)
+    works on the input itself, where a constant baseline's windows tie exactly
+    in any engine (after a convolution they tie only as far as the engine
+    computes every position alike, and the baseline's max-pool rule routes
+    through the first of the tied maxima)."""
+
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(nn.MaxPool2d(2, 2), conv_bn(3, 12, 3, 2, activation=nn.Sigmoid),
+                                      conv_bn(12, 16, 3, 2, activation=nn.Tanh), nn.Conv2d(16, 16, 1), nn.ReLU())
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 16), nn.ReLU(),
+                                  nn.Linear(16, CLASSES))
+
+    def forward(self, x):
+        return self.head(self.features(x))
+
+
+# In this order: a model's index sets the seeds of its inputs (draw_inputs).
+MODELS = {"residual": ResidualNet, "concat": ConcatNet, "mobile": MobileNet, "deep": DeepNet}
+# The models with DeepLift cases; those without Grad-CAM layers have no other cases.
+DEEPLIFT_MODELS = ("mobile", "deep")
 
 
 def set_batchnorm_statistics(model, generator):
@@ -534,10 +566,13 @@ def knife_edges(flip, margin=KNIFE_EDGE):
 
 class Case:
     """One manifest line; compute() gives Captum's attributions and, for
-    integrated gradients, the (N, 3) deltas, f(x) and f(baseline)."""
+    integrated gradients and DeepLift, the (N, 3) deltas, f(x) and
+    f(baseline); ambiguity(attributions, deltas), where given, checks them
+    and measures an uncertainty besides the knife edges'."""
 
-    def __init__(self, family, name, method, options, compute):
+    def __init__(self, family, name, method, options, compute, ambiguity=None):
         self.family, self.name, self.method, self.options, self.compute = family, name, method, options, compute
+        self.ambiguity = ambiguity
 
 
 def tensor(array):
@@ -725,6 +760,161 @@ def occlusion_cases(model, x, targets):
     return cases
 
 
+# DeepLift ---------------------------------------------------------------------------
+#
+# Captum's DeepLift runs the inputs and their baselines as one batch, seeds
+# the target of both halves, and hooks the nn modules of its
+# SUPPORTED_NON_LINEAR list; every other op keeps its gradient (here
+# HardSwish, HardSigmoid and the squeeze-excite Mul, each half at its own
+# values, so that the deltas are not 0 on mobile). Its hooks are right only
+# where no hooked module feeds another directly (each records the gradient
+# at its output with a tensor hook that runs before the next module's rule
+# has replaced it), where a hooked module's input goes nowhere else (the rule
+# replaces that input's whole gradient), and where max-pool windows do not
+# overlap (max_unpool2d keeps one of the overlapping contributions instead
+# of summing them). residual (its stem ReLU feeds its MaxPool) and concat
+# (the inception's 3x3 stride-1 max pool, whose input feeds two other
+# branches) break these: on residual Captum departs from these rules by 20%
+# of the largest attribution, and on both its deltas (but residual's with zero
+# baselines) are far from 0 where the network should conserve exactly. So the
+# DeepLift cases run on mobile and deep only, and each is checked against the
+# rules written out below, which are what illume computes.
+#
+# The rescale multiplier (y - y_ref) / (x - x_ref) is not piecewise constant
+# like a gradient, but cancels in float32 where x is near x_ref; each case's
+# ambiguity also holds the change from Captum in float32 to Captum in
+# float64 (attributions, and deltas relative to max(|f(x)|, |f(baseline)|)).
+
+DEEPLIFT_EPS = 1e-10  # Captum's default, and illume's
+
+
+def halves_difference(z):
+    half = len(z) // 2
+    return z[:half] - z[half:]
+
+
+def rescaled(function):
+    """function as a DeepLift nonlinearity on a batch of inputs then baselines:
+    its backward multiplies both halves by (y - y_ref) / (x - x_ref), or each
+    by its own derivative where |x - x_ref| < DEEPLIFT_EPS."""
+
+    class Rescaled(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, z):
+            with torch.enable_grad():
+                leaf = z.detach().requires_grad_()
+                y = function(leaf)
+                (derivative,) = torch.autograd.grad(y.sum(), leaf)
+            y = y.detach()
+            difference = halves_difference(z)
+            plain = torch.cat(2 * [difference.abs() < DEEPLIFT_EPS])
+            multiplier = halves_difference(y) / torch.where(difference == 0, torch.ones_like(difference), difference)
+            ctx.save_for_backward(torch.where(plain, derivative, torch.cat(2 * [multiplier])))
+            return y
+
+        @staticmethod
+        def backward(ctx, gradient):
+            (multiplier,) = ctx.saved_tensors
+            return gradient * multiplier
+
+    return Rescaled
+
+
+class RescaledMaxPool(torch.autograd.Function):
+    """Captum's max-pool rule, for windows that do not overlap: the change of
+    the output split at the cross maximum of the halves' outputs, the inputs'
+    part (max - y_ref) routed by the inputs' argmax, the baselines' part
+    (y - max) by the baselines' argmax, both with their half's gradient,
+    summed and divided by x - x_ref (the plain gradient where that is below
+    DEEPLIFT_EPS)."""
+
+    @staticmethod
+    def forward(ctx, z, size):
+        y, indices = nn.functional.max_pool2d(z, size, size, return_indices=True)
+        ctx.save_for_backward(z, y, indices)
+        return y
+
+    @staticmethod
+    def backward(ctx, gradient):
+        z, y, indices = ctx.saved_tensors
+        half = len(z) // 2
+
+        def unpool(values):
+            return torch.zeros_like(z).flatten(2).scatter_add(2, indices.flatten(2), values.flatten(2)).view_as(z)
+
+        cross = torch.max(y[:half], y[half:])
+        routed = unpool(gradient * torch.cat([cross - y[half:], y[:half] - cross]))
+        difference = halves_difference(z)
+        multiplier = (routed[:half] + routed[half:]) / torch.where(difference == 0, torch.ones_like(difference),
+                                                                   difference)
+        plain = torch.cat(2 * [difference.abs() < DEEPLIFT_EPS])
+        return torch.where(plain, unpool(gradient), torch.cat(2 * [multiplier])), None
+
+
+RescaledRelu, RescaledSigmoid, RescaledTanh = (rescaled(torch.relu), rescaled(torch.sigmoid),
+                                               rescaled(torch.tanh))
+
+
+def rescaled_max_pool(module, z):
+    if not (isinstance(module.kernel_size, int) and module.stride == module.kernel_size and module.padding == 0
+            and module.dilation == 1 and not module.ceil_mode):
+        raise SystemExit("the DeepLift rules written out here take max pools with stride = kernel only")
+    return RescaledMaxPool.apply(z, module.kernel_size)
+
+
+def deeplift_rules(model, x, baseline, t):
+    """DeepLift's attributions by the rules above (no Captum)."""
+    if any(isinstance(m, (nn.ELU, nn.LeakyReLU, nn.Softplus, nn.Softmax, nn.MaxPool1d, nn.MaxPool3d))
+           for m in model.modules()):
+        raise SystemExit("the DeepLift rules written out here lack one of the model's nonlinearities")
+    saved = (nn.ReLU.forward, nn.Sigmoid.forward, nn.Tanh.forward, nn.MaxPool2d.forward)
+    nn.ReLU.forward = lambda module, z: RescaledRelu.apply(z)
+    nn.Sigmoid.forward = lambda module, z: RescaledSigmoid.apply(z)
+    nn.Tanh.forward = lambda module, z: RescaledTanh.apply(z)
+    nn.MaxPool2d.forward = rescaled_max_pool
+    try:
+        data = torch.cat([x, torch.full_like(x, baseline)]).requires_grad_()
+        output = model(data)
+        rows = range(len(t))
+        (output[:len(t)][rows, t].sum() + output[len(t):][rows, t].sum()).backward()
+    finally:
+        nn.ReLU.forward, nn.Sigmoid.forward, nn.Tanh.forward, nn.MaxPool2d.forward = saved
+    return ((x - baseline) * data.grad[:len(t)]).numpy()
+
+
+def deeplift(model, x, t, baseline):
+    attributions, delta = DeepLift(model).attribute(x, baselines=baseline, target=t, return_convergence_delta=True)
+    with torch.no_grad():
+        ends = model(x)[range(len(t)), t], model(torch.full_like(x, baseline))[range(len(t)), t]
+    return attributions, np.stack([delta.detach().numpy(), ends[0].numpy(), ends[1].numpy()], axis=1)
+
+
+def deeplift_ambiguity(model, x, t, baseline, name):
+    """Checks Captum's attributions against deeplift_rules, and measures the
+    change from float32 to float64."""
+    wide = copy.deepcopy(model).double()
+
+    def ambiguity(attributions, deltas):
+        if not relative_difference(deeplift_rules(model, x, baseline, t), attributions) <= REPRODUCE_TOLERANCE:
+            raise SystemExit("%s: Captum's DeepLift departs from the rescale and max-pool rules" % name)
+        wide_attributions, wide_deltas = deeplift(wide, x.double(), t, baseline)
+        return max(relative_difference(wide_attributions.detach().numpy(), attributions),
+                   float(np.max(np.abs(wide_deltas[:, 0] - deltas[:, 0]) / delta_scale(deltas))))
+
+    return ambiguity
+
+
+def deeplift_cases(model, x, targets):
+    t = targets_list(targets)
+    cases = []
+    for label, baseline in (("zeros", 0.0), ("constant", IG_CONSTANT)):
+        name = "deeplift_" + label
+        cases.append(Case("deeplift", name, "deeplift",
+                          ["--baseline", "zeros" if label == "zeros" else str(baseline), "--delta"],
+                          lambda b=baseline: deeplift(model, x, t, b), deeplift_ambiguity(model, x, t, baseline, name)))
+    return cases
+
+
 def delta_scale(deltas):
     """What a completeness delta is compared relative to: max(|f(x)|, |f(baseline)|)."""
     return np.maximum(np.abs(deltas[:, 1]), np.abs(deltas[:, 2]))
@@ -753,6 +943,8 @@ def evaluate(case):
         if deltas is not None:
             ambiguity = max(ambiguity, float(np.max(np.abs(flipped_deltas[:, 0] - deltas[:, 0]) /
                                                     delta_scale(deltas))))
+    if case.ambiguity:
+        ambiguity = max(ambiguity, case.ambiguity(attributions, deltas))
     return attributions, deltas, units, ambiguity
 
 
@@ -767,7 +959,9 @@ def draw_inputs(model, index):
         inputs = torch.randn((ROWS,) + INPUT_SHAPE, generator=generator).numpy()
         targets = torch.randint(0, CLASSES, (ROWS,), generator=generator).numpy().astype(np.int64)
         x = tensor(inputs)
-        cases = gradient_cases(model, x, targets) + cam_cases(model, x, targets, {"default": "", "layer": ""})
+        cases = gradient_cases(model, x, targets)
+        if hasattr(model, "layers"):
+            cases += cam_cases(model, x, targets, {"default": "", "layer": ""})
         with knife_edges(flip=False, margin=CLEAR_MARGIN) as edges:
             for case in cases:
                 case.compute()
@@ -785,19 +979,24 @@ def make(directory):
         inputs, targets, draw = draw_inputs(model, index)
         print("%s: inputs of draw %d" % (name, draw))
         path, logits = export(model, name, directory, inputs)
-        default_module, explicit_module = model.layers()
-        layer_names = {"default": onnx_value_of(path, model, default_module, inputs),
-                       "layer": onnx_value_of(path, model, explicit_module, inputs)}
-        if layer_names["default"] != default_layer(path):
-            raise SystemExit("%s: the default layer %s is not illume's default %s" %
-                             (name, layer_names["default"], default_layer(path)))
         np.save(os.path.join(directory, name + ".input.npy"), inputs)
         np.save(os.path.join(directory, name + ".targets.npy"), targets)
         np.save(os.path.join(directory, name + ".logits.npy"), logits.astype(np.float32))
         x = tensor(inputs)
-        cases = (gradient_cases(model, x, targets) + integrated_gradients_cases(model, x, targets) +
-                 noise_cases(model, x, targets) + cam_cases(model, x, targets, layer_names) +
-                 occlusion_cases(model, x, targets) + feature_cases(model, x, explicit_module, layer_names["layer"]))
+        cases = []
+        if hasattr(model, "layers"):
+            default_module, explicit_module = model.layers()
+            layer_names = {"default": onnx_value_of(path, model, default_module, inputs),
+                           "layer": onnx_value_of(path, model, explicit_module, inputs)}
+            if layer_names["default"] != default_layer(path):
+                raise SystemExit("%s: the default layer %s is not illume's default %s" %
+                                 (name, layer_names["default"], default_layer(path)))
+            cases = (gradient_cases(model, x, targets) + integrated_gradients_cases(model, x, targets) +
+                     noise_cases(model, x, targets) + cam_cases(model, x, targets, layer_names) +
+                     occlusion_cases(model, x, targets) +
+                     feature_cases(model, x, explicit_module, layer_names["layer"]))
+        if name in DEEPLIFT_MODELS:
+            cases += deeplift_cases(model, x, targets)
         for case in cases:
             case_name = "%s.%s" % (name, case.name)
             attributions, deltas, units, ambiguity = evaluate(case)
