@@ -62,8 +62,9 @@ size_t lrp_scratch_bytes(const graph *g, const graph_node *node) {
     int64_t x = node->input_count > 0 && node->inputs[0] >= 0 ? input_elements(g, node, 0) : 0;
     int64_t y = node->output_count > 0 && node->outputs[0] >= 0 ? output_elements(g, node, 0) : 0;
     /* Linear rules: x+, x- and a backward result (x-sized), two denominators and two ratios (y-sized);
-     * norm a ratio (y-sized); DeepLIFT's max pool routed parts (y-sized) and their unpooling (x-sized). */
-    int64_t floats = lrp_is_linear(g, node) ? 3 * x + 4 * y : x + y;
+     * norm a ratio (y-sized), on a max pool also the window sums (y-sized); DeepLIFT's max pool routed
+     * parts (y-sized) and their unpooling (x-sized). */
+    int64_t floats = lrp_is_linear(g, node) ? 3 * x + 4 * y : x + 2 * y;
     return (size_t)floats * sizeof(float);
 }
 
@@ -454,6 +455,29 @@ static illume_status norm_rule(const op_backward_call *call, const lrp_rule *rul
     return ILLUME_OK;
 }
 
+/* norm on a MaxPool: proportional instead of winner-takes-all, each input's
+ * share x_i R / stabilize(window sum), as the norm rule of an average pool
+ * over the same windows (padding counted, so the window size cancels). */
+static illume_status proportional_pool(const op_backward_call *call, const lrp_rule *rule, float *scratch) {
+    const op_call *forward = call->forward;
+    if (!call->input_gradients[0]) return ILLUME_OK;
+    backend *device = forward->backend;
+    pool_desc desc;
+    ILLUME_TRY(pool_describe(forward->context, forward->graph, forward->node, &desc));
+    desc.kind = POOL_AVERAGE;
+    desc.count_include_pad = 1;
+    int64_t y_count = output_elements(forward->graph, forward->node, 0);
+    int64_t x_count = input_elements(forward->graph, forward->node, 0);
+    float *z = scratch, *ratio = scratch + y_count;
+    ILLUME_TRY(device->pool(device, &desc, forward->inputs[0], z, NULL));
+    relevance_ratio_desc divide = {y_count, rule->epsilon, ILLUME_GATE_NONE};
+    ILLUME_TRY(device->relevance_ratio(device, &divide, call->output_gradients[0], z, NULL, ratio));
+    ILLUME_TRY(device->pool_backward(device, &desc, ratio, NULL, call->input_gradients[0]));
+    binary_desc multiply = {.kind = BINARY_MUL, .rank = 1, .dims = {x_count}, .a_strides = {1}, .b_strides = {1}};
+    return device->binary(device, &multiply, call->input_gradients[0], forward->inputs[0],
+                          call->input_gradients[0]);
+}
+
 static illume_status copy_relevance(backend *device, int64_t count, const float *from, float *to) {
     copy_desc copy = {.rank = 1, .dims = {count}, .src_strides = {1}, .dst_strides = {1}};
     return device->copy(device, &copy, from, to);
@@ -483,7 +507,9 @@ illume_status lrp_backward(illume_session *session, int n, const op_backward_cal
                                         call->input_gradients[i]));
         }
         return ILLUME_OK;
-    case LRP_NORM: return norm_rule(call, rule, lrp_scratch);
+    case LRP_NORM:
+        if (!strcmp(definition->name, "MaxPool")) return proportional_pool(call, rule, lrp_scratch);
+        return norm_rule(call, rule, lrp_scratch);
     case LRP_EPSILON:
         if (affine_batchnorm(node)) return norm_rule(call, rule, lrp_scratch);
         return linear_rule(session, n, call, rule, lrp_scratch);

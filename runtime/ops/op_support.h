@@ -62,6 +62,8 @@ int activation_kind(const graph_node *node);
  * input, is put into the output unless the planner placed them in the same
  * bytes, and the backend accumulates). */
 illume_status convolution_run(const op_call *call, convolution_desc *desc);
+/* The window of a MaxPool, AveragePool or global pooling node. */
+illume_status pool_describe(illume_context *context, const graph *g, const graph_node *node, pool_desc *desc);
 
 /* The backward of a Conv or ConvTranspose described by desc: through the
  * fused activation (from the output, into the scratch memory), to the fused

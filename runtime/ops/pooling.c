@@ -32,7 +32,7 @@ static illume_status check(illume_context *context, const graph *g, const graph_
     return window_geometry_check(context, node);
 }
 
-static illume_status describe(illume_context *context, const graph *g, const graph_node *node, pool_desc *desc) {
+illume_status pool_describe(illume_context *context, const graph *g, const graph_node *node, pool_desc *desc) {
     ILLUME_TRY(require_shape(context, g, node, 0, -1));
     const graph_value *x = graph_input(g, node, 0);
     int64_t x_dims[ILLUME_MAX_RANK];
@@ -78,7 +78,7 @@ static illume_status describe(illume_context *context, const graph *g, const gra
 static illume_status infer(illume_context *context, graph *g, graph_node *node) {
     ILLUME_TRY(require_float(context, g, node, 0));
     pool_desc desc;
-    ILLUME_TRY(describe(context, g, node, &desc));
+    ILLUME_TRY(pool_describe(context, g, node, &desc));
     const graph_value *x = graph_input(g, node, 0);
     int64_t dims[ILLUME_MAX_RANK] = {x->dims[0], x->dims[1]};
     for (int d = 0; d < desc.spatial_rank; d++) dims[2 + d] = desc.out_size[d];
@@ -87,7 +87,7 @@ static illume_status infer(illume_context *context, graph *g, graph_node *node) 
 
 static illume_status forward(const op_call *call) {
     pool_desc desc;
-    ILLUME_TRY(describe(call->context, call->graph, call->node, &desc));
+    ILLUME_TRY(pool_describe(call->context, call->graph, call->node, &desc));
     return call->backend->pool(call->backend, &desc, call->inputs[0], call->outputs[0], call->saved);
 }
 
@@ -95,7 +95,7 @@ static illume_status backward(const op_backward_call *call) {
     const op_call *forward = call->forward;
     if (!call->input_gradients[0]) return ILLUME_OK;
     pool_desc desc;
-    ILLUME_TRY(describe(forward->context, forward->graph, forward->node, &desc));
+    ILLUME_TRY(pool_describe(forward->context, forward->graph, forward->node, &desc));
     if (desc.kind == POOL_MAX && !forward->saved)
         return node_fail(forward->context, forward->node, ILLUME_ERROR_INTERNAL, "no argmax was saved");
     return forward->backend->pool_backward(forward->backend, &desc, call->output_gradients[0], forward->saved,

@@ -645,16 +645,17 @@ static void conv_epsilon(const conv_weights *c, double epsilon, const double *x,
     reference_linear(&c->l, &rc, x, c->wd, c->bd, r, r_in);
 }
 
-typedef enum structure { ADD_RELU, GATE, GATE_SWAPPED, MAX_POOL, AVERAGE_POOL, STRUCTURES } structure;
+typedef enum structure { ADD_RELU, GATE, GATE_SWAPPED, MAX_POOL, AVERAGE_POOL, MAX_POOL_PROPORTIONAL, STRUCTURES } structure;
 
 /* 3. The non-linear rules: norm on an Add of two Conv outputs (then pass
  * through Relu), the gate of x * Sigmoid(GlobalAveragePool(x)), max pooling
- * and norm on average pooling, each after a Conv under epsilon. */
+ * and norm on average pooling, and norm on max pooling (proportional: each
+ * input's share of the window's sum), each after a Conv under epsilon. */
 static void nonlinear_rules(uint64_t *seed) {
     static const char *const names[STRUCTURES] = {
         "norm at Add(Conv, Conv), pass at Relu", "gate at Mul(h, Sigmoid(GlobalAveragePool(h)))",
         "gate at Mul(Sigmoid(GlobalAveragePool(h)), h)", "gradient at MaxPool 2x2 stride 2",
-        "norm at AveragePool 2x2 stride 2"};
+        "norm at AveragePool 2x2 stride 2", "norm (proportional) at MaxPool 2x2 stride 2"};
     const float epsilon = 0.1f, stabilizer = 0.05f;
     illume_context *context = illume_context_create();
     for (int kind = 0; kind < STRUCTURES; kind++) {
@@ -675,7 +676,7 @@ static void nonlinear_rules(uint64_t *seed) {
             builder_node(b, "Sigmoid", 1, &gate, 1, &gate);
             builder_node(b, "Mul", 2, kind == GATE ? (int[]){h, gate} : (int[]){gate, h}, 1, &out);
         } else {
-            int node = builder_node(b, kind == MAX_POOL ? "MaxPool" : "AveragePool", 1, &h, 1, &out);
+            int node = builder_node(b, kind == AVERAGE_POOL ? "AveragePool" : "MaxPool", 1, &h, 1, &out);
             builder_attribute_ints(b, node, "kernel_shape", 2, window);
             builder_attribute_ints(b, node, "strides", 2, window);
         }
@@ -720,7 +721,7 @@ static void nonlinear_rules(uint64_t *seed) {
                             sum += v;
                             best = fmax(best, v);
                         }
-                    o[i] = kind == MAX_POOL ? best : sum / 4.0;
+                    o[i] = kind == AVERAGE_POOL ? sum / 4.0 : best;
                 }
             }
             const int64_t preferred[ROWS] = {-1, 2, out_count - 3};
@@ -735,7 +736,7 @@ static void nonlinear_rules(uint64_t *seed) {
                     }
             }
         }
-        illume_explain_options options = lrp_options("none", NULL);
+        illume_explain_options options = lrp_options("none", kind == MAX_POOL_PROPORTIONAL ? "maxpool=norm" : NULL);
         options.epsilon = epsilon;
         options.stabilizer = stabilizer;
         if (explain_rows(context, model, &options, &x, targets, &attributions, rows, NULL) != ILLUME_OK) {
@@ -760,12 +761,16 @@ static void nonlinear_rules(uint64_t *seed) {
                 ra[t] = value; /* all to h, none to the gate */
             } else {
                 int64_t channel = t / 9, oy = t % 9 / 3, ox = t % 3;
-                double pooled = kind == MAX_POOL ? value : stabilize(value, stabilizer);
+                double pooled = kind == MAX_POOL ? value : stabilize(value, stabilizer), window_sum = 0.0;
+                for (int64_t dy = 0; dy < 2; dy++)
+                    for (int64_t dx = 0; dx < 2; dx++) window_sum += ha[channel * 36 + (2 * oy + dy) * 6 + 2 * ox + dx];
                 for (int64_t dy = 0; dy < 2; dy++)
                     for (int64_t dx = 0; dx < 2; dx++) {
                         int64_t at = channel * 36 + (2 * oy + dy) * 6 + 2 * ox + dx;
                         if (kind == MAX_POOL && ha[at] == value) winners[row] = at;
                         if (kind == AVERAGE_POOL) ra[at] = ha[at] * (value / pooled) / 4.0;
+                        if (kind == MAX_POOL_PROPORTIONAL)
+                            ra[at] = ha[at] * value / (4.0 * stabilize(window_sum / 4.0, stabilizer));
                     }
                 if (kind == MAX_POOL && winners[row] >= 0) ra[winners[row]] = value;
             }
