@@ -35,7 +35,7 @@ static const char *const help_text =
     "\n"
     "Methods: saliency gradxinput guided-backprop deconvnet ig smoothgrad\n"
     "         smoothgrad-sq vargrad gradcam gradcam++ guided-gradcam occlusion lrp\n"
-"         deeplift\n"
+"         deeplift deeplift-revealcancel\n"
     "(docs/methods.md defines each and names its Captum equivalent)\n"
     "\n"
     "  -m, --method LIST     methods, comma-separated (default saliency)\n"

@@ -65,7 +65,9 @@ illume_status explain_deeplift(illume_explainer *e, const float *inputs, int64_t
     for (int64_t first = 0; status == ILLUME_OK && first < count; first += e->batch / 2) {
         int64_t pairs = count - first < e->batch / 2 ? count - first : e->batch / 2;
         pair_pass p = {inputs, baselines, size, first, pairs, chosen, attributions, scores};
-        explain_pass pass = {.backward = 1, .rule = ILLUME_RULE_DEEPLIFT, .closure = &p, .source = pair_source,
+        illume_rule rule =
+            e->options.method == ILLUME_DEEPLIFT_REVEAL_CANCEL ? ILLUME_RULE_DEEPLIFT_REVEAL_CANCEL : ILLUME_RULE_DEEPLIFT;
+        explain_pass pass = {.backward = 1, .rule = rule, .closure = &p, .source = pair_source,
                              .consume = pair_consume};
         status = explainer_run(e, &pass, 2 * pairs);
     }

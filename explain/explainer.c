@@ -16,7 +16,7 @@
 
 static const char *const method_names[ILLUME_METHOD_COUNT] = {
     "saliency", "gradxinput", "guided-backprop", "deconvnet", "ig", "smoothgrad", "smoothgrad-sq", "vargrad",
-    "gradcam", "gradcam++", "guided-gradcam", "occlusion", "lrp", "deeplift"};
+    "gradcam", "gradcam++", "guided-gradcam", "occlusion", "lrp", "deeplift", "deeplift-revealcancel"};
 
 const char *illume_method_name(illume_method method) {
     return method >= 0 && method < ILLUME_METHOD_COUNT ? method_names[method] : "unknown";
@@ -115,13 +115,15 @@ static illume_status make_session(illume_explainer *e, int64_t batch, illume_ses
         /* Grad-CAM needs the gradient at the layer only; guided Grad-CAM also at the input. */
         if (e->options.method != ILLUME_GUIDED_GRADCAM) options.backward_to = e->layer;
     }
-    options.relevance = e->options.method == ILLUME_LRP || e->options.method == ILLUME_DEEPLIFT;
+    illume_method method = e->options.method;
+    options.relevance = method == ILLUME_LRP || method == ILLUME_DEEPLIFT || method == ILLUME_DEEPLIFT_REVEAL_CANCEL;
     illume_tensor shape = e->row;
     shape.dims[0] = batch;
     shape.data = NULL;
     ILLUME_TRY(illume_session_create(e->context, e->model, &options, 1, &shape, session));
-    if (e->options.method != ILLUME_LRP) return ILLUME_OK;
-    illume_status status = explain_lrp_rules(e, *session);
+    if (method != ILLUME_LRP && method != ILLUME_DEEPLIFT_REVEAL_CANCEL) return ILLUME_OK;
+    /* RevealCancel keeps its weight variants in the LRP state: any rules make it. */
+    illume_status status = method == ILLUME_LRP ? explain_lrp_rules(e, *session) : explain_no_rules(e, *session);
     if (status != ILLUME_OK) {
         illume_session_free(*session);
         *session = NULL;
@@ -149,7 +151,7 @@ static illume_status size_batch(illume_explainer *e) {
         per_row += sizeof(float) * (size_t)(2 * e->row_elements + e->output_elements * 2 + e->layer_elements * 2);
         int64_t batch = budget > fixed ? (int64_t)((budget - fixed) / per_row) : 0;
         /* DeepLIFT runs an input and its baseline in one pass. */
-        int64_t least = e->options.method == ILLUME_DEEPLIFT ? 2 : 1;
+        int64_t least = e->options.method == ILLUME_DEEPLIFT || e->options.method == ILLUME_DEEPLIFT_REVEAL_CANCEL ? 2 : 1;
         if (least > 1 && fixed_batch)
             status = illume_fail(e->context, ILLUME_ERROR_UNSUPPORTED,
                                  "DeepLIFT runs each input with its baseline in one batch of two rows: the model's "
@@ -678,7 +680,7 @@ illume_status illume_explain(illume_explainer *e, const illume_tensor *inputs, c
     static const explain_method methods[ILLUME_METHOD_COUNT] = {
         explain_saliency, explain_gradxinput, explain_guided_backprop, explain_deconvnet,
         explain_integrated_gradients, explain_smoothgrad, explain_smoothgrad, explain_smoothgrad,
-        explain_gradcam, explain_gradcam, explain_guided_gradcam, explain_occlusion, explain_lrp, explain_deeplift};
+        explain_gradcam, explain_gradcam, explain_guided_gradcam, explain_occlusion, explain_lrp, explain_deeplift, explain_deeplift};
     memset(&e->report, 0, sizeof e->report);
     double start = now_seconds();
     illume_status status = methods[e->options.method](e, inputs->data, count, chosen, attributions->data, row_report);

@@ -89,6 +89,8 @@ illume_status explain_lrp(illume_explainer *e, const float *inputs, int64_t coun
  * (explain/lrp_rules.c), and lists them the first time. */
 illume_status explain_lrp_rules(illume_explainer *e, illume_session *session);
 void explain_free_rules(illume_explainer *e);
+/* Sets the gradient rule on every node (the LRP state other methods borrow). */
+illume_status explain_no_rules(illume_explainer *e, illume_session *session);
 
 illume_status explain_saliency(illume_explainer *e, const float *inputs, int64_t count, const int64_t *targets,
                                float *attributions, illume_explain_row *rows);

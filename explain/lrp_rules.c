@@ -359,6 +359,14 @@ illume_status explain_lrp_rules(illume_explainer *e, illume_session *session) {
     return status;
 }
 
+illume_status explain_no_rules(illume_explainer *e, illume_session *session) {
+    lrp_rule *rules = calloc((size_t)session->graph->node_count + 1, sizeof(lrp_rule));
+    if (!rules) return illume_fail(e->context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
+    illume_status status = session_set_lrp_rules(session, rules);
+    free(rules);
+    return status;
+}
+
 void explain_free_rules(illume_explainer *e) {
     for (int k = 0; e->rule_strings && k < 2 * e->rule_count; k++) free(e->rule_strings[k]);
     free(e->rule_strings);

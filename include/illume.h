@@ -178,7 +178,10 @@ typedef enum illume_rule {
     ILLUME_RULE_RELEVANCE = 3,
     /* DeepLIFT's rescale rule (Captum's DeepLift), on a session made with
      * options.relevance and run on inputs then their baselines, as many of each. */
-    ILLUME_RULE_DEEPLIFT = 4
+    ILLUME_RULE_DEEPLIFT = 4,
+    /* DeepLIFT's RevealCancel rule where a nonlinearity follows a linear node,
+     * rescale elsewhere (the explainer's deeplift-revealcancel method) */
+    ILLUME_RULE_DEEPLIFT_REVEAL_CANCEL = 5
 } illume_rule;
 
 /* Runs the backward pass of the last illume_session_run of a session made
@@ -223,6 +226,7 @@ typedef enum illume_method {
     ILLUME_OCCLUSION,
     ILLUME_LRP, /* layer-wise relevance propagation with a composite of rules */
     ILLUME_DEEPLIFT, /* DeepLIFT's rescale rule against a baseline (as integrated gradients') */
+    ILLUME_DEEPLIFT_REVEAL_CANCEL, /* DeepLIFT with RevealCancel at nonlinearities after linear nodes */
     ILLUME_METHOD_COUNT
 } illume_method;
 
@@ -289,7 +293,7 @@ void illume_explain_options_default(illume_explain_options *options);
 const char *illume_method_name(illume_method method);
 /* By name: saliency, gradxinput, guided-backprop, deconvnet, ig, smoothgrad,
  * smoothgrad-sq, vargrad, gradcam, gradcam++, guided-gradcam, occlusion, lrp,
- * deeplift. */
+ * deeplift, deeplift-revealcancel. */
 illume_status illume_method_from_name(const char *name, illume_method *method);
 
 typedef struct illume_explainer illume_explainer;

@@ -5,6 +5,7 @@
 #ifndef ILLUME_KERNELS_RESCALE_H
 #define ILLUME_KERNELS_RESCALE_H
 
+#include "activation.h"
 #include "device.h"
 
 /* Below this input difference the plain derivative stands (Captum's eps). */
@@ -31,6 +32,23 @@ ILLUME_INLINE float illume_deeplift_pool_input_part(float y, float y_reference, 
 ILLUME_INLINE float illume_deeplift_pool_reference_part(float y, float y_reference, float dy_reference) {
     float cross = y > y_reference ? y : y_reference;
     return dy_reference * (y - cross);
+}
+
+/* RevealCancel at y = f(x) with reference input x0: the multipliers of the
+ * positive and negative parts (positive, negative) of x's change, each part's
+ * change of y averaged over the two orders the parts can come in; where a
+ * part is below the threshold, the derivative at x. */
+ILLUME_INLINE void illume_reveal_cancel(unary_kind kind, float alpha, float beta, float x, float x0, float positive,
+                                        float negative, float *positive_multiplier, float *negative_multiplier) {
+    float at_reference = illume_unary(kind, alpha, beta, x0);
+    float after_positive = illume_unary(kind, alpha, beta, x0 + positive);
+    float after_negative = illume_unary(kind, alpha, beta, x0 + negative);
+    float after_both = illume_unary(kind, alpha, beta, x0 + positive + negative);
+    float derivative = illume_unary_gradient(kind, alpha, beta, RULE_GRADIENT, x, 1.0f);
+    float positive_change = 0.5f * (after_positive - at_reference) + 0.5f * (after_both - after_negative);
+    float negative_change = 0.5f * (after_negative - at_reference) + 0.5f * (after_both - after_positive);
+    *positive_multiplier = illume_deeplift_differs(positive, 0.0f) ? positive_change / positive : derivative;
+    *negative_multiplier = illume_deeplift_differs(negative, 0.0f) ? negative_change / negative : derivative;
 }
 
 #endif

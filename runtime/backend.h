@@ -187,7 +187,28 @@ typedef struct relevance_ratio_desc {
  * y, dy; POOL_PARTS writes into dx the parts of dy a max pool routes back
  * (reading its output y); POOL_COMBINE overwrites dx where x differs from
  * its reference by the routed parts y (both halves summed) over x's change. */
-typedef enum deeplift_step { DEEPLIFT_RESCALE, DEEPLIFT_POOL_PARTS, DEEPLIFT_POOL_COMBINE } deeplift_step;
+typedef enum deeplift_step {
+    DEEPLIFT_RESCALE,
+    DEEPLIFT_POOL_PARTS,
+    DEEPLIFT_POOL_COMBINE,
+    /* RevealCancel: dx = x - x_ref in both halves; then the weights a
+     * linear node's backward products take by the sign of that change:
+     * [dx > 0] + [dx == 0] / 2 (POSITIVE_SHARE), [dx < 0] + [dx == 0] / 2 (NEGATIVE_SHARE),
+     * read from x over 2 half elements */
+    DEEPLIFT_DIFFERENCE,
+    DEEPLIFT_POSITIVE_SHARE,
+    DEEPLIFT_NEGATIVE_SHARE
+} deeplift_step;
+
+/* RevealCancel at a nonlinearity of kind (alpha, beta), on a batch of inputs
+ * then baselines `half` elements apart: from the input x, the positive and
+ * negative parts of its change (first half) and dy, the multipliers of the
+ * two parts times dy, for both halves. */
+typedef struct reveal_cancel_desc {
+    int64_t half;
+    unary_kind kind;
+    float alpha, beta;
+} reveal_cancel_desc;
 
 typedef struct backend backend;
 
@@ -253,6 +274,9 @@ struct backend {
                                     const float *b, float *y);
     illume_status (*deeplift)(backend *self, deeplift_step step, int64_t half, const float *x, const float *y,
                               const float *dy, float *dx);
+    illume_status (*reveal_cancel)(backend *self, const reveal_cancel_desc *desc, const float *x,
+                                   const float *positive, const float *negative, const float *dy,
+                                   float *positive_gradient, float *negative_gradient);
 };
 
 /* Backends compiled into this build; NULL when the name is unknown or absent. */

@@ -50,7 +50,8 @@ static gradient_mode mode_of(const illume_session *session, int n, const graph_n
 static illume_status run_node_backward(illume_session *session, int n, const op_backward_call *call,
                                        illume_rule rule) {
     if (rule == ILLUME_RULE_RELEVANCE) return lrp_backward(session, n, call);
-    if (rule == ILLUME_RULE_DEEPLIFT) return deeplift_backward(call);
+    if (rule == ILLUME_RULE_DEEPLIFT || rule == ILLUME_RULE_DEEPLIFT_REVEAL_CANCEL)
+        return deeplift_backward(session, n, call, rule == ILLUME_RULE_DEEPLIFT_REVEAL_CANCEL);
     return op_get(call->forward->node->op)->backward(call);
 }
 
@@ -170,13 +171,14 @@ illume_status illume_session_backward(illume_session *session, illume_rule rule,
                            "a relevance backward pass needs a session made with options.relevance and LRP rules set");
     if (!session->ran)
         return illume_fail(context, ILLUME_ERROR_INVALID_INPUT, "run the session before its backward pass");
-    if (rule == ILLUME_RULE_DEEPLIFT &&
-        (!session->relevance || session->graph->values[session->from].dims[0] % 2 != 0))
+    if ((rule == ILLUME_RULE_DEEPLIFT || rule == ILLUME_RULE_DEEPLIFT_REVEAL_CANCEL) &&
+        (!session->relevance || session->graph->values[session->from].dims[0] % 2 != 0 ||
+         (rule == ILLUME_RULE_DEEPLIFT_REVEAL_CANCEL && !session->lrp)))
         return illume_fail(context, ILLUME_ERROR_INVALID_INPUT,
                            "a DeepLIFT backward pass needs a session made with options.relevance and a batch of "
                            "inputs then as many baselines");
     if (rule != ILLUME_RULE_GRADIENT && rule != ILLUME_RULE_GUIDED && rule != ILLUME_RULE_DECONV &&
-        rule != ILLUME_RULE_RELEVANCE && rule != ILLUME_RULE_DEEPLIFT)
+        rule != ILLUME_RULE_RELEVANCE && rule != ILLUME_RULE_DEEPLIFT && rule != ILLUME_RULE_DEEPLIFT_REVEAL_CANCEL)
         return illume_fail(context, ILLUME_ERROR_INVALID_INPUT, "unknown backward rule %d", (int)rule);
     const graph_value *from = &session->graph->values[session->from];
     ILLUME_TRY(check_shape(context, from, seed, "seed for"));

@@ -1,19 +1,54 @@
-/* DeepLIFT's rules as Captum's DeepLift defines them (docs/methods.md). The
- * batch's first half holds the inputs, its second their baselines, so that
- * every value's reference lies half the value's elements further on, in any
- * layout (the batch dimension is outermost). */
+/* DeepLIFT's rules as Captum's DeepLift defines them, and RevealCancel
+ * (docs/methods.md). The batch's first half holds the inputs, its second
+ * their baselines, so that every value's reference lies half the value's
+ * elements further on, in any layout (the batch dimension is outermost). */
 #include "deeplift.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "lrp.h"
 #include "ops/op_support.h"
+#include "session.h"
 
 static int rescales(const graph_node *node) {
-    static const char *const names[] = {"Relu", "Elu", "LeakyRelu", "Sigmoid", "Tanh", "Softplus"};
+    static const char *const names[] = {"Relu", "Elu", "LeakyRelu", "Sigmoid", "Tanh"};
     for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)
         if (!strcmp(op_get(node->op)->name, names[k])) return 1;
     return 0;
+}
+
+/* RevealCancel pairs a nonlinearity with the linear node before it: the
+ * linear node (Conv, Gemm, MatMul of constant weights) whose output is
+ * node n's input and read by node n alone; -1 when there is none. */
+static int reveal_producer(const graph *g, int n) {
+    const graph_node *node = &g->nodes[n];
+    if (node->op < 0 || !rescales(node) || node->input_count < 1 || node->inputs[0] < 0) return -1;
+    int v = node->inputs[0], producer = -1, readers = 0;
+    if (g->values[v].is_graph_output) return -1;
+    for (int k = 0; k < g->node_count; k++) {
+        for (int i = 0; i < g->nodes[k].input_count; i++) readers += g->nodes[k].inputs[i] == v;
+        for (int o = 0; o < g->nodes[k].output_count; o++)
+            if (g->nodes[k].outputs[o] == v) producer = k;
+    }
+    if (readers != 1 || producer < 0 || !lrp_is_linear(g, &g->nodes[producer])) return -1;
+    return producer;
+}
+
+/* Whether linear node n feeds a nonlinearity RevealCancel pairs it with. */
+static int reveals(const graph *g, int n) {
+    const graph_node *node = &g->nodes[n];
+    if (node->output_count < 1 || node->outputs[0] < 0) return 0;
+    for (int k = 0; k < g->node_count; k++)
+        if (g->nodes[k].input_count > 0 && g->nodes[k].inputs[0] == node->outputs[0] && reveal_producer(g, k) == n)
+            return 1;
+    return 0;
+}
+
+static int step_of(const illume_session *session, int n) {
+    for (int s = 0; s < session->plan.step_count; s++)
+        if (session->plan.steps[s].node == n) return s;
+    return -1;
 }
 
 /* The routed parts of the output's change, unpooled by each half's argmax
@@ -36,10 +71,86 @@ static illume_status max_pool(const op_backward_call *call, float *parts, float 
                             call->input_gradients[0]);
 }
 
-illume_status deeplift_backward(const op_backward_call *call) {
+/* At a nonlinearity after a linear node: the positive and negative parts of its input's
+ * change, from the sign-split change of the linear node's input through W+
+ * and W-; the multipliers of the parts (times dy) go to the input's gradient
+ * (the positive part's) and to a buffer the linear node reads (the
+ * negative's). */
+static illume_status reveal_nonlinear(illume_session *session, int linear, const op_backward_call *call,
+                                      float *scratch) {
+    const op_call *forward = call->forward;
+    const graph *g = forward->graph;
+    backend *device = forward->backend;
+    int linear_step = step_of(session, linear);
+    if (linear_step < 0) return illume_fail(session->context, ILLUME_ERROR_INTERNAL, "no step runs node %d", linear);
+    op_backward_call linear_call = {.forward = &session->calls[linear_step]};
+    const graph_node *linear_node = &g->nodes[linear];
+    int64_t a_count = input_elements(g, linear_node, 0), x_count = input_elements(g, forward->node, 0);
+    float *change = scratch, *up = change + a_count, *down = up + a_count;
+    float *positive = down + a_count, *negative = positive + x_count, *term = negative + x_count;
+    float *side = lrp_side_buffer(session, linear, x_count);
+    if (!side) return ILLUME_ERROR_OUT_OF_MEMORY;
+    ILLUME_TRY(device->deeplift(device, DEEPLIFT_DIFFERENCE, a_count / 2, session->calls[linear_step].inputs[0], NULL,
+                                NULL, change));
+    unary_desc upward = {UNARY_CLIP, 0.0f, INFINITY, a_count}, downward = {UNARY_CLIP, -INFINITY, 0.0f, a_count};
+    ILLUME_TRY(device->unary(device, &upward, change, up));
+    ILLUME_TRY(device->unary(device, &downward, change, down));
+    /* positive = W+ up + W- down, negative = W- up + W+ down */
+    ILLUME_TRY(lrp_signed_forward(session, linear, &linear_call, 1, up, positive));
+    ILLUME_TRY(lrp_signed_forward(session, linear, &linear_call, 0, down, term));
+    ILLUME_TRY(device->relevance_term(device, x_count, 1.0f, term, NULL, positive));
+    ILLUME_TRY(lrp_signed_forward(session, linear, &linear_call, 0, up, negative));
+    ILLUME_TRY(lrp_signed_forward(session, linear, &linear_call, 1, down, term));
+    ILLUME_TRY(device->relevance_term(device, x_count, 1.0f, term, NULL, negative));
+    unary_desc activation;
+    ILLUME_TRY(activation_describe(session->context, g, forward->node, &activation));
+    reveal_cancel_desc desc = {x_count / 2, activation.kind, activation.alpha, activation.beta};
+    return device->reveal_cancel(device, &desc, forward->inputs[0], positive, negative, call->output_gradients[0],
+                                 call->input_gradients[0], side);
+}
+
+/* At the linear node n before a revealed nonlinearity: each input's
+ * multiplier takes the parts its change's sign contributes to, W+^T p +
+ * W-^T q where it grew, W-^T p + W+^T q where it fell, half of each where it
+ * stayed (p, q: the positive and negative parts' multipliers). */
+static illume_status reveal_linear(illume_session *session, int n, const op_backward_call *call, float *scratch) {
+    const op_call *forward = call->forward;
+    backend *device = forward->backend;
+    float *out = call->input_gradients[0];
+    if (!out) return ILLUME_OK;
+    int64_t a_count = input_elements(forward->graph, forward->node, 0);
+    int64_t y_count = output_elements(forward->graph, forward->node, 0);
+    float *back = scratch, *grew = back + a_count, *fell = grew + a_count;
+    const float *positive = call->output_gradients[0], *negative = lrp_side_buffer(session, n, y_count);
+    if (!negative) return ILLUME_ERROR_OUT_OF_MEMORY;
+    ILLUME_TRY(device->deeplift(device, DEEPLIFT_DIFFERENCE, a_count / 2, forward->inputs[0], NULL, NULL, back));
+    ILLUME_TRY(device->deeplift(device, DEEPLIFT_POSITIVE_SHARE, a_count / 2, back, NULL, NULL, grew));
+    ILLUME_TRY(device->deeplift(device, DEEPLIFT_NEGATIVE_SHARE, a_count / 2, back, NULL, NULL, fell));
+    ILLUME_TRY(device->fill(device, 0.0f, a_count, out));
+    const struct {
+        const float *multipliers;
+        int positive_weights;
+        const float *share;
+    } terms[4] = {{positive, 1, grew}, {negative, 0, grew}, {positive, 0, fell}, {negative, 1, fell}};
+    for (int k = 0; k < 4; k++) {
+        ILLUME_TRY(lrp_signed_backward(session, n, call, terms[k].positive_weights, terms[k].multipliers, back));
+        ILLUME_TRY(device->relevance_term(device, a_count, 1.0f, back, terms[k].share, out));
+    }
+    return ILLUME_OK;
+}
+
+illume_status deeplift_backward(illume_session *session, int n, const op_backward_call *call, int reveal_cancel) {
     const op_call *forward = call->forward;
     const graph_node *node = forward->node;
     const op_definition *definition = op_get(node->op);
+    size_t op_scratch = definition->backward_scratch_bytes ? definition->backward_scratch_bytes(forward->graph, node)
+                                                           : 0;
+    float *scratch = (float *)((char *)call->scratch + (op_scratch + 63) / 64 * 64);
+    if (reveal_cancel && call->input_gradients[0]) {
+        int linear = reveal_producer(forward->graph, n);
+        if (linear >= 0) return reveal_nonlinear(session, linear, call, scratch);
+        if (reveals(forward->graph, n)) return reveal_linear(session, n, call, scratch);
+    }
     ILLUME_TRY(definition->backward(call));
     float *dx = call->input_gradients[0];
     if (!dx) return ILLUME_OK;
@@ -49,8 +160,5 @@ illume_status deeplift_backward(const op_backward_call *call) {
         return device->deeplift(device, DEEPLIFT_RESCALE, x_count / 2, forward->inputs[0], forward->outputs[0],
                                 call->output_gradients[0], dx);
     if (strcmp(definition->name, "MaxPool")) return ILLUME_OK;
-    size_t op_scratch = definition->backward_scratch_bytes ? definition->backward_scratch_bytes(forward->graph, node)
-                                                           : 0;
-    float *parts = (float *)((char *)call->scratch + (op_scratch + 63) / 64 * 64);
-    return max_pool(call, parts, parts + y_count);
+    return max_pool(call, scratch, scratch + y_count);
 }

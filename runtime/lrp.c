@@ -33,6 +33,7 @@ typedef struct lrp_node {
     /* A bias of zeros for terms without one: a backend primitive made with a
      * bias keeps wanting one. NULL when the node has no bias. */
     float *zero_bias;
+    float *side; /* DeepLIFT RevealCancel: the negative part's multipliers, from the node after */
     void *states[VARIANTS][LRP_NODE_STATES];
 } lrp_node;
 
@@ -65,6 +66,15 @@ size_t lrp_scratch_bytes(const graph *g, const graph_node *node) {
      * norm a ratio (y-sized), on a max pool also the window sums (y-sized); DeepLIFT's max pool routed
      * parts (y-sized) and their unpooling (x-sized). */
     int64_t floats = lrp_is_linear(g, node) ? 3 * x + 4 * y : x + 2 * y;
+    /* DeepLIFT's RevealCancel at a node after a linear one: that one's input change and its two signs
+     * (its input's size), the two parts and a term (x-sized). */
+    for (int n = 0; node->input_count > 0 && n < g->node_count; n++) {
+        const graph_node *producer = &g->nodes[n];
+        if (producer->output_count < 1 || producer->outputs[0] != node->inputs[0] || !lrp_is_linear(g, producer))
+            continue;
+        int64_t reveal = 3 * input_elements(g, producer, 0) + 3 * x;
+        if (reveal > floats) floats = reveal;
+    }
     return (size_t)floats * sizeof(float);
 }
 
@@ -131,6 +141,7 @@ void session_free_lrp(illume_session *session) {
     for (int n = 0; n < session->graph->node_count; n++) {
         lrp_node *node = &state->nodes[n];
         if (node->zero_bias) device->release(device, node->zero_bias);
+        if (node->side) device->release(device, node->side);
         for (int v = 0; v < VARIANTS; v++) {
             if (v != VARIANT_ORIGINAL) {
                 if (node->weights[v]) device->release(device, node->weights[v]);
@@ -285,9 +296,8 @@ static illume_status term_forward(linear_work *w, const float *x, weight_variant
     return device->relevance_term(device, w->y_count, 1.0f, w->term, NULL, out);
 }
 
-/* out += coefficient * a * F^T(ratio; variant) (a NULL: no factor). */
-static illume_status term_backward(linear_work *w, const float *ratio, weight_variant variant, float coefficient,
-                                   const float *a, float *out) {
+/* w->back = F^T(ratio; variant). */
+static illume_status variant_backward(linear_work *w, const float *ratio, weight_variant variant) {
     ILLUME_TRY(variant_of(w, variant));
     const op_call *forward = w->call->forward;
     const float *bias;
@@ -300,9 +310,47 @@ static illume_status term_backward(linear_work *w, const float *ratio, weight_va
     float *input_gradients[3] = {w->back, NULL, NULL};
     op_backward_call backward = {&call, output_gradients, input_gradients, RULE_GRADIENT,
                                  &w->node->states[variant][1], w->call->scratch};
-    ILLUME_TRY(w->definition->backward(&backward));
-    backend *device = forward->backend;
+    return w->definition->backward(&backward);
+}
+
+/* out += coefficient * a * F^T(ratio; variant) (a NULL: no factor). */
+static illume_status term_backward(linear_work *w, const float *ratio, weight_variant variant, float coefficient,
+                                   const float *a, float *out) {
+    ILLUME_TRY(variant_backward(w, ratio, variant));
+    backend *device = w->call->forward->backend;
     return device->relevance_term(device, w->x_count, coefficient, w->back, a, out);
+}
+
+/* A linear_work for node n's weight variants alone, outside an LRP rule. */
+static linear_work signed_work(illume_session *session, int n, const op_backward_call *call) {
+    static const lrp_rule no_rule = {LRP_EPSILON, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0};
+    const graph_node *node = call->forward->node;
+    linear_work w = {.session = session, .call = call, .definition = op_get(node->op),
+                     .node = &session->lrp->nodes[n], .rule = &no_rule,
+                     .x_count = input_elements(call->forward->graph, node, 0),
+                     .y_count = output_elements(call->forward->graph, node, 0)};
+    return w;
+}
+
+illume_status lrp_signed_forward(illume_session *session, int n, const op_backward_call *call, int positive,
+                                 const float *x, float *out) {
+    linear_work w = signed_work(session, n, call);
+    return term_forward(&w, x, positive ? VARIANT_POSITIVE : VARIANT_NEGATIVE, 0, out, 0);
+}
+
+illume_status lrp_signed_backward(illume_session *session, int n, const op_backward_call *call, int positive,
+                                  const float *dy, float *dx) {
+    linear_work w = signed_work(session, n, call);
+    w.back = dx;
+    return variant_backward(&w, dy, positive ? VARIANT_POSITIVE : VARIANT_NEGATIVE);
+}
+
+float *lrp_side_buffer(illume_session *session, int n, int64_t count) {
+    lrp_node *node = &session->lrp->nodes[n];
+    backend *device = session->backend;
+    if (!node->side) node->side = device->allocate(device, sizeof(float) * (size_t)count + 1);
+    if (!node->side) illume_fail(session->context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory for DeepLIFT");
+    return node->side;
 }
 
 static illume_status ratio(linear_work *w, const float *z, int gate, float *out) {

@@ -41,6 +41,16 @@ const char *lrp_kind_name(lrp_kind kind);
  * nodes without one) and checks that each fits its node. */
 illume_status session_set_lrp_rules(illume_session *session, const lrp_rule *rules);
 void session_free_lrp(illume_session *session);
+/* For DeepLIFT's RevealCancel, with LRP state set (any rules): node n's
+ * linear op without bias and with its weights' positive or negative part,
+ * forward (out = F(x; W+ or W-)) and backward-data (dx = F^T(dy; W+ or
+ * W-)); and a buffer of count floats kept with node n for the session. */
+illume_status lrp_signed_forward(illume_session *session, int n, const op_backward_call *call, int positive,
+                                 const float *x, float *out);
+illume_status lrp_signed_backward(illume_session *session, int n, const op_backward_call *call, int positive,
+                                  const float *dy, float *dx);
+float *lrp_side_buffer(illume_session *session, int n, int64_t count);
+
 /* Node n's relevance backward, in place of its op's backward: the same call. */
 illume_status lrp_backward(illume_session *session, int n, const op_backward_call *call);
 

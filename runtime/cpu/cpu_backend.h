@@ -62,6 +62,9 @@ illume_status cpu_relevance_ratio(backend *self, const relevance_ratio_desc *des
                                   const float *g, float *y);
 illume_status cpu_deeplift(backend *self, deeplift_step step, int64_t half, const float *x, const float *y,
                            const float *dy, float *dx);
+illume_status cpu_reveal_cancel(backend *self, const reveal_cancel_desc *desc, const float *x, const float *positive,
+                                const float *negative, const float *dy, float *positive_gradient,
+                                float *negative_gradient);
 illume_status cpu_relevance_term(backend *self, int64_t count, float coefficient, const float *a, const float *b,
                                  float *y);
 
