@@ -72,3 +72,17 @@ illume_status baseline_rows(illume_explainer *e, const float *inputs, int64_t co
     }
     return ILLUME_OK;
 }
+
+void baseline_finish(const float *inputs, const float *baselines, int64_t count, int64_t size,
+                     const float *baseline_scores, float *attributions, illume_explain_row *rows) {
+    for (int64_t r = 0; r < count; r++) {
+        double total = 0.0;
+        float *attribution = attributions + r * size;
+        const float *x = inputs + r * size, *b = baselines + r * size;
+        for (int64_t i = 0; i < size; i++) {
+            attribution[i] *= x[i] - b[i];
+            total += attribution[i];
+        }
+        rows[r].delta = (float)(total - ((double)rows[r].score - (double)baseline_scores[r]));
+    }
+}

@@ -71,16 +71,7 @@ illume_status explain_deeplift(illume_explainer *e, const float *inputs, int64_t
                              .consume = pair_consume};
         status = explainer_run(e, &pass, 2 * pairs);
     }
-    for (int64_t r = 0; status == ILLUME_OK && r < count; r++) {
-        double total = 0.0;
-        float *attribution = attributions + r * size;
-        const float *x = inputs + r * size, *b = baselines + r * size;
-        for (int64_t i = 0; i < size; i++) {
-            attribution[i] *= x[i] - b[i];
-            total += attribution[i];
-        }
-        rows[r].delta = (float)(total - ((double)rows[r].score - (double)scores[r]));
-    }
+    if (status == ILLUME_OK) baseline_finish(inputs, baselines, count, size, scores, attributions, rows);
 done:
     free(chosen);
     free(baselines);
