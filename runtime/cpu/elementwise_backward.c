@@ -17,12 +17,21 @@ illume_status cpu_unary_backward(backend *self, const unary_backward_desc *desc,
     int64_t count = desc->count;
     float alpha = desc->alpha, beta = desc->beta;
     gradient_rule rule = desc->rule;
-    if (kind == UNARY_RELU && rule == RULE_GRADIENT) {
-        /* The common case, in a loop the compiler vectorizes: the mask of the
-         * input, or of the output, which is positive exactly where the input is. */
+    if (kind == UNARY_RELU) {
+        /* The common case, in loops the compiler vectorizes (illume_relu_gradient
+         * per rule, the guided test without a branch): the mask of the input, or
+         * of the output, which is positive exactly where the input is. */
         const float *mask = x ? x : y;
+        if (rule == RULE_GRADIENT) {
 #pragma omp parallel for simd schedule(static) if (count > PARALLEL_THRESHOLD)
-        for (int64_t i = 0; i < count; i++) dx[i] = mask[i] > 0.0f ? dy[i] : 0.0f;
+            for (int64_t i = 0; i < count; i++) dx[i] = mask[i] > 0.0f ? dy[i] : 0.0f;
+        } else if (rule == RULE_GUIDED) {
+#pragma omp parallel for simd schedule(static) if (count > PARALLEL_THRESHOLD)
+            for (int64_t i = 0; i < count; i++) dx[i] = (mask[i] > 0.0f) & (dy[i] > 0.0f) ? dy[i] : 0.0f;
+        } else {
+#pragma omp parallel for simd schedule(static) if (count > PARALLEL_THRESHOLD)
+            for (int64_t i = 0; i < count; i++) dx[i] = dy[i] > 0.0f ? dy[i] : 0.0f;
+        }
         return ILLUME_OK;
     }
     if (x) {
