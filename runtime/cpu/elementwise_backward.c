@@ -27,7 +27,7 @@ illume_status cpu_unary_backward(backend *self, const unary_backward_desc *desc,
             for (int64_t i = 0; i < count; i++) dx[i] = mask[i] > 0.0f ? dy[i] : 0.0f;
         } else if (rule == RULE_GUIDED) {
 #pragma omp parallel for simd schedule(static) if (count > PARALLEL_THRESHOLD)
-            for (int64_t i = 0; i < count; i++) dx[i] = (mask[i] > 0.0f) & (dy[i] > 0.0f) ? dy[i] : 0.0f;
+            for (int64_t i = 0; i < count; i++) dx[i] = ((mask[i] > 0.0f) & (dy[i] > 0.0f)) ? dy[i] : 0.0f;
         } else {
 #pragma omp parallel for simd schedule(static) if (count > PARALLEL_THRESHOLD)
             for (int64_t i = 0; i < count; i++) dx[i] = dy[i] > 0.0f ? dy[i] : 0.0f;
