@@ -7,6 +7,7 @@
 
 static const char *const help =
     "usage: illume info MODEL [--shape DIMS] [--batch N] [--values]\n"
+    "       illume info --backends\n"
     "\n"
     "Prints the model's inputs and outputs, its op histogram, parameter count,\n"
     "FLOPs for one run, and whether illume supports every op (and if not, which\n"
@@ -15,7 +16,21 @@ static const char *const help =
     "  --shape DIMS   shape of the (first) input for the FLOP count, e.g. 1,3,224,224\n"
     "  --batch N      batch size for a symbolic first dimension (default 1)\n"
     "  --values       every node's outputs with their shapes: the names that explain's\n"
-    "                 --layer and --feature take\n";
+    "                 --layer and --feature take\n"
+    "  --backends     which backends this build has and which devices they see\n";
+
+/* The backends compiled in and the devices visible. */
+static int print_backends(void) {
+    printf("cpu: compiled (oneDNN), used by --device cpu and auto\n");
+    if (!illume_has_cuda()) {
+        printf("cuda: not compiled (configure with the CUDA toolkit and cuDNN, -DILLUME_CUDA=ON)\n");
+        return 0;
+    }
+    int devices = illume_cuda_devices();
+    printf("cuda: compiled; %d device%s visible%s\n", devices, devices == 1 ? "" : "s",
+           devices ? " (--device cuda or cuda:N; element-wise ops only so far)" : "");
+    return 0;
+}
 
 typedef struct histogram_entry {
     const char *op;
@@ -108,6 +123,8 @@ int command_info(int argc, char **argv) {
                 return usage_error("info", "--batch expects a positive integer");
         } else if (strcmp(argv[i], "--values") == 0) {
             list_values = 1;
+        } else if (strcmp(argv[i], "--backends") == 0) {
+            return print_backends();
         } else if (argv[i][0] == '-' && argv[i][1]) {
             return usage_error("info", "unknown option '%s'", argv[i]);
         } else if (!path) {

@@ -344,6 +344,13 @@ int illume_explainer_rule(const illume_explainer *explainer, int index, illume_r
  * over every pass the explainer ran, as illume_session_profile. */
 int illume_explainer_profile(const illume_explainer *explainer, int index, illume_profile_entry *entry);
 
+/* Backends ----------------------------------------------------------------- */
+
+/* Whether this build has the CUDA backend, and how many CUDA devices the
+ * CUDA runtime sees (0 without the backend, a driver or a GPU). */
+int illume_has_cuda(void);
+int illume_cuda_devices(void);
+
 /* Utilities ---------------------------------------------------------------- */
 
 /* Bytes of a tensor's data; 0 on overflow or a bad rank. */

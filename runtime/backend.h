@@ -11,6 +11,10 @@
 
 #include "illume.h"
 
+#ifdef __cplusplus
+extern "C" { /* the CUDA kernel files include this header as C++ */
+#endif
+
 #define ILLUME_MAX_SPATIAL 3
 
 typedef enum unary_kind {
@@ -282,5 +286,9 @@ struct backend {
 /* Backends compiled into this build; NULL when the name is unknown or absent. */
 backend *backend_create(illume_context *context, const char *device);
 backend *cpu_backend_create(illume_context *context);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

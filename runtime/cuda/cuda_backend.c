@@ -1,0 +1,260 @@
+/* The CUDA backend: device memory from cudaMalloc, one stream per backend,
+ * the element-wise ops on the kernels of elementwise.cu. The rest of the
+ * backend table (convolution on cuDNN, matrix products on cuBLAS, pooling,
+ * softmax, reductions, pad and resize, and their backward passes) is not
+ * written yet: those entries fail with an error that names the op, so a
+ * model that needs one is refused, never run wrong. "auto" stays on the CPU
+ * until the table is complete (runtime/backend.c). */
+#include "cuda_backend.h"
+
+#include <cuda_runtime_api.h>
+#include <stdlib.h>
+
+#include "context.h"
+#include "elementwise.h"
+
+typedef struct cuda_backend {
+    backend base;
+    int device;
+    cudaStream_t stream;
+} cuda_backend;
+
+static cuda_backend *of(backend *self) { return (cuda_backend *)self; }
+
+static illume_status check(backend *self, cudaError_t error, const char *what) {
+    if (error == cudaSuccess) return ILLUME_OK;
+    return illume_fail(self->context, error == cudaErrorMemoryAllocation ? ILLUME_ERROR_OUT_OF_MEMORY
+                                                                          : ILLUME_ERROR_BACKEND,
+                       "CUDA failed in %s: %s", what, cudaGetErrorString(error));
+}
+
+static illume_status launched(backend *self, int error, const char *what) {
+    return check(self, (cudaError_t)error, what);
+}
+
+static void *cuda_allocate(backend *self, size_t bytes) {
+    void *memory = NULL;
+    if (cudaSetDevice(of(self)->device) != cudaSuccess) return NULL;
+    if (cudaMalloc(&memory, bytes ? bytes : 1) != cudaSuccess) return NULL;
+    return memory;
+}
+
+static void cuda_release(backend *self, void *memory) {
+    (void)self;
+    if (memory) cudaFree(memory);
+}
+
+static illume_status cuda_upload(backend *self, void *device, const void *host, size_t bytes) {
+    return check(self, cudaMemcpyAsync(device, host, bytes, cudaMemcpyHostToDevice, of(self)->stream),
+                 "cudaMemcpyAsync to the device");
+}
+
+static illume_status cuda_download(backend *self, void *host, const void *device, size_t bytes) {
+    return check(self, cudaMemcpyAsync(host, device, bytes, cudaMemcpyDeviceToHost, of(self)->stream),
+                 "cudaMemcpyAsync to the host");
+}
+
+static illume_status cuda_synchronize(backend *self) {
+    return check(self, cudaStreamSynchronize(of(self)->stream), "cudaStreamSynchronize");
+}
+
+static void cuda_release_state(backend *self, void *state) {
+    (void)self;
+    free(state);
+}
+
+static illume_status cuda_fill(backend *self, float value, int64_t count, float *y) {
+    return launched(self, illume_cuda_fill(of(self)->stream, value, count, y), "the fill kernel");
+}
+
+static illume_status cuda_copy(backend *self, const copy_desc *desc, const float *x, float *y) {
+    return launched(self, illume_cuda_copy(of(self)->stream, desc, x, y), "the copy kernel");
+}
+
+static illume_status cuda_unary(backend *self, const unary_desc *desc, const float *x, float *y) {
+    return launched(self, illume_cuda_unary(of(self)->stream, desc, x, y), "the unary kernel");
+}
+
+static illume_status cuda_binary(backend *self, const binary_desc *desc, const float *a, const float *b, float *y) {
+    return launched(self, illume_cuda_binary(of(self)->stream, desc, a, b, y), "the binary kernel");
+}
+
+static illume_status cuda_unary_backward(backend *self, const unary_backward_desc *desc, const float *x,
+                                         const float *y, const float *dy, float *dx) {
+    return launched(self, illume_cuda_unary_backward(of(self)->stream, desc, x, y, dy, dx),
+                    "the unary backward kernel");
+}
+
+static illume_status cuda_relevance_ratio(backend *self, const relevance_ratio_desc *desc, const float *r,
+                                          const float *z, const float *g, float *y) {
+    return launched(self, illume_cuda_relevance_ratio(of(self)->stream, desc, r, z, g, y),
+                    "the relevance ratio kernel");
+}
+
+static illume_status cuda_relevance_term(backend *self, int64_t count, float coefficient, const float *a,
+                                         const float *b, float *y) {
+    return launched(self, illume_cuda_relevance_term(of(self)->stream, count, coefficient, a, b, y),
+                    "the relevance term kernel");
+}
+
+static illume_status cuda_deeplift(backend *self, deeplift_step step, int64_t half, const float *x, const float *y,
+                                   const float *dy, float *dx) {
+    return launched(self, illume_cuda_deeplift(of(self)->stream, step, half, x, y, dy, dx), "the DeepLIFT kernel");
+}
+
+static illume_status cuda_reveal_cancel(backend *self, const reveal_cancel_desc *desc, const float *x,
+                                        const float *positive, const float *negative, const float *dy,
+                                        float *positive_gradient, float *negative_gradient) {
+    return launched(self,
+                    illume_cuda_reveal_cancel(of(self)->stream, desc, x, positive, negative, dy, positive_gradient,
+                                              negative_gradient),
+                    "the RevealCancel kernel");
+}
+
+static illume_status missing(backend *self, const char *what) {
+    return illume_fail(self->context, ILLUME_ERROR_UNSUPPORTED,
+                       "the CUDA backend does not run %s yet: use --device cpu", what);
+}
+
+static illume_status cuda_convolution(backend *self, const convolution_desc *desc, void **state, const float *x,
+                                      const float *weights, const float *bias, float *y) {
+    (void)desc, (void)state, (void)x, (void)weights, (void)bias, (void)y;
+    return missing(self, "convolutions");
+}
+
+static illume_status cuda_pool(backend *self, const pool_desc *desc, const float *x, float *y, int32_t *argmax) {
+    (void)desc, (void)x, (void)y, (void)argmax;
+    return missing(self, "pooling");
+}
+
+static illume_status cuda_matmul(backend *self, const matmul_desc *desc, void **state, const float *a,
+                                 const float *b, const float *bias, float *y) {
+    (void)desc, (void)state, (void)a, (void)b, (void)bias, (void)y;
+    return missing(self, "matrix products");
+}
+
+static illume_status cuda_batchnorm(backend *self, const batchnorm_desc *desc, void **state, const float *x,
+                                    const float *scale, const float *shift, const float *mean,
+                                    const float *variance, float *y) {
+    (void)desc, (void)state, (void)x, (void)scale, (void)shift, (void)mean, (void)variance, (void)y;
+    return missing(self, "batch normalization");
+}
+
+static illume_status cuda_softmax(backend *self, const softmax_desc *desc, const float *x, float *y) {
+    (void)desc, (void)x, (void)y;
+    return missing(self, "softmax");
+}
+
+static illume_status cuda_reduce(backend *self, const reduce_desc *desc, const float *x, float *y) {
+    (void)desc, (void)x, (void)y;
+    return missing(self, "reductions");
+}
+
+static illume_status cuda_pad(backend *self, const pad_desc *desc, const float *x, float *y) {
+    (void)desc, (void)x, (void)y;
+    return missing(self, "Pad");
+}
+
+static illume_status cuda_resize(backend *self, const resize_desc *desc, const float *x, float *y) {
+    (void)desc, (void)x, (void)y;
+    return missing(self, "Resize");
+}
+
+static illume_status cuda_convolution_backward(backend *self, const convolution_desc *desc, void **state,
+                                               const float *dy, const float *weights, float *dx) {
+    (void)desc, (void)state, (void)dy, (void)weights, (void)dx;
+    return missing(self, "convolution backward passes");
+}
+
+static illume_status cuda_pool_backward(backend *self, const pool_desc *desc, const float *dy, const int32_t *argmax,
+                                        float *dx) {
+    (void)desc, (void)dy, (void)argmax, (void)dx;
+    return missing(self, "pooling backward passes");
+}
+
+static illume_status cuda_binary_backward(backend *self, const binary_desc *desc, int operand, const float *a,
+                                          const float *b, const float *dy, float *dx) {
+    (void)desc, (void)operand, (void)a, (void)b, (void)dy, (void)dx;
+    return missing(self, "broadcast binary backward passes");
+}
+
+static illume_status cuda_softmax_backward(backend *self, const softmax_desc *desc, const float *y, const float *dy,
+                                           float *dx) {
+    (void)desc, (void)y, (void)dy, (void)dx;
+    return missing(self, "softmax backward passes");
+}
+
+static illume_status cuda_pad_backward(backend *self, const pad_desc *desc, const float *dy, float *dx) {
+    (void)desc, (void)dy, (void)dx;
+    return missing(self, "Pad backward passes");
+}
+
+static illume_status cuda_resize_backward(backend *self, const resize_desc *desc, const float *dy, float *dx) {
+    (void)desc, (void)dy, (void)dx;
+    return missing(self, "Resize backward passes");
+}
+
+static void cuda_destroy(backend *self) {
+    cuda_backend *cuda = of(self);
+    if (cuda->stream) cudaStreamDestroy(cuda->stream);
+    free(cuda);
+}
+
+int cuda_device_count(void) {
+    int count = 0;
+    return cudaGetDeviceCount(&count) == cudaSuccess ? count : 0;
+}
+
+backend *cuda_backend_create(illume_context *context, int device) {
+    int count = cuda_device_count();
+    if (device < 0 || device >= count) {
+        illume_fail(context, ILLUME_ERROR_INVALID_INPUT, "CUDA device %d is not there (%d visible)", device, count);
+        return NULL;
+    }
+    cuda_backend *cuda = calloc(1, sizeof *cuda);
+    if (!cuda) {
+        illume_fail(context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
+        return NULL;
+    }
+    backend *self = &cuda->base;
+    self->name = "cuda";
+    self->context = context;
+    cuda->device = device;
+    self->destroy = cuda_destroy;
+    self->allocate = cuda_allocate;
+    self->release = cuda_release;
+    self->upload = cuda_upload;
+    self->download = cuda_download;
+    self->synchronize = cuda_synchronize;
+    self->release_state = cuda_release_state;
+    self->convolution = cuda_convolution;
+    self->convolution_backward = cuda_convolution_backward;
+    self->pool = cuda_pool;
+    self->matmul = cuda_matmul;
+    self->batchnorm = cuda_batchnorm;
+    self->unary = cuda_unary;
+    self->binary = cuda_binary;
+    self->softmax = cuda_softmax;
+    self->reduce = cuda_reduce;
+    self->copy = cuda_copy;
+    self->pad = cuda_pad;
+    self->resize = cuda_resize;
+    self->fill = cuda_fill;
+    self->pool_backward = cuda_pool_backward;
+    self->unary_backward = cuda_unary_backward;
+    self->binary_backward = cuda_binary_backward;
+    self->softmax_backward = cuda_softmax_backward;
+    self->pad_backward = cuda_pad_backward;
+    self->resize_backward = cuda_resize_backward;
+    self->relevance_ratio = cuda_relevance_ratio;
+    self->relevance_term = cuda_relevance_term;
+    self->deeplift = cuda_deeplift;
+    self->reveal_cancel = cuda_reveal_cancel;
+    if (check(self, cudaSetDevice(device), "cudaSetDevice") != ILLUME_OK ||
+        check(self, cudaStreamCreateWithFlags(&cuda->stream, cudaStreamNonBlocking), "cudaStreamCreate") !=
+            ILLUME_OK) {
+        cuda_destroy(self);
+        return NULL;
+    }
+    return self;
+}

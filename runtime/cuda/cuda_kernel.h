@@ -1,0 +1,28 @@
+/* What a kernel file (.cu) needs from CUDA, and how it launches: under nvcc
+ * the real thing; compiled as host C++ (the tests' CPU execution harness,
+ * tests/cuda/kernel_harness.h) the same names run every thread of the grid
+ * on the CPU, so that the kernels' indexing runs without a GPU. */
+#ifndef ILLUME_CUDA_KERNEL_H
+#define ILLUME_CUDA_KERNEL_H
+
+#if defined(__CUDACC__)
+#include <cuda_runtime.h>
+#define ILLUME_LAUNCH(kernel, blocks, threads, stream, ...) kernel<<<(blocks), (threads), 0, (stream)>>>(__VA_ARGS__)
+#else
+#include "kernel_harness.h"
+#define ILLUME_LAUNCH(kernel, blocks, threads, stream, ...) \
+    harness_launch((blocks), (threads), (stream), [&]() { kernel(__VA_ARGS__); })
+#endif
+
+/* Threads per block of the element-wise kernels, and the most blocks a
+ * launch asks for: a grid-stride loop covers the rest. */
+#define ILLUME_CUDA_THREADS 256
+#define ILLUME_CUDA_MAX_BLOCKS 65535
+
+static inline unsigned illume_cuda_blocks(long long count) {
+    long long blocks = (count + ILLUME_CUDA_THREADS - 1) / ILLUME_CUDA_THREADS;
+    if (blocks < 1) blocks = 1;
+    return (unsigned)(blocks > ILLUME_CUDA_MAX_BLOCKS ? ILLUME_CUDA_MAX_BLOCKS : blocks);
+}
+
+#endif

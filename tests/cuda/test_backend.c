@@ -1,0 +1,183 @@
+/* test_cuda_backend (label gpu): the CUDA backend against the CPU backend
+ * through the backend table, on a CUDA device: the element-wise ops it runs
+ * (every unary kind and its backward under every Relu rule, every broadcast
+ * binary kind, strided copies, fills, LRP's ratio and terms, DeepLIFT's
+ * steps and RevealCancel), on the same inputs uploaded to the device.
+ * Without a CUDA device (or a build without the CUDA backend) it reports
+ * skipped: exit code 77. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "context.h"
+
+#define COUNT 4099
+#define SKIPPED 77
+
+static int failures, cases;
+static uint64_t state = 0x243F6A8885A308D3ull;
+
+static float uniform(float low, float high) {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    return low + (high - low) * (float)((state >> 40) & 0xFFFFFF) / 16777216.0f;
+}
+
+static void random_values(float *values, int64_t count, float low, float high) {
+    for (int64_t i = 0; i < count; i++) values[i] = uniform(low, high);
+}
+
+/* Device copies of host arrays, and the way back. */
+typedef struct device_buffers {
+    backend *gpu;
+    float *pointers[8];
+    int count;
+} device_buffers;
+
+static float *to_device(device_buffers *buffers, const float *host, int64_t count) {
+    float *device = buffers->gpu->allocate(buffers->gpu, sizeof(float) * (size_t)count);
+    if (device && host) buffers->gpu->upload(buffers->gpu, device, host, sizeof(float) * (size_t)count);
+    buffers->pointers[buffers->count++] = device;
+    return device;
+}
+
+static void release_all(device_buffers *buffers) {
+    for (int k = 0; k < buffers->count; k++) buffers->gpu->release(buffers->gpu, buffers->pointers[k]);
+    buffers->count = 0;
+}
+
+static void expect_same(const char *label, backend *gpu, illume_status status, const float *device, const float *want,
+                        int64_t count) {
+    cases++;
+    float *got = malloc(sizeof(float) * (size_t)count);
+    if (status == ILLUME_OK) status = gpu->download(gpu, got, device, sizeof(float) * (size_t)count);
+    if (status == ILLUME_OK) status = gpu->synchronize(gpu);
+    double worst = 0.0;
+    for (int64_t i = 0; status == ILLUME_OK && i < count; i++) {
+        double scale = fabs(want[i]) > 1.0 ? fabs(want[i]) : 1.0, error = fabs((double)got[i] - want[i]) / scale;
+        if (!(error <= worst)) worst = isnan(error) ? 1.0 : error;
+    }
+    /* Device math libraries round expf, tanhf and divisions within a few ulp of glibc's. */
+    if (status != ILLUME_OK || worst > 1e-5) {
+        failures++;
+        printf("FAIL %s: %s (largest relative difference %.3g)\n", label,
+               status == ILLUME_OK ? "CUDA differs from the CPU" : illume_last_error(gpu->context), worst);
+    }
+    free(got);
+}
+
+static void unary_ops(backend *cpu, backend *gpu) {
+    float x[COUNT], dy[COUNT], want[COUNT], y[COUNT];
+    random_values(x, COUNT, -4.0f, 4.0f);
+    random_values(dy, COUNT, -1.0f, 1.0f);
+    for (int kind = UNARY_COPY; kind <= UNARY_LINEAR; kind++) {
+        device_buffers buffers = {gpu, {0}, 0};
+        unary_desc desc = {(unary_kind)kind, kind == UNARY_CLIP ? -0.5f : 0.2f, 0.6f, COUNT};
+        float *device_x = to_device(&buffers, x, COUNT), *device_y = to_device(&buffers, NULL, COUNT);
+        char label[80];
+        snprintf(label, sizeof label, "unary kind %d", kind);
+        cpu->unary(cpu, &desc, x, want);
+        expect_same(label, gpu, gpu->unary(gpu, &desc, device_x, device_y), device_y, want, COUNT);
+        memcpy(y, want, sizeof y);
+        float *device_dy = to_device(&buffers, dy, COUNT), *device_dx = to_device(&buffers, NULL, COUNT);
+        for (int rule = RULE_GRADIENT; rule <= RULE_DECONV; rule++) {
+            unary_backward_desc backward = {(unary_kind)kind, desc.alpha, desc.beta, COUNT, (gradient_rule)rule};
+            snprintf(label, sizeof label, "unary backward kind %d rule %d", kind, rule);
+            cpu->unary_backward(cpu, &backward, x, y, dy, want);
+            expect_same(label, gpu, gpu->unary_backward(gpu, &backward, device_x, device_y, device_dy, device_dx),
+                        device_dx, want, COUNT);
+        }
+        release_all(&buffers);
+    }
+}
+
+static void binary_ops(backend *cpu, backend *gpu) {
+    float a[15], b[20], want[60], source[42], target[80];
+    random_values(a, 15, -2.0f, 2.0f);
+    random_values(b, 20, 0.5f, 2.0f);
+    for (int kind = BINARY_ADD; kind <= BINARY_PRELU; kind++) {
+        device_buffers buffers = {gpu, {0}, 0};
+        binary_desc desc = {(binary_kind)kind, 3, {3, 4, 5}, {5, 0, 1}, {0, 5, 1}};
+        float *device_a = to_device(&buffers, a, 15), *device_b = to_device(&buffers, b, 20);
+        float *device_y = to_device(&buffers, NULL, 60);
+        char label[64];
+        snprintf(label, sizeof label, "binary kind %d, broadcast", kind);
+        cpu->binary(cpu, &desc, a, b, want);
+        expect_same(label, gpu, gpu->binary(gpu, &desc, device_a, device_b, device_y), device_y, want, 60);
+        release_all(&buffers);
+    }
+    random_values(source, 42, -1.0f, 1.0f);
+    random_values(target, 80, -1.0f, 1.0f);
+    for (int accumulate = 0; accumulate < 2; accumulate++) {
+        device_buffers buffers = {gpu, {0}, 0};
+        copy_desc desc = {2, {7, 6}, {1, 7}, {10, 1}, 0, 3, accumulate};
+        float *device_x = to_device(&buffers, source, 42), *device_y = to_device(&buffers, target, 80);
+        float expected[80];
+        memcpy(expected, target, sizeof expected);
+        cpu->copy(cpu, &desc, source, expected);
+        expect_same(accumulate ? "strided copy, accumulated" : "strided copy", gpu,
+                    gpu->copy(gpu, &desc, device_x, device_y), device_y, expected, 80);
+        release_all(&buffers);
+    }
+}
+
+static void relevance_ops(backend *cpu, backend *gpu) {
+    enum { HALF = 1000 };
+    static float x[2 * HALF], y[2 * HALF], dy[2 * HALF], z[2 * HALF], want[2 * HALF], other[2 * HALF];
+    random_values(x, 2 * HALF, -2.0f, 2.0f);
+    random_values(y, 2 * HALF, -2.0f, 2.0f);
+    random_values(dy, 2 * HALF, -1.0f, 1.0f);
+    random_values(z, 2 * HALF, -1.0f, 1.0f);
+    for (int i = 0; i < HALF; i += 7) x[i + HALF] = x[i];
+    device_buffers buffers = {gpu, {0}, 0};
+    float *device_x = to_device(&buffers, x, 2 * HALF), *device_y = to_device(&buffers, y, 2 * HALF);
+    float *device_dy = to_device(&buffers, dy, 2 * HALF), *device_z = to_device(&buffers, z, 2 * HALF);
+    float *device_out = to_device(&buffers, NULL, 2 * HALF), *device_other = to_device(&buffers, NULL, 2 * HALF);
+    for (int gate = 0; gate < 3; gate++) {
+        relevance_ratio_desc desc = {2 * HALF, 1e-3f, gate};
+        cpu->relevance_ratio(cpu, &desc, dy, z, x, want);
+        expect_same("relevance ratio", gpu, gpu->relevance_ratio(gpu, &desc, device_dy, device_z, device_x, device_out),
+                    device_out, want, 2 * HALF);
+    }
+    memcpy(want, z, sizeof want);
+    gpu->upload(gpu, device_out, z, sizeof z);
+    cpu->relevance_term(cpu, 2 * HALF, -0.5f, x, y, want);
+    expect_same("relevance term", gpu, gpu->relevance_term(gpu, 2 * HALF, -0.5f, device_x, device_y, device_out),
+                device_out, want, 2 * HALF);
+    for (int step = DEEPLIFT_RESCALE; step <= DEEPLIFT_NEGATIVE_SHARE; step++) {
+        memcpy(want, z, sizeof want);
+        gpu->upload(gpu, device_out, z, sizeof z);
+        char label[48];
+        snprintf(label, sizeof label, "DeepLIFT step %d", step);
+        cpu->deeplift(cpu, (deeplift_step)step, HALF, x, y, dy, want);
+        expect_same(label, gpu, gpu->deeplift(gpu, (deeplift_step)step, HALF, device_x, device_y, device_dy, device_out),
+                    device_out, want, 2 * HALF);
+    }
+    reveal_cancel_desc desc = {HALF, UNARY_TANH, 0.0f, 0.0f};
+    cpu->reveal_cancel(cpu, &desc, x, y, z, dy, want, other);
+    illume_status status = gpu->reveal_cancel(gpu, &desc, device_x, device_y, device_z, device_dy, device_out,
+                                              device_other);
+    expect_same("RevealCancel, positive part", gpu, status, device_out, want, 2 * HALF);
+    expect_same("RevealCancel, negative part", gpu, status, device_other, other, 2 * HALF);
+    release_all(&buffers);
+}
+
+int main(void) {
+    illume_context *context = illume_context_create();
+    backend *gpu = backend_create(context, "cuda");
+    if (!gpu) {
+        printf("SKIP no CUDA backend to test: %s\n", illume_last_error(context));
+        illume_context_destroy(context);
+        return SKIPPED;
+    }
+    backend *cpu = cpu_backend_create(context);
+    unary_ops(cpu, gpu);
+    binary_ops(cpu, gpu);
+    relevance_ops(cpu, gpu);
+    cpu->destroy(cpu);
+    gpu->destroy(gpu);
+    illume_context_destroy(context);
+    printf("gpu/backend: %d cases, %d failures\n", cases, failures);
+    return failures ? 1 : 0;
+}

@@ -1,0 +1,187 @@
+// test_kernels: the CUDA backend's element-wise kernels (runtime/cuda/
+// elementwise.cu), compiled as host C++ against the CPU execution harness
+// (kernel_harness.h), run on the same inputs as the CPU backend and
+// compared with it: every launcher, every kind and rule, broadcast and
+// strided shapes, sizes that leave a partial last block and sizes over one
+// grid (so that the grid-stride loops run more than once). Under the
+// AddressSanitizer build an out-of-bounds index fails the test.
+#include "elementwise.cu"
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+static int failures = 0, cases = 0;
+
+static uint64_t state = 0x9E3779B97F4A7C15ull;
+
+static float uniform(float low, float high) {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    return low + (high - low) * (float)((state >> 40) & 0xFFFFFF) / 16777216.0f;
+}
+
+static std::vector<float> random_values(int64_t count, float low, float high, bool with_zeros = false) {
+    std::vector<float> values((size_t)count);
+    for (auto &value : values) value = with_zeros && uniform(0.0f, 1.0f) < 0.1f ? 0.0f : uniform(low, high);
+    return values;
+}
+
+static void expect_same(const char *label, const std::vector<float> &got, const std::vector<float> &want) {
+    cases++;
+    double worst = 0.0;
+    for (size_t i = 0; i < got.size(); i++) {
+        double scale = std::fabs(want[i]) > 1.0 ? std::fabs(want[i]) : 1.0;
+        double error = std::fabs((double)got[i] - (double)want[i]) / scale;
+        if (!(error <= 1e-6)) error = std::isnan(got[i]) && std::isnan(want[i]) ? 0.0 : error > worst ? error : 1.0;
+        if (error > worst) worst = error;
+    }
+    if (worst > 1e-6) {
+        failures++;
+        std::printf("FAIL %s: the kernel differs from the CPU backend by %.3g (relative)\n", label, worst);
+    }
+}
+
+static void expect_launched(const char *label, int error) {
+    cases++;
+    if (error != 0) {
+        failures++;
+        std::printf("FAIL %s: the launcher returned %d\n", label, error);
+    }
+}
+
+// Counts around the block size and past one grid of ILLUME_CUDA_MAX_BLOCKS blocks.
+static const int64_t counts[] = {1, 255, 257, 1000, (int64_t)ILLUME_CUDA_THREADS * ILLUME_CUDA_MAX_BLOCKS + 77};
+
+static void fills_and_terms(backend *cpu) {
+    for (int64_t count : counts) {
+        std::vector<float> got((size_t)count, -1.0f), want((size_t)count, -1.0f);
+        expect_launched("fill", illume_cuda_fill(nullptr, 2.5f, count, got.data()));
+        cpu->fill(cpu, 2.5f, count, want.data());
+        expect_same("fill", got, want);
+        std::vector<float> a = random_values(count, -2.0f, 2.0f), b = random_values(count, -2.0f, 2.0f);
+        for (int with_b = 0; with_b < 2; with_b++) {
+            std::vector<float> term_got = random_values(count, -1.0f, 1.0f), term_want = term_got;
+            expect_launched("relevance term",
+                            illume_cuda_relevance_term(nullptr, count, -0.75f, a.data(), with_b ? b.data() : nullptr,
+                                                       term_got.data()));
+            cpu->relevance_term(cpu, count, -0.75f, a.data(), with_b ? b.data() : nullptr, term_want.data());
+            expect_same(with_b ? "relevance term a * b" : "relevance term a", term_got, term_want);
+        }
+    }
+}
+
+static void unary_kinds(backend *cpu) {
+    const unary_kind kinds[] = {UNARY_COPY,         UNARY_RELU,       UNARY_LEAKY_RELU, UNARY_SIGMOID, UNARY_TANH,
+                                UNARY_HARD_SIGMOID, UNARY_HARD_SWISH, UNARY_ELU,        UNARY_CLIP,    UNARY_LINEAR};
+    const gradient_rule rules[] = {RULE_GRADIENT, RULE_GUIDED, RULE_DECONV};
+    for (unary_kind kind : kinds)
+        for (int64_t count : {(int64_t)300, (int64_t)5000}) {
+            char label[96];
+            std::vector<float> x = random_values(count, -4.0f, 4.0f, true), dy = random_values(count, -1.0f, 1.0f);
+            unary_desc desc = {kind, 0.2f, 0.6f, count};
+            if (kind == UNARY_CLIP) desc.alpha = -0.5f;
+            std::vector<float> got((size_t)count), want((size_t)count);
+            std::snprintf(label, sizeof label, "unary kind %d", (int)kind);
+            expect_launched(label, illume_cuda_unary(nullptr, &desc, x.data(), got.data()));
+            cpu->unary(cpu, &desc, x.data(), want.data());
+            expect_same(label, got, want);
+            std::vector<float> y = want;
+            for (gradient_rule rule : rules)
+                for (int from_output = 0; from_output < 2; from_output++) {
+                    if (from_output && kind == UNARY_HARD_SWISH) continue; // its derivative needs the input
+                    unary_backward_desc backward = {kind, desc.alpha, desc.beta, count, rule};
+                    const float *input = from_output ? nullptr : x.data();
+                    std::snprintf(label, sizeof label, "unary backward kind %d rule %d from the %s", (int)kind,
+                                  (int)rule, from_output ? "output" : "input");
+                    expect_launched(label, illume_cuda_unary_backward(nullptr, &backward, input, y.data(), dy.data(),
+                                                                      got.data()));
+                    cpu->unary_backward(cpu, &backward, input, y.data(), dy.data(), want.data());
+                    expect_same(label, got, want);
+                }
+        }
+}
+
+static void broadcast_and_copies(backend *cpu) {
+    // y (3, 4, 5) = a (3, 1, 5) op b (4, 5), every kind.
+    const binary_kind kinds[] = {BINARY_ADD, BINARY_SUB, BINARY_MUL, BINARY_DIV, BINARY_PRELU};
+    std::vector<float> a = random_values(15, -2.0f, 2.0f), b = random_values(20, 0.5f, 2.0f);
+    for (binary_kind kind : kinds) {
+        binary_desc desc = {kind, 3, {3, 4, 5}, {5, 0, 1}, {0, 5, 1}};
+        std::vector<float> got(60), want(60);
+        char label[64];
+        std::snprintf(label, sizeof label, "binary kind %d broadcast", (int)kind);
+        expect_launched(label, illume_cuda_binary(nullptr, &desc, a.data(), b.data(), got.data()));
+        cpu->binary(cpu, &desc, a.data(), b.data(), want.data());
+        expect_same(label, got, want);
+    }
+    // A transpose of (6, 7) into an offset block of a larger buffer, written and accumulated.
+    std::vector<float> x = random_values(42, -1.0f, 1.0f);
+    for (int accumulate = 0; accumulate < 2; accumulate++) {
+        copy_desc desc = {2, {7, 6}, {1, 7}, {10, 1}, 0, 3, accumulate};
+        std::vector<float> got = random_values(80, -1.0f, 1.0f), want = got;
+        expect_launched("strided copy", illume_cuda_copy(nullptr, &desc, x.data(), got.data()));
+        cpu->copy(cpu, &desc, x.data(), want.data());
+        expect_same(accumulate ? "strided copy, accumulated" : "strided copy", got, want);
+    }
+}
+
+static void relevance_and_deeplift(backend *cpu) {
+    int64_t half = 700, count = 2 * half;
+    std::vector<float> r = random_values(count, -1.0f, 1.0f), z = random_values(count, -1.0f, 1.0f, true);
+    std::vector<float> g = random_values(count, -1.0f, 1.0f, true);
+    for (int gate = 0; gate < 3; gate++) {
+        relevance_ratio_desc desc = {count, 1e-3f, gate};
+        std::vector<float> got((size_t)count), want((size_t)count);
+        expect_launched("relevance ratio", illume_cuda_relevance_ratio(nullptr, &desc, r.data(), z.data(), g.data(),
+                                                                       got.data()));
+        cpu->relevance_ratio(cpu, &desc, r.data(), z.data(), g.data(), want.data());
+        expect_same(gate ? "relevance ratio, gated" : "relevance ratio", got, want);
+    }
+    // Inputs and references equal at some elements, so that both sides of the threshold run.
+    std::vector<float> x = random_values(count, -2.0f, 2.0f), y = random_values(count, -2.0f, 2.0f);
+    for (int64_t i = 0; i < half; i += 7) x[(size_t)(i + half)] = x[(size_t)i];
+    std::vector<float> dy = random_values(count, -1.0f, 1.0f);
+    const deeplift_step steps[] = {DEEPLIFT_RESCALE,    DEEPLIFT_POOL_PARTS,     DEEPLIFT_POOL_COMBINE,
+                                   DEEPLIFT_DIFFERENCE, DEEPLIFT_POSITIVE_SHARE, DEEPLIFT_NEGATIVE_SHARE};
+    for (deeplift_step step : steps) {
+        std::vector<float> got = random_values(count, -1.0f, 1.0f), want = got;
+        char label[48];
+        std::snprintf(label, sizeof label, "DeepLIFT step %d", (int)step);
+        expect_launched(label, illume_cuda_deeplift(nullptr, step, half, x.data(), y.data(), dy.data(), got.data()));
+        cpu->deeplift(cpu, step, half, x.data(), y.data(), dy.data(), want.data());
+        expect_same(label, got, want);
+    }
+    std::vector<float> positive = random_values(half, 0.0f, 1.0f, true), negative = random_values(half, -1.0f, 0.0f, true);
+    for (unary_kind kind : {UNARY_RELU, UNARY_SIGMOID, UNARY_TANH}) {
+        reveal_cancel_desc desc = {half, kind, 0.0f, 0.0f};
+        std::vector<float> got_up((size_t)count), got_down((size_t)count), want_up((size_t)count),
+            want_down((size_t)count);
+        expect_launched("RevealCancel", illume_cuda_reveal_cancel(nullptr, &desc, x.data(), positive.data(),
+                                                                  negative.data(), dy.data(), got_up.data(),
+                                                                  got_down.data()));
+        cpu->reveal_cancel(cpu, &desc, x.data(), positive.data(), negative.data(), dy.data(), want_up.data(),
+                           want_down.data());
+        expect_same("RevealCancel, positive part", got_up, want_up);
+        expect_same("RevealCancel, negative part", got_down, want_down);
+    }
+}
+
+int main() {
+    illume_context *context = illume_context_create();
+    backend *cpu = cpu_backend_create(context);
+    if (!cpu) {
+        std::printf("FAIL the CPU backend: %s\n", illume_last_error(context));
+        return 1;
+    }
+    fills_and_terms(cpu);
+    unary_kinds(cpu);
+    broadcast_and_copies(cpu);
+    relevance_and_deeplift(cpu);
+    cpu->destroy(cpu);
+    illume_context_destroy(context);
+    std::printf("cuda/kernels: %d cases, %d failures, %lld launches on the CPU harness\n", cases, failures,
+                harness_launches);
+    return failures ? 1 : 0;
+}
