@@ -1,6 +1,7 @@
 /* The CUDA backend: device memory from cudaMalloc, one stream per backend,
- * the element-wise ops on the kernels of elementwise.cu. The rest of the
- * backend table (convolution on cuDNN, matrix products on cuBLAS, pooling,
+ * the element-wise ops on the kernels of elementwise.cu, pooling and its
+ * gather backward on those of pooling.cu. The rest of the backend table
+ * (convolution on cuDNN, matrix products on cuBLAS, batch normalization,
  * softmax, reductions, pad and resize, and their backward passes) is not
  * written yet: those entries fail with an error that names the op, so a
  * model that needs one is refused, never run wrong. "auto" stays on the CPU
@@ -12,6 +13,7 @@
 
 #include "context.h"
 #include "elementwise.h"
+#include "pooling.h"
 
 typedef struct cuda_backend {
     backend base;
@@ -123,8 +125,8 @@ static illume_status cuda_convolution(backend *self, const convolution_desc *des
 }
 
 static illume_status cuda_pool(backend *self, const pool_desc *desc, const float *x, float *y, int32_t *argmax) {
-    (void)desc, (void)x, (void)y, (void)argmax;
-    return missing(self, "pooling");
+    if (desc->channels_last) return missing(self, "channels-last pooling");
+    return launched(self, illume_cuda_pool(of(self)->stream, desc, x, y, argmax), "the pooling kernel");
 }
 
 static illume_status cuda_matmul(backend *self, const matmul_desc *desc, void **state, const float *a,
@@ -168,8 +170,11 @@ static illume_status cuda_convolution_backward(backend *self, const convolution_
 
 static illume_status cuda_pool_backward(backend *self, const pool_desc *desc, const float *dy, const int32_t *argmax,
                                         float *dx) {
-    (void)desc, (void)dy, (void)argmax, (void)dx;
-    return missing(self, "pooling backward passes");
+    if (desc->channels_last) return missing(self, "channels-last pooling");
+    if (desc->kind == POOL_MAX && !argmax)
+        return illume_fail(self->context, ILLUME_ERROR_INTERNAL, "max pooling backward without the forward's argmax");
+    return launched(self, illume_cuda_pool_backward(of(self)->stream, desc, dy, argmax, dx),
+                    "the pooling backward kernel");
 }
 
 static illume_status cuda_binary_backward(backend *self, const binary_desc *desc, int operand, const float *a,

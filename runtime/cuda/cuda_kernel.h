@@ -14,6 +14,13 @@
     harness_launch((blocks), (threads), (stream), [&]() { kernel(__VA_ARGS__); })
 #endif
 
+/* i over [0, count) in a grid-stride loop: each thread from its global index, by the grid's size. */
+#define ILLUME_CUDA_EACH(i, count) \
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < (count); i += (int64_t)blockDim.x * gridDim.x)
+
+/* A launcher's result: the launch's error (0 on success). */
+static inline int illume_cuda_launched(void) { return (int)cudaGetLastError(); }
+
 /* Threads per block of the element-wise kernels, and the most blocks a
  * launch asks for: a grid-stride loop covers the rest. */
 #define ILLUME_CUDA_THREADS 256

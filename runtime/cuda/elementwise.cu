@@ -11,16 +11,13 @@
 #include "rescale.h"
 #include "strided.h"
 
-#define EACH(i, count) \
-    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < (count); i += (int64_t)blockDim.x * gridDim.x)
+#define EACH ILLUME_CUDA_EACH
 
-static int64_t product(int rank, const int64_t *dims) {
+static int64_t element_product(int rank, const int64_t *dims) {
     int64_t count = 1;
     for (int d = 0; d < rank; d++) count *= dims[d];
     return count;
 }
-
-static int launched() { return (int)cudaGetLastError(); }
 
 __global__ void fill_kernel(float value, int64_t count, float *y) {
     EACH(i, count) y[i] = value;
@@ -106,28 +103,28 @@ __global__ void reveal_cancel_kernel(reveal_cancel_desc desc, const float *x, co
 extern "C" int illume_cuda_fill(illume_cuda_stream stream, float value, int64_t count, float *y) {
     if (count < 1) return 0;
     ILLUME_LAUNCH(fill_kernel, illume_cuda_blocks(count), ILLUME_CUDA_THREADS, stream, value, count, y);
-    return launched();
+    return illume_cuda_launched();
 }
 
 extern "C" int illume_cuda_copy(illume_cuda_stream stream, const copy_desc *desc, const float *x, float *y) {
-    int64_t count = product(desc->rank, desc->dims);
+    int64_t count = element_product(desc->rank, desc->dims);
     if (count < 1) return 0;
     ILLUME_LAUNCH(copy_kernel, illume_cuda_blocks(count), ILLUME_CUDA_THREADS, stream, *desc, count, x, y);
-    return launched();
+    return illume_cuda_launched();
 }
 
 extern "C" int illume_cuda_unary(illume_cuda_stream stream, const unary_desc *desc, const float *x, float *y) {
     if (desc->count < 1) return 0;
     ILLUME_LAUNCH(unary_kernel, illume_cuda_blocks(desc->count), ILLUME_CUDA_THREADS, stream, *desc, x, y);
-    return launched();
+    return illume_cuda_launched();
 }
 
 extern "C" int illume_cuda_binary(illume_cuda_stream stream, const binary_desc *desc, const float *a, const float *b,
                                   float *y) {
-    int64_t count = product(desc->rank, desc->dims);
+    int64_t count = element_product(desc->rank, desc->dims);
     if (count < 1) return 0;
     ILLUME_LAUNCH(binary_kernel, illume_cuda_blocks(count), ILLUME_CUDA_THREADS, stream, *desc, count, a, b, y);
-    return launched();
+    return illume_cuda_launched();
 }
 
 extern "C" int illume_cuda_unary_backward(illume_cuda_stream stream, const unary_backward_desc *desc, const float *x,
@@ -135,7 +132,7 @@ extern "C" int illume_cuda_unary_backward(illume_cuda_stream stream, const unary
     if (desc->count < 1) return 0;
     ILLUME_LAUNCH(unary_backward_kernel, illume_cuda_blocks(desc->count), ILLUME_CUDA_THREADS, stream, *desc, x, y,
                   dy, dx);
-    return launched();
+    return illume_cuda_launched();
 }
 
 extern "C" int illume_cuda_relevance_ratio(illume_cuda_stream stream, const relevance_ratio_desc *desc,
@@ -143,7 +140,7 @@ extern "C" int illume_cuda_relevance_ratio(illume_cuda_stream stream, const rele
     if (desc->count < 1) return 0;
     ILLUME_LAUNCH(relevance_ratio_kernel, illume_cuda_blocks(desc->count), ILLUME_CUDA_THREADS, stream, *desc, r, z,
                   g, y);
-    return launched();
+    return illume_cuda_launched();
 }
 
 extern "C" int illume_cuda_relevance_term(illume_cuda_stream stream, int64_t count, float coefficient,
@@ -151,7 +148,7 @@ extern "C" int illume_cuda_relevance_term(illume_cuda_stream stream, int64_t cou
     if (count < 1) return 0;
     ILLUME_LAUNCH(relevance_term_kernel, illume_cuda_blocks(count), ILLUME_CUDA_THREADS, stream, count, coefficient,
                   a, b, y);
-    return launched();
+    return illume_cuda_launched();
 }
 
 extern "C" int illume_cuda_deeplift(illume_cuda_stream stream, deeplift_step step, int64_t half, const float *x,
@@ -159,7 +156,7 @@ extern "C" int illume_cuda_deeplift(illume_cuda_stream stream, deeplift_step ste
     int64_t count = step == DEEPLIFT_POSITIVE_SHARE || step == DEEPLIFT_NEGATIVE_SHARE ? 2 * half : half;
     if (count < 1) return 0;
     ILLUME_LAUNCH(deeplift_kernel, illume_cuda_blocks(count), ILLUME_CUDA_THREADS, stream, step, half, x, y, dy, dx);
-    return launched();
+    return illume_cuda_launched();
 }
 
 extern "C" int illume_cuda_reveal_cancel(illume_cuda_stream stream, const reveal_cancel_desc *desc, const float *x,
@@ -168,5 +165,5 @@ extern "C" int illume_cuda_reveal_cancel(illume_cuda_stream stream, const reveal
     if (desc->half < 1) return 0;
     ILLUME_LAUNCH(reveal_cancel_kernel, illume_cuda_blocks(desc->half), ILLUME_CUDA_THREADS, stream, *desc, x,
                   positive, negative, dy, positive_gradient, negative_gradient);
-    return launched();
+    return illume_cuda_launched();
 }

@@ -2,7 +2,8 @@
  * through the backend table, on a CUDA device: the element-wise ops it runs
  * (every unary kind and its backward under every Relu rule, every broadcast
  * binary kind, strided copies, fills, LRP's ratio and terms, DeepLIFT's
- * steps and RevealCancel), on the same inputs uploaded to the device.
+ * steps and RevealCancel, max and average pooling and their backward), on
+ * the same inputs uploaded to the device.
  * Without a CUDA device (or a build without the CUDA backend) it reports
  * skipped: exit code 77. */
 #include <math.h>
@@ -163,6 +164,33 @@ static void relevance_ops(backend *cpu, backend *gpu) {
     release_all(&buffers);
 }
 
+static void pool_ops(backend *cpu, backend *gpu) {
+    enum { PLANES = 4, SIDE = 9, OUT = 5 };
+    static float x[PLANES * SIDE * SIDE], y[PLANES * OUT * OUT], dy[PLANES * OUT * OUT], dx[PLANES * SIDE * SIDE];
+    static int32_t argmax[PLANES * OUT * OUT];
+    random_values(x, PLANES * SIDE * SIDE, -2.0f, 2.0f);
+    random_values(dy, PLANES * OUT * OUT, -1.0f, 1.0f);
+    for (int kind = POOL_MAX; kind <= POOL_AVERAGE; kind++) {
+        pool_desc desc = {.kind = (pool_kind)kind, .spatial_rank = 2, .planes = PLANES, .in_size = {SIDE, SIDE},
+                          .out_size = {OUT, OUT}, .kernel = {3, 3}, .stride = {2, 2}, .dilation = {1, 1},
+                          .pad_begin = {1, 1}, .pad_end = {1, 1}};
+        device_buffers buffers = {gpu, {0}, 0};
+        float *device_x = to_device(&buffers, x, PLANES * SIDE * SIDE), *device_y = to_device(&buffers, NULL, PLANES * OUT * OUT);
+        float *device_dy = to_device(&buffers, dy, PLANES * OUT * OUT);
+        float *device_dx = to_device(&buffers, NULL, PLANES * SIDE * SIDE);
+        /* int32 argmax in a buffer of as many floats */
+        int32_t *device_argmax = kind == POOL_MAX ? (int32_t *)to_device(&buffers, NULL, PLANES * OUT * OUT) : NULL;
+        cpu->pool(cpu, &desc, x, y, kind == POOL_MAX ? argmax : NULL);
+        expect_same(kind == POOL_MAX ? "max pooling" : "average pooling", gpu,
+                    gpu->pool(gpu, &desc, device_x, device_y, device_argmax), device_y, y, PLANES * OUT * OUT);
+        cpu->pool_backward(cpu, &desc, dy, kind == POOL_MAX ? argmax : NULL, dx);
+        expect_same(kind == POOL_MAX ? "max pooling backward" : "average pooling backward", gpu,
+                    gpu->pool_backward(gpu, &desc, device_dy, device_argmax, device_dx), device_dx, dx,
+                    PLANES * SIDE * SIDE);
+        release_all(&buffers);
+    }
+}
+
 int main(void) {
     illume_context *context = illume_context_create();
     backend *gpu = backend_create(context, "cuda");
@@ -175,6 +203,7 @@ int main(void) {
     unary_ops(cpu, gpu);
     binary_ops(cpu, gpu);
     relevance_ops(cpu, gpu);
+    pool_ops(cpu, gpu);
     cpu->destroy(cpu);
     gpu->destroy(gpu);
     illume_context_destroy(context);

@@ -1,11 +1,12 @@
-// test_kernels: the CUDA backend's element-wise kernels (runtime/cuda/
-// elementwise.cu), compiled as host C++ against the CPU execution harness
+// test_kernels: the CUDA backend's kernels (runtime/cuda/elementwise.cu,
+// pooling.cu), compiled as host C++ against the CPU execution harness
 // (kernel_harness.h), run on the same inputs as the CPU backend and
 // compared with it: every launcher, every kind and rule, broadcast and
 // strided shapes, sizes that leave a partial last block and sizes over one
 // grid (so that the grid-stride loops run more than once). Under the
 // AddressSanitizer build an out-of-bounds index fails the test.
 #include "elementwise.cu"
+#include "pooling.cu"
 
 #include <cmath>
 #include <cstdio>
@@ -168,6 +169,64 @@ static void relevance_and_deeplift(backend *cpu) {
     }
 }
 
+// Pooling windows of every kind the descriptor holds: 1 to 3 spatial dims,
+// strides, dilations, padding on either side, partial windows at the border.
+static pool_desc pool_case(pool_kind kind, int rank, int variant) {
+    pool_desc desc = {};
+    desc.kind = kind;
+    desc.spatial_rank = rank;
+    desc.planes = 3;
+    desc.count_include_pad = variant % 2;
+    const int64_t sizes[3] = {7, 6, 9};
+    for (int d = 0; d < rank; d++) {
+        desc.in_size[d] = sizes[3 - rank + d];
+        desc.kernel[d] = variant == 2 ? 2 : 3;
+        desc.stride[d] = variant == 0 ? 1 : 2;
+        desc.dilation[d] = variant == 3 ? 2 : 1;
+        desc.pad_begin[d] = variant == 0 ? 0 : 1;
+        desc.pad_end[d] = variant >= 2 ? 1 : 0;
+        int64_t span = (desc.kernel[d] - 1) * desc.dilation[d] + 1;
+        desc.out_size[d] = (desc.in_size[d] + desc.pad_begin[d] + desc.pad_end[d] - span) / desc.stride[d] + 1;
+    }
+    return desc;
+}
+
+static void pooling(backend *cpu) {
+    for (int kind = 0; kind < 2; kind++)
+        for (int rank = 1; rank <= 3; rank++)
+            for (int variant = 0; variant < 4; variant++) {
+                pool_desc desc = pool_case(kind ? POOL_AVERAGE : POOL_MAX, rank, variant);
+                int64_t in_plane = 1, out_plane = 1;
+                for (int d = 0; d < rank; d++) {
+                    in_plane *= desc.in_size[d];
+                    out_plane *= desc.out_size[d];
+                }
+                int64_t in_count = desc.planes * in_plane, out_count = desc.planes * out_plane;
+                std::vector<float> x = random_values(in_count, -2.0f, 2.0f);
+                std::vector<float> got((size_t)out_count), want((size_t)out_count);
+                std::vector<int32_t> got_argmax((size_t)out_count, -7), want_argmax((size_t)out_count, -7);
+                int32_t *argmax = kind ? nullptr : got_argmax.data();
+                char label[96];
+                std::snprintf(label, sizeof label, "%s pooling, %d spatial dims, variant %d", kind ? "average" : "max",
+                              rank, variant);
+                expect_launched(label, illume_cuda_pool(nullptr, &desc, x.data(), got.data(), argmax));
+                cpu->pool(cpu, &desc, x.data(), want.data(), kind ? nullptr : want_argmax.data());
+                expect_same(label, got, want);
+                cases++;
+                if (got_argmax != want_argmax) {
+                    failures++;
+                    std::printf("FAIL %s: the argmax differs from the CPU backend's\n", label);
+                }
+                std::vector<float> dy = random_values(out_count, -1.0f, 1.0f);
+                std::vector<float> dx_got((size_t)in_count, -9.0f), dx_want((size_t)in_count, -9.0f);
+                std::snprintf(label, sizeof label, "%s pooling backward, %d spatial dims, variant %d",
+                              kind ? "average" : "max", rank, variant);
+                expect_launched(label, illume_cuda_pool_backward(nullptr, &desc, dy.data(), argmax, dx_got.data()));
+                cpu->pool_backward(cpu, &desc, dy.data(), kind ? nullptr : want_argmax.data(), dx_want.data());
+                expect_same(label, dx_got, dx_want);
+            }
+}
+
 int main() {
     illume_context *context = illume_context_create();
     backend *cpu = cpu_backend_create(context);
@@ -179,6 +238,7 @@ int main() {
     unary_kinds(cpu);
     broadcast_and_copies(cpu);
     relevance_and_deeplift(cpu);
+    pooling(cpu);
     cpu->destroy(cpu);
     illume_context_destroy(context);
     std::printf("cuda/kernels: %d cases, %d failures, %lld launches on the CPU harness\n", cases, failures,
