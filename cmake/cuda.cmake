@@ -28,7 +28,8 @@ if(ILLUME_HAVE_CUDA)
     set(CMAKE_CUDA_ARCHITECTURES 80 90)
   endif()
   enable_language(CUDA)
-  set(ILLUME_CUDA_SOURCES runtime/cuda/cuda_backend.c runtime/cuda/elementwise.cu runtime/cuda/pooling.cu)
+  set(ILLUME_CUDA_SOURCES runtime/cuda/cuda_backend.c runtime/cuda/elementwise.cu runtime/cuda/pooling.cu
+                          runtime/cuda/reductions.cu)
   add_library(illume_cuda_objects OBJECT ${ILLUME_CUDA_SOURCES})
   set_target_properties(illume_cuda_objects PROPERTIES POSITION_INDEPENDENT_CODE ON)
   target_include_directories(illume_cuda_objects PRIVATE ${ILLUME_INTERNAL_INCLUDES} ${CMAKE_CURRENT_SOURCE_DIR}/runtime/cuda

@@ -4,6 +4,7 @@
 #define ILLUME_KERNELS_SOFTMAX_BACKWARD_H
 
 #include <math.h>
+#include <stdint.h>
 
 #include "device.h"
 
@@ -12,6 +13,17 @@
  * for log-softmax, whose output is log(p) (dx = dy - p sum). */
 ILLUME_INLINE float illume_softmax_gradient(int log_softmax, float y, float dy, float reduction) {
     return log_softmax ? dy - expf(y) * reduction : y * (dy - reduction);
+}
+
+/* dx along one line of `length` values `inner` apart, from the forward's
+ * output y and dy: the reduction in double, then each element. */
+ILLUME_INLINE void illume_softmax_backward_line(int log_softmax, int64_t length, int64_t inner, const float *y,
+                                                const float *dy, float *dx) {
+    double sum = 0.0;
+    for (int64_t k = 0; k < length; k++)
+        sum += log_softmax ? (double)dy[k * inner] : (double)dy[k * inner] * (double)y[k * inner];
+    for (int64_t k = 0; k < length; k++)
+        dx[k * inner] = illume_softmax_gradient(log_softmax, y[k * inner], dy[k * inner], (float)sum);
 }
 
 #endif

@@ -1,8 +1,9 @@
 /* The CUDA backend: device memory from cudaMalloc, one stream per backend,
  * the element-wise ops on the kernels of elementwise.cu, pooling and its
- * gather backward on those of pooling.cu. The rest of the backend table
- * (convolution on cuDNN, matrix products on cuBLAS, batch normalization,
- * softmax, reductions, pad and resize, and their backward passes) is not
+ * gather backward on those of pooling.cu, softmax and reductions on those of
+ * reductions.cu. The rest of the backend table (convolution on cuDNN,
+ * matrix products on cuBLAS, batch normalization, pad and resize, and their
+ * backward passes) is not
  * written yet: those entries fail with an error that names the op, so a
  * model that needs one is refused, never run wrong. "auto" stays on the CPU
  * until the table is complete (runtime/backend.c). */
@@ -14,6 +15,7 @@
 #include "context.h"
 #include "elementwise.h"
 #include "pooling.h"
+#include "reductions.h"
 
 typedef struct cuda_backend {
     backend base;
@@ -143,13 +145,11 @@ static illume_status cuda_batchnorm(backend *self, const batchnorm_desc *desc, v
 }
 
 static illume_status cuda_softmax(backend *self, const softmax_desc *desc, const float *x, float *y) {
-    (void)desc, (void)x, (void)y;
-    return missing(self, "softmax");
+    return launched(self, illume_cuda_softmax(of(self)->stream, desc, x, y), "the softmax kernel");
 }
 
 static illume_status cuda_reduce(backend *self, const reduce_desc *desc, const float *x, float *y) {
-    (void)desc, (void)x, (void)y;
-    return missing(self, "reductions");
+    return launched(self, illume_cuda_reduce(of(self)->stream, desc, x, y), "the reduction kernel");
 }
 
 static illume_status cuda_pad(backend *self, const pad_desc *desc, const float *x, float *y) {
@@ -185,8 +185,8 @@ static illume_status cuda_binary_backward(backend *self, const binary_desc *desc
 
 static illume_status cuda_softmax_backward(backend *self, const softmax_desc *desc, const float *y, const float *dy,
                                            float *dx) {
-    (void)desc, (void)y, (void)dy, (void)dx;
-    return missing(self, "softmax backward passes");
+    return launched(self, illume_cuda_softmax_backward(of(self)->stream, desc, y, dy, dx),
+                    "the softmax backward kernel");
 }
 
 static illume_status cuda_pad_backward(backend *self, const pad_desc *desc, const float *dy, float *dx) {

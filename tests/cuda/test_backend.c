@@ -2,7 +2,8 @@
  * through the backend table, on a CUDA device: the element-wise ops it runs
  * (every unary kind and its backward under every Relu rule, every broadcast
  * binary kind, strided copies, fills, LRP's ratio and terms, DeepLIFT's
- * steps and RevealCancel, max and average pooling and their backward), on
+ * steps and RevealCancel, max and average pooling and their backward,
+ * softmax and its backward, reductions), on
  * the same inputs uploaded to the device.
  * Without a CUDA device (or a build without the CUDA backend) it reports
  * skipped: exit code 77. */
@@ -164,6 +165,29 @@ static void relevance_ops(backend *cpu, backend *gpu) {
     release_all(&buffers);
 }
 
+static void reduction_ops(backend *cpu, backend *gpu) {
+    static float x[120], dy[120], want[120], dx[120];
+    random_values(x, 120, -6.0f, 6.0f);
+    random_values(dy, 120, -1.0f, 1.0f);
+    device_buffers buffers = {gpu, {0}, 0};
+    float *device_x = to_device(&buffers, x, 120), *device_dy = to_device(&buffers, dy, 120);
+    float *device_y = to_device(&buffers, NULL, 120), *device_dx = to_device(&buffers, NULL, 120);
+    for (int log_softmax = 0; log_softmax < 2; log_softmax++) {
+        softmax_desc desc = {4, 5, 6, log_softmax};
+        cpu->softmax(cpu, &desc, x, want);
+        expect_same("softmax", gpu, gpu->softmax(gpu, &desc, device_x, device_y), device_y, want, 120);
+        cpu->softmax_backward(cpu, &desc, want, dy, dx);
+        expect_same("softmax backward", gpu, gpu->softmax_backward(gpu, &desc, device_y, device_dy, device_dx),
+                    device_dx, dx, 120);
+    }
+    for (int kind = REDUCE_MEAN; kind <= REDUCE_MAX; kind++) {
+        reduce_desc desc = {(reduce_kind)kind, 4, {3, 4, 5, 2}, {0, 1, 0, 1}};
+        cpu->reduce(cpu, &desc, x, want);
+        expect_same("reduction", gpu, gpu->reduce(gpu, &desc, device_x, device_y), device_y, want, 15);
+    }
+    release_all(&buffers);
+}
+
 static void pool_ops(backend *cpu, backend *gpu) {
     enum { PLANES = 4, SIDE = 9, OUT = 5 };
     static float x[PLANES * SIDE * SIDE], y[PLANES * OUT * OUT], dy[PLANES * OUT * OUT], dx[PLANES * SIDE * SIDE];
@@ -204,6 +228,7 @@ int main(void) {
     binary_ops(cpu, gpu);
     relevance_ops(cpu, gpu);
     pool_ops(cpu, gpu);
+    reduction_ops(cpu, gpu);
     cpu->destroy(cpu);
     gpu->destroy(gpu);
     illume_context_destroy(context);

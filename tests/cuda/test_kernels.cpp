@@ -1,5 +1,6 @@
 // test_kernels: the CUDA backend's kernels (runtime/cuda/elementwise.cu,
-// pooling.cu), compiled as host C++ against the CPU execution harness
+// pooling.cu, reductions.cu), compiled as host C++ against the CPU
+// execution harness
 // (kernel_harness.h), run on the same inputs as the CPU backend and
 // compared with it: every launcher, every kind and rule, broadcast and
 // strided shapes, sizes that leave a partial last block and sizes over one
@@ -7,6 +8,7 @@
 // AddressSanitizer build an out-of-bounds index fails the test.
 #include "elementwise.cu"
 #include "pooling.cu"
+#include "reductions.cu"
 
 #include <cmath>
 #include <cstdio>
@@ -227,6 +229,39 @@ static void pooling(backend *cpu) {
             }
 }
 
+static void reductions(backend *cpu) {
+    // Softmax along the first, a middle and the last axis of (4, 5, 6).
+    std::vector<float> x = random_values(120, -6.0f, 6.0f), dy = random_values(120, -1.0f, 1.0f);
+    const softmax_desc lines[] = {{1, 4, 30, 0}, {4, 5, 6, 0}, {20, 6, 1, 0}, {4, 5, 6, 1}, {20, 6, 1, 1}};
+    for (const softmax_desc &desc : lines) {
+        char label[80];
+        std::snprintf(label, sizeof label, "%s over %lld of (%lld, ., %lld)", desc.log ? "log-softmax" : "softmax",
+                      (long long)desc.axis, (long long)desc.outer, (long long)desc.inner);
+        std::vector<float> got(120), want(120);
+        expect_launched(label, illume_cuda_softmax(nullptr, &desc, x.data(), got.data()));
+        cpu->softmax(cpu, &desc, x.data(), want.data());
+        expect_same(label, got, want);
+        std::vector<float> dx_got(120), dx_want(120);
+        expect_launched(label, illume_cuda_softmax_backward(nullptr, &desc, want.data(), dy.data(), dx_got.data()));
+        cpu->softmax_backward(cpu, &desc, want.data(), dy.data(), dx_want.data());
+        expect_same(label, dx_got, dx_want);
+    }
+    // Mean, sum and max of (3, 4, 5, 2) over several sets of axes.
+    const int sets[][4] = {{0, 0, 1, 1}, {1, 0, 0, 0}, {0, 1, 0, 1}, {1, 1, 1, 1}, {0, 0, 0, 0}};
+    for (int kind = REDUCE_MEAN; kind <= REDUCE_MAX; kind++)
+        for (const auto &set : sets) {
+            reduce_desc desc = {(reduce_kind)kind, 4, {3, 4, 5, 2}, {set[0], set[1], set[2], set[3]}};
+            illume_reduce_geometry geometry = illume_reduce_split(&desc);
+            std::vector<float> got((size_t)geometry.outputs), want((size_t)geometry.outputs);
+            char label[64];
+            std::snprintf(label, sizeof label, "reduce kind %d over axes %d%d%d%d", kind, set[0], set[1], set[2],
+                          set[3]);
+            expect_launched(label, illume_cuda_reduce(nullptr, &desc, x.data(), got.data()));
+            cpu->reduce(cpu, &desc, x.data(), want.data());
+            expect_same(label, got, want);
+        }
+}
+
 int main() {
     illume_context *context = illume_context_create();
     backend *cpu = cpu_backend_create(context);
@@ -239,6 +274,7 @@ int main() {
     broadcast_and_copies(cpu);
     relevance_and_deeplift(cpu);
     pooling(cpu);
+    reductions(cpu);
     cpu->destroy(cpu);
     illume_context_destroy(context);
     std::printf("cuda/kernels: %d cases, %d failures, %lld launches on the CPU harness\n", cases, failures,
