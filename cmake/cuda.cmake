@@ -28,17 +28,17 @@ if(ILLUME_HAVE_CUDA)
     set(CMAKE_CUDA_ARCHITECTURES 80 90)
   endif()
   enable_language(CUDA)
-  set(ILLUME_CUDA_SOURCES runtime/cuda/cuda_backend.c runtime/cuda/elementwise.cu runtime/cuda/pooling.cu
-                          runtime/cuda/reductions.cu)
+  set(ILLUME_CUDA_SOURCES runtime/cuda/cuda_backend.c runtime/cuda/convolution.c runtime/cuda/elementwise.cu
+                          runtime/cuda/pooling.cu runtime/cuda/reductions.cu)
   add_library(illume_cuda_objects OBJECT ${ILLUME_CUDA_SOURCES})
   set_target_properties(illume_cuda_objects PROPERTIES POSITION_INDEPENDENT_CODE ON)
   target_include_directories(illume_cuda_objects PRIVATE ${ILLUME_INTERNAL_INCLUDES} ${CMAKE_CURRENT_SOURCE_DIR}/runtime/cuda
-                                                         ${CUDAToolkit_INCLUDE_DIRS})
+                                                         ${CUDAToolkit_INCLUDE_DIRS} ${CUDNN_INCLUDE_DIR})
   set(ILLUME_CUDA_WARNINGS $<$<COMPILE_LANGUAGE:C>:${ILLUME_WARNINGS}>
                            $<$<COMPILE_LANGUAGE:CUDA>:-Xcompiler=-Wall,-Wextra>)
   if(ILLUME_WERROR)
     list(APPEND ILLUME_CUDA_WARNINGS $<$<COMPILE_LANGUAGE:CUDA>:-Werror=all-warnings -Xcompiler=-Werror>)
   endif()
   target_compile_options(illume_cuda_objects PRIVATE ${ILLUME_CUDA_WARNINGS})
-  set(ILLUME_CUDA_LINK_LIBRARIES CUDA::cudart)
+  set(ILLUME_CUDA_LINK_LIBRARIES CUDA::cudart ${CUDNN_LIBRARY})
 endif()

@@ -1,39 +1,54 @@
 /* The CUDA backend: device memory from cudaMalloc, one stream per backend,
  * the element-wise ops on the kernels of elementwise.cu, pooling and its
  * gather backward on those of pooling.cu, softmax and reductions on those of
- * reductions.cu. The rest of the backend table (convolution on cuDNN,
- * matrix products on cuBLAS, batch normalization, pad and resize, and their
- * backward passes) is not
+ * reductions.cu, convolutions on cuDNN (convolution.c). The rest of the
+ * backend table (matrix products on cuBLAS, batch normalization, pad and
+ * resize, and their backward passes) is not
  * written yet: those entries fail with an error that names the op, so a
  * model that needs one is refused, never run wrong. "auto" stays on the CPU
  * until the table is complete (runtime/backend.c). */
 #include "cuda_backend.h"
 
-#include <cuda_runtime_api.h>
 #include <stdlib.h>
 
 #include "context.h"
+#include "cuda_private.h"
 #include "elementwise.h"
 #include "pooling.h"
 #include "reductions.h"
 
-typedef struct cuda_backend {
-    backend base;
-    int device;
-    cudaStream_t stream;
-} cuda_backend;
-
 static cuda_backend *of(backend *self) { return (cuda_backend *)self; }
 
-static illume_status check(backend *self, cudaError_t error, const char *what) {
+illume_status cuda_check(backend *self, cudaError_t error, const char *what) {
     if (error == cudaSuccess) return ILLUME_OK;
     return illume_fail(self->context, error == cudaErrorMemoryAllocation ? ILLUME_ERROR_OUT_OF_MEMORY
                                                                           : ILLUME_ERROR_BACKEND,
                        "CUDA failed in %s: %s", what, cudaGetErrorString(error));
 }
 
+illume_status cudnn_check(backend *self, cudnnStatus_t status, const char *what) {
+    if (status == CUDNN_STATUS_SUCCESS) return ILLUME_OK;
+    return illume_fail(self->context, status == CUDNN_STATUS_ALLOC_FAILED ? ILLUME_ERROR_OUT_OF_MEMORY
+                                                                          : ILLUME_ERROR_BACKEND,
+                       "cuDNN failed in %s: %s", what, cudnnGetErrorString(status));
+}
+
+illume_status cuda_workspace(cuda_backend *cuda, size_t bytes, void **workspace) {
+    if (bytes > cuda->workspace_bytes) {
+        /* The stream may still read the old one: wait before freeing it. */
+        ILLUME_TRY(cuda_check(&cuda->base, cudaStreamSynchronize(cuda->stream), "cudaStreamSynchronize"));
+        if (cuda->workspace) cudaFree(cuda->workspace);
+        cuda->workspace = NULL;
+        cuda->workspace_bytes = 0;
+        ILLUME_TRY(cuda_check(&cuda->base, cudaMalloc(&cuda->workspace, bytes), "allocating the cuDNN workspace"));
+        cuda->workspace_bytes = bytes;
+    }
+    *workspace = cuda->workspace;
+    return ILLUME_OK;
+}
+
 static illume_status launched(backend *self, int error, const char *what) {
-    return check(self, (cudaError_t)error, what);
+    return cuda_check(self, (cudaError_t)error, what);
 }
 
 static void *cuda_allocate(backend *self, size_t bytes) {
@@ -49,22 +64,23 @@ static void cuda_release(backend *self, void *memory) {
 }
 
 static illume_status cuda_upload(backend *self, void *device, const void *host, size_t bytes) {
-    return check(self, cudaMemcpyAsync(device, host, bytes, cudaMemcpyHostToDevice, of(self)->stream),
+    return cuda_check(self, cudaMemcpyAsync(device, host, bytes, cudaMemcpyHostToDevice, of(self)->stream),
                  "cudaMemcpyAsync to the device");
 }
 
 static illume_status cuda_download(backend *self, void *host, const void *device, size_t bytes) {
-    return check(self, cudaMemcpyAsync(host, device, bytes, cudaMemcpyDeviceToHost, of(self)->stream),
+    return cuda_check(self, cudaMemcpyAsync(host, device, bytes, cudaMemcpyDeviceToHost, of(self)->stream),
                  "cudaMemcpyAsync to the host");
 }
 
 static illume_status cuda_synchronize(backend *self) {
-    return check(self, cudaStreamSynchronize(of(self)->stream), "cudaStreamSynchronize");
+    return cuda_check(self, cudaStreamSynchronize(of(self)->stream), "cudaStreamSynchronize");
 }
 
 static void cuda_release_state(backend *self, void *state) {
     (void)self;
-    free(state);
+    cuda_state *header = state;
+    if (header) header->destroy(header);
 }
 
 static illume_status cuda_fill(backend *self, float value, int64_t count, float *y) {
@@ -115,33 +131,27 @@ static illume_status cuda_reveal_cancel(backend *self, const reveal_cancel_desc 
                     "the RevealCancel kernel");
 }
 
-static illume_status missing(backend *self, const char *what) {
+illume_status cuda_missing(backend *self, const char *what) {
     return illume_fail(self->context, ILLUME_ERROR_UNSUPPORTED,
                        "the CUDA backend does not run %s yet: use --device cpu", what);
 }
 
-static illume_status cuda_convolution(backend *self, const convolution_desc *desc, void **state, const float *x,
-                                      const float *weights, const float *bias, float *y) {
-    (void)desc, (void)state, (void)x, (void)weights, (void)bias, (void)y;
-    return missing(self, "convolutions");
-}
-
 static illume_status cuda_pool(backend *self, const pool_desc *desc, const float *x, float *y, int32_t *argmax) {
-    if (desc->channels_last) return missing(self, "channels-last pooling");
+    if (desc->channels_last) return cuda_missing(self, "channels-last pooling");
     return launched(self, illume_cuda_pool(of(self)->stream, desc, x, y, argmax), "the pooling kernel");
 }
 
 static illume_status cuda_matmul(backend *self, const matmul_desc *desc, void **state, const float *a,
                                  const float *b, const float *bias, float *y) {
     (void)desc, (void)state, (void)a, (void)b, (void)bias, (void)y;
-    return missing(self, "matrix products");
+    return cuda_missing(self, "matrix products");
 }
 
 static illume_status cuda_batchnorm(backend *self, const batchnorm_desc *desc, void **state, const float *x,
                                     const float *scale, const float *shift, const float *mean,
                                     const float *variance, float *y) {
     (void)desc, (void)state, (void)x, (void)scale, (void)shift, (void)mean, (void)variance, (void)y;
-    return missing(self, "batch normalization");
+    return cuda_missing(self, "batch normalization");
 }
 
 static illume_status cuda_softmax(backend *self, const softmax_desc *desc, const float *x, float *y) {
@@ -154,23 +164,17 @@ static illume_status cuda_reduce(backend *self, const reduce_desc *desc, const f
 
 static illume_status cuda_pad(backend *self, const pad_desc *desc, const float *x, float *y) {
     (void)desc, (void)x, (void)y;
-    return missing(self, "Pad");
+    return cuda_missing(self, "Pad");
 }
 
 static illume_status cuda_resize(backend *self, const resize_desc *desc, const float *x, float *y) {
     (void)desc, (void)x, (void)y;
-    return missing(self, "Resize");
-}
-
-static illume_status cuda_convolution_backward(backend *self, const convolution_desc *desc, void **state,
-                                               const float *dy, const float *weights, float *dx) {
-    (void)desc, (void)state, (void)dy, (void)weights, (void)dx;
-    return missing(self, "convolution backward passes");
+    return cuda_missing(self, "Resize");
 }
 
 static illume_status cuda_pool_backward(backend *self, const pool_desc *desc, const float *dy, const int32_t *argmax,
                                         float *dx) {
-    if (desc->channels_last) return missing(self, "channels-last pooling");
+    if (desc->channels_last) return cuda_missing(self, "channels-last pooling");
     if (desc->kind == POOL_MAX && !argmax)
         return illume_fail(self->context, ILLUME_ERROR_INTERNAL, "max pooling backward without the forward's argmax");
     return launched(self, illume_cuda_pool_backward(of(self)->stream, desc, dy, argmax, dx),
@@ -180,7 +184,7 @@ static illume_status cuda_pool_backward(backend *self, const pool_desc *desc, co
 static illume_status cuda_binary_backward(backend *self, const binary_desc *desc, int operand, const float *a,
                                           const float *b, const float *dy, float *dx) {
     (void)desc, (void)operand, (void)a, (void)b, (void)dy, (void)dx;
-    return missing(self, "broadcast binary backward passes");
+    return cuda_missing(self, "broadcast binary backward passes");
 }
 
 static illume_status cuda_softmax_backward(backend *self, const softmax_desc *desc, const float *y, const float *dy,
@@ -191,16 +195,18 @@ static illume_status cuda_softmax_backward(backend *self, const softmax_desc *de
 
 static illume_status cuda_pad_backward(backend *self, const pad_desc *desc, const float *dy, float *dx) {
     (void)desc, (void)dy, (void)dx;
-    return missing(self, "Pad backward passes");
+    return cuda_missing(self, "Pad backward passes");
 }
 
 static illume_status cuda_resize_backward(backend *self, const resize_desc *desc, const float *dy, float *dx) {
     (void)desc, (void)dy, (void)dx;
-    return missing(self, "Resize backward passes");
+    return cuda_missing(self, "Resize backward passes");
 }
 
 static void cuda_destroy(backend *self) {
     cuda_backend *cuda = of(self);
+    if (cuda->workspace) cudaFree(cuda->workspace);
+    if (cuda->cudnn) cudnnDestroy(cuda->cudnn);
     if (cuda->stream) cudaStreamDestroy(cuda->stream);
     free(cuda);
 }
@@ -255,9 +261,11 @@ backend *cuda_backend_create(illume_context *context, int device) {
     self->relevance_term = cuda_relevance_term;
     self->deeplift = cuda_deeplift;
     self->reveal_cancel = cuda_reveal_cancel;
-    if (check(self, cudaSetDevice(device), "cudaSetDevice") != ILLUME_OK ||
-        check(self, cudaStreamCreateWithFlags(&cuda->stream, cudaStreamNonBlocking), "cudaStreamCreate") !=
-            ILLUME_OK) {
+    if (cuda_check(self, cudaSetDevice(device), "cudaSetDevice") != ILLUME_OK ||
+        cuda_check(self, cudaStreamCreateWithFlags(&cuda->stream, cudaStreamNonBlocking), "cudaStreamCreate") !=
+            ILLUME_OK ||
+        cudnn_check(self, cudnnCreate(&cuda->cudnn), "cudnnCreate") != ILLUME_OK ||
+        cudnn_check(self, cudnnSetStream(cuda->cudnn, cuda->stream), "cudnnSetStream") != ILLUME_OK) {
         cuda_destroy(self);
         return NULL;
     }

@@ -3,7 +3,8 @@
  * (every unary kind and its backward under every Relu rule, every broadcast
  * binary kind, strided copies, fills, LRP's ratio and terms, DeepLIFT's
  * steps and RevealCancel, max and average pooling and their backward,
- * softmax and its backward, reductions), on
+ * softmax and its backward, reductions; convolutions forward (bias, fused
+ * Relu, residual accumulation, groups) and backward-data on cuDNN), on
  * the same inputs uploaded to the device.
  * Without a CUDA device (or a build without the CUDA backend) it reports
  * skipped: exit code 77. */
@@ -188,6 +189,49 @@ static void reduction_ops(backend *cpu, backend *gpu) {
     release_all(&buffers);
 }
 
+static void convolution_ops(backend *cpu, backend *gpu) {
+    enum { N = 2, C = 4, F = 6, SIDE = 9, OUT = 5, K = 3 };
+    static float x[N * C * SIDE * SIDE], w[F * C * K * K], bias[F], y[N * F * OUT * OUT], dy[N * F * OUT * OUT];
+    static float dx[N * C * SIDE * SIDE];
+    random_values(x, N * C * SIDE * SIDE, -1.0f, 1.0f);
+    random_values(w, F * C * K * K, -0.5f, 0.5f);
+    random_values(bias, F, -0.2f, 0.2f);
+    random_values(dy, N * F * OUT * OUT, -1.0f, 1.0f);
+    for (int variant = 0; variant < 3; variant++) {
+        /* plain; with a fused Relu and an accumulated residual; grouped (2 groups) */
+        int64_t groups = variant == 2 ? 2 : 1;
+        convolution_desc desc = {.spatial_rank = 2, .batch = N, .in_channels = C, .out_channels = F, .groups = groups,
+                                 .in_size = {SIDE, SIDE}, .out_size = {OUT, OUT}, .kernel = {K, K}, .stride = {2, 2},
+                                 .dilation = {1, 1}, .pad_begin = {1, 1}, .pad_end = {1, 1}, .constant_weights = 1,
+                                 .activation = variant == 1 ? UNARY_RELU : UNARY_COPY, .accumulate = variant == 1};
+        device_buffers buffers = {gpu, {0}, 0};
+        float *device_x = to_device(&buffers, x, N * C * SIDE * SIDE);
+        float *device_w = to_device(&buffers, w, F * (C / groups) * K * K), *device_bias = to_device(&buffers, bias, F);
+        float *device_y = to_device(&buffers, dy, N * F * OUT * OUT); /* dy serves as the residual accumulated into */
+        float *device_dy = to_device(&buffers, dy, N * F * OUT * OUT);
+        float *device_dx = to_device(&buffers, NULL, N * C * SIDE * SIDE);
+        void *cpu_state = NULL, *gpu_state = NULL, *cpu_backward = NULL, *gpu_backward = NULL;
+        memcpy(y, dy, sizeof y);
+        char label[64];
+        snprintf(label, sizeof label, "convolution variant %d", variant);
+        cpu->convolution(cpu, &desc, &cpu_state, x, w, bias, y);
+        expect_same(label, gpu, gpu->convolution(gpu, &desc, &gpu_state, device_x, device_w, device_bias, device_y),
+                    device_y, y, N * F * OUT * OUT);
+        convolution_desc plain = desc;
+        plain.activation = UNARY_COPY;
+        plain.accumulate = 0;
+        snprintf(label, sizeof label, "convolution backward-data variant %d", variant);
+        cpu->convolution_backward(cpu, &plain, &cpu_backward, dy, w, dx);
+        expect_same(label, gpu, gpu->convolution_backward(gpu, &plain, &gpu_backward, device_dy, device_w, device_dx),
+                    device_dx, dx, N * C * SIDE * SIDE);
+        if (cpu_state) cpu->release_state(cpu, cpu_state);
+        if (cpu_backward) cpu->release_state(cpu, cpu_backward);
+        if (gpu_state) gpu->release_state(gpu, gpu_state);
+        if (gpu_backward) gpu->release_state(gpu, gpu_backward);
+        release_all(&buffers);
+    }
+}
+
 static void pool_ops(backend *cpu, backend *gpu) {
     enum { PLANES = 4, SIDE = 9, OUT = 5 };
     static float x[PLANES * SIDE * SIDE], y[PLANES * OUT * OUT], dy[PLANES * OUT * OUT], dx[PLANES * SIDE * SIDE];
@@ -229,6 +273,7 @@ int main(void) {
     relevance_ops(cpu, gpu);
     pool_ops(cpu, gpu);
     reduction_ops(cpu, gpu);
+    convolution_ops(cpu, gpu);
     cpu->destroy(cpu);
     gpu->destroy(gpu);
     illume_context_destroy(context);

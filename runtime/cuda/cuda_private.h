@@ -1,0 +1,39 @@
+/* What the CUDA backend's files share: the backend's own fields (device,
+ * stream, cuDNN handle, the one workspace every cuDNN call shares), the
+ * header every state it leaves in a node's slot starts with, and its error
+ * checks. */
+#ifndef ILLUME_CUDA_PRIVATE_H
+#define ILLUME_CUDA_PRIVATE_H
+
+#include <cuda_runtime_api.h>
+#include <cudnn.h>
+
+#include "backend.h"
+
+typedef struct cuda_backend {
+    backend base;
+    int device;
+    cudaStream_t stream;
+    cudnnHandle_t cudnn;
+    void *workspace; /* grown to the largest a call has needed */
+    size_t workspace_bytes;
+} cuda_backend;
+
+/* Every state a CUDA primitive leaves in a node's slot starts with this. */
+typedef struct cuda_state {
+    void (*destroy)(struct cuda_state *state);
+} cuda_state;
+
+illume_status cuda_check(backend *self, cudaError_t error, const char *what);
+illume_status cudnn_check(backend *self, cudnnStatus_t status, const char *what);
+/* The shared workspace, at least bytes long. */
+illume_status cuda_workspace(cuda_backend *cuda, size_t bytes, void **workspace);
+/* An op the backend does not run yet: the error that says so. */
+illume_status cuda_missing(backend *self, const char *what);
+
+illume_status cuda_convolution(backend *self, const convolution_desc *desc, void **state, const float *x,
+                               const float *weights, const float *bias, float *y);
+illume_status cuda_convolution_backward(backend *self, const convolution_desc *desc, void **state, const float *dy,
+                                        const float *weights, float *dx);
+
+#endif
