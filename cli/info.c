@@ -28,7 +28,7 @@ static int print_backends(void) {
     }
     int devices = illume_cuda_devices();
     printf("cuda: compiled; %d device%s visible%s\n", devices, devices == 1 ? "" : "s",
-           devices ? " (--device cuda or cuda:N; element-wise ops, pooling, softmax, reductions and convolutions so far)" : "");
+           devices ? " (--device cuda or cuda:N; element-wise ops, pooling, softmax, reductions, convolutions and matrix products so far; not verified on a GPU)" : "");
     return 0;
 }
 

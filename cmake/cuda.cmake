@@ -28,7 +28,8 @@ if(ILLUME_HAVE_CUDA)
     set(CMAKE_CUDA_ARCHITECTURES 80 90)
   endif()
   enable_language(CUDA)
-  set(ILLUME_CUDA_SOURCES runtime/cuda/cuda_backend.c runtime/cuda/convolution.c runtime/cuda/elementwise.cu
+  set(ILLUME_CUDA_SOURCES runtime/cuda/cuda_backend.c runtime/cuda/convolution.c runtime/cuda/matmul.c
+                          runtime/cuda/elementwise.cu
                           runtime/cuda/pooling.cu runtime/cuda/reductions.cu)
   add_library(illume_cuda_objects OBJECT ${ILLUME_CUDA_SOURCES})
   set_target_properties(illume_cuda_objects PROPERTIES POSITION_INDEPENDENT_CODE ON)
@@ -40,5 +41,5 @@ if(ILLUME_HAVE_CUDA)
     list(APPEND ILLUME_CUDA_WARNINGS $<$<COMPILE_LANGUAGE:CUDA>:-Werror=all-warnings -Xcompiler=-Werror>)
   endif()
   target_compile_options(illume_cuda_objects PRIVATE ${ILLUME_CUDA_WARNINGS})
-  set(ILLUME_CUDA_LINK_LIBRARIES CUDA::cudart ${CUDNN_LIBRARY})
+  set(ILLUME_CUDA_LINK_LIBRARIES CUDA::cudart CUDA::cublas ${CUDNN_LIBRARY})
 endif()

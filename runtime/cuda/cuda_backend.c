@@ -1,9 +1,9 @@
 /* The CUDA backend: device memory from cudaMalloc, one stream per backend,
  * the element-wise ops on the kernels of elementwise.cu, pooling and its
  * gather backward on those of pooling.cu, softmax and reductions on those of
- * reductions.cu, convolutions on cuDNN (convolution.c). The rest of the
- * backend table (matrix products on cuBLAS, batch normalization, pad and
- * resize, and their backward passes) is not
+ * reductions.cu, convolutions on cuDNN (convolution.c), matrix products on
+ * cuBLAS (matmul.c). The rest of the backend table (batch normalization,
+ * pad and resize and their backward passes) is not
  * written yet: those entries fail with an error that names the op, so a
  * model that needs one is refused, never run wrong. "auto" stays on the CPU
  * until the table is complete (runtime/backend.c). */
@@ -13,6 +13,7 @@
 
 #include "context.h"
 #include "cuda_private.h"
+#include "binary.h"
 #include "elementwise.h"
 #include "pooling.h"
 #include "reductions.h"
@@ -31,6 +32,13 @@ illume_status cudnn_check(backend *self, cudnnStatus_t status, const char *what)
     return illume_fail(self->context, status == CUDNN_STATUS_ALLOC_FAILED ? ILLUME_ERROR_OUT_OF_MEMORY
                                                                           : ILLUME_ERROR_BACKEND,
                        "cuDNN failed in %s: %s", what, cudnnGetErrorString(status));
+}
+
+illume_status cublas_check(backend *self, cublasStatus_t status, const char *what) {
+    if (status == CUBLAS_STATUS_SUCCESS) return ILLUME_OK;
+    return illume_fail(self->context, status == CUBLAS_STATUS_ALLOC_FAILED ? ILLUME_ERROR_OUT_OF_MEMORY
+                                                                           : ILLUME_ERROR_BACKEND,
+                       "cuBLAS failed in %s: %s", what, cublasGetStatusString(status));
 }
 
 illume_status cuda_workspace(cuda_backend *cuda, size_t bytes, void **workspace) {
@@ -141,12 +149,6 @@ static illume_status cuda_pool(backend *self, const pool_desc *desc, const float
     return launched(self, illume_cuda_pool(of(self)->stream, desc, x, y, argmax), "the pooling kernel");
 }
 
-static illume_status cuda_matmul(backend *self, const matmul_desc *desc, void **state, const float *a,
-                                 const float *b, const float *bias, float *y) {
-    (void)desc, (void)state, (void)a, (void)b, (void)bias, (void)y;
-    return cuda_missing(self, "matrix products");
-}
-
 static illume_status cuda_batchnorm(backend *self, const batchnorm_desc *desc, void **state, const float *x,
                                     const float *scale, const float *shift, const float *mean,
                                     const float *variance, float *y) {
@@ -183,8 +185,14 @@ static illume_status cuda_pool_backward(backend *self, const pool_desc *desc, co
 
 static illume_status cuda_binary_backward(backend *self, const binary_desc *desc, int operand, const float *a,
                                           const float *b, const float *dy, float *dx) {
-    (void)desc, (void)operand, (void)a, (void)b, (void)dy, (void)dx;
-    return cuda_missing(self, "broadcast binary backward passes");
+    if (operand != 0 && operand != 1)
+        return illume_fail(self->context, ILLUME_ERROR_INTERNAL, "binary backward of operand %d", operand);
+    int reads = illume_binary_partial_reads(desc->kind, operand);
+    if (((reads & 1) && !a) || ((reads & 2) && !b))
+        return illume_fail(self->context, ILLUME_ERROR_INTERNAL, "the gradient of binary op %d needs both operands",
+                           (int)desc->kind);
+    return launched(self, illume_cuda_binary_backward(of(self)->stream, desc, operand, a, b, dy, dx),
+                    "the binary backward kernel");
 }
 
 static illume_status cuda_softmax_backward(backend *self, const softmax_desc *desc, const float *y, const float *dy,
@@ -207,6 +215,7 @@ static void cuda_destroy(backend *self) {
     cuda_backend *cuda = of(self);
     if (cuda->workspace) cudaFree(cuda->workspace);
     if (cuda->cudnn) cudnnDestroy(cuda->cudnn);
+    if (cuda->cublas) cublasDestroy(cuda->cublas);
     if (cuda->stream) cudaStreamDestroy(cuda->stream);
     free(cuda);
 }
@@ -265,7 +274,9 @@ backend *cuda_backend_create(illume_context *context, int device) {
         cuda_check(self, cudaStreamCreateWithFlags(&cuda->stream, cudaStreamNonBlocking), "cudaStreamCreate") !=
             ILLUME_OK ||
         cudnn_check(self, cudnnCreate(&cuda->cudnn), "cudnnCreate") != ILLUME_OK ||
-        cudnn_check(self, cudnnSetStream(cuda->cudnn, cuda->stream), "cudnnSetStream") != ILLUME_OK) {
+        cudnn_check(self, cudnnSetStream(cuda->cudnn, cuda->stream), "cudnnSetStream") != ILLUME_OK ||
+        cublas_check(self, cublasCreate(&cuda->cublas), "cublasCreate") != ILLUME_OK ||
+        cublas_check(self, cublasSetStream(cuda->cublas, cuda->stream), "cublasSetStream") != ILLUME_OK) {
         cuda_destroy(self);
         return NULL;
     }

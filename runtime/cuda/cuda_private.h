@@ -1,10 +1,11 @@
 /* What the CUDA backend's files share: the backend's own fields (device,
- * stream, cuDNN handle, the one workspace every cuDNN call shares), the
+ * stream, cuDNN and cuBLAS handles, the one workspace every cuDNN call shares), the
  * header every state it leaves in a node's slot starts with, and its error
  * checks. */
 #ifndef ILLUME_CUDA_PRIVATE_H
 #define ILLUME_CUDA_PRIVATE_H
 
+#include <cublas_v2.h>
 #include <cuda_runtime_api.h>
 #include <cudnn.h>
 
@@ -15,6 +16,7 @@ typedef struct cuda_backend {
     int device;
     cudaStream_t stream;
     cudnnHandle_t cudnn;
+    cublasHandle_t cublas;
     void *workspace; /* grown to the largest a call has needed */
     size_t workspace_bytes;
 } cuda_backend;
@@ -26,6 +28,7 @@ typedef struct cuda_state {
 
 illume_status cuda_check(backend *self, cudaError_t error, const char *what);
 illume_status cudnn_check(backend *self, cudnnStatus_t status, const char *what);
+illume_status cublas_check(backend *self, cublasStatus_t status, const char *what);
 /* The shared workspace, at least bytes long. */
 illume_status cuda_workspace(cuda_backend *cuda, size_t bytes, void **workspace);
 /* An op the backend does not run yet: the error that says so. */
@@ -33,6 +36,8 @@ illume_status cuda_missing(backend *self, const char *what);
 
 illume_status cuda_convolution(backend *self, const convolution_desc *desc, void **state, const float *x,
                                const float *weights, const float *bias, float *y);
+illume_status cuda_matmul(backend *self, const matmul_desc *desc, void **state, const float *a, const float *b,
+                          const float *bias, float *y);
 illume_status cuda_convolution_backward(backend *self, const convolution_desc *desc, void **state, const float *dy,
                                         const float *weights, float *dx);
 

@@ -4,7 +4,7 @@
 // computing with the per-element math of kernels/ (the CPU backend's), and
 // every launcher returns the launch's error.
 #include "activation.h"
-#include "binary.h"
+#include "binary_backward.h"
 #include "cuda_kernel.h"
 #include "elementwise.h"
 #include "relevance.h"
@@ -50,6 +50,12 @@ __global__ void unary_backward_kernel(unary_backward_desc desc, const float *x, 
                   : illume_unary_gradient_from_output(desc.kind, desc.alpha, desc.beta, desc.rule, y ? y[i] : 0.0f,
                                                       dy[i]);
     }
+}
+
+__global__ void binary_backward_kernel(binary_kind kind, int operand, illume_axis_group kept,
+                                       illume_axis_group broadcast, const float *a, const float *b, const float *dy,
+                                       float *dx) {
+    EACH(e, kept.count) illume_binary_backward_element(kind, operand, &kept, &broadcast, a, b, dy, dx, e);
 }
 
 __global__ void relevance_ratio_kernel(relevance_ratio_desc desc, const float *r, const float *z, const float *g,
@@ -132,6 +138,16 @@ extern "C" int illume_cuda_unary_backward(illume_cuda_stream stream, const unary
     if (desc->count < 1) return 0;
     ILLUME_LAUNCH(unary_backward_kernel, illume_cuda_blocks(desc->count), ILLUME_CUDA_THREADS, stream, *desc, x, y,
                   dy, dx);
+    return illume_cuda_launched();
+}
+
+extern "C" int illume_cuda_binary_backward(illume_cuda_stream stream, const binary_desc *desc, int operand,
+                                           const float *a, const float *b, const float *dy, float *dx) {
+    illume_axis_group kept, broadcast;
+    illume_binary_backward_groups(desc, operand, &kept, &broadcast);
+    if (kept.count < 1) return 0;
+    ILLUME_LAUNCH(binary_backward_kernel, illume_cuda_blocks(kept.count), ILLUME_CUDA_THREADS, stream, desc->kind,
+                  operand, kept, broadcast, a, b, dy, dx);
     return illume_cuda_launched();
 }
 

@@ -20,6 +20,9 @@ int illume_cuda_unary(illume_cuda_stream stream, const unary_desc *desc, const f
 int illume_cuda_binary(illume_cuda_stream stream, const binary_desc *desc, const float *a, const float *b, float *y);
 int illume_cuda_unary_backward(illume_cuda_stream stream, const unary_backward_desc *desc, const float *x,
                                const float *y, const float *dy, float *dx);
+/* The gradient of operand 0 (a) or 1 (b), summed over the axes it was broadcast along. */
+int illume_cuda_binary_backward(illume_cuda_stream stream, const binary_desc *desc, int operand, const float *a,
+                                const float *b, const float *dy, float *dx);
 int illume_cuda_relevance_ratio(illume_cuda_stream stream, const relevance_ratio_desc *desc, const float *r,
                                 const float *z, const float *g, float *y);
 int illume_cuda_relevance_term(illume_cuda_stream stream, int64_t count, float coefficient, const float *a,

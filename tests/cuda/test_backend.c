@@ -1,10 +1,11 @@
 /* test_cuda_backend (label gpu): the CUDA backend against the CPU backend
  * through the backend table, on a CUDA device: the element-wise ops it runs
  * (every unary kind and its backward under every Relu rule, every broadcast
- * binary kind, strided copies, fills, LRP's ratio and terms, DeepLIFT's
+ * binary kind and its backward, strided copies, fills, LRP's ratio and terms, DeepLIFT's
  * steps and RevealCancel, max and average pooling and their backward,
  * softmax and its backward, reductions; convolutions forward (bias, fused
- * Relu, residual accumulation, groups) and backward-data on cuDNN), on
+ * Relu, residual accumulation, groups) and backward-data on cuDNN, matrix
+ * products on cuBLAS (transposes, bias, beta, broadcast batches)), on
  * the same inputs uploaded to the device.
  * Without a CUDA device (or a build without the CUDA backend) it reports
  * skipped: exit code 77. */
@@ -108,6 +109,16 @@ static void binary_ops(backend *cpu, backend *gpu) {
         snprintf(label, sizeof label, "binary kind %d, broadcast", kind);
         cpu->binary(cpu, &desc, a, b, want);
         expect_same(label, gpu, gpu->binary(gpu, &desc, device_a, device_b, device_y), device_y, want, 60);
+        float dy[60], gradient[20];
+        random_values(dy, 60, -1.0f, 1.0f);
+        float *device_dy = to_device(&buffers, dy, 60), *device_gradient = to_device(&buffers, NULL, 20);
+        for (int operand = 0; operand < 2; operand++) {
+            snprintf(label, sizeof label, "binary kind %d backward, operand %d", kind, operand);
+            cpu->binary_backward(cpu, &desc, operand, a, b, dy, gradient);
+            expect_same(label, gpu,
+                        gpu->binary_backward(gpu, &desc, operand, device_a, device_b, device_dy, device_gradient),
+                        device_gradient, gradient, operand == 0 ? 15 : 20);
+        }
         release_all(&buffers);
     }
     random_values(source, 42, -1.0f, 1.0f);
@@ -232,6 +243,42 @@ static void convolution_ops(backend *cpu, backend *gpu) {
     }
 }
 
+static void matmul_ops(backend *cpu, backend *gpu) {
+    static float a[2 * 3 * 7], b[5 * 7], bias[5], y[2 * 3 * 5], start[2 * 3 * 5];
+    random_values(a, 2 * 3 * 7, -1.0f, 1.0f);
+    random_values(b, 5 * 7, -1.0f, 1.0f);
+    random_values(bias, 5, -0.5f, 0.5f);
+    random_values(start, 2 * 3 * 5, -1.0f, 1.0f);
+    const matmul_desc cases[] = {
+        /* Gemm: (3, 7) x (5, 7)^T + bias */
+        {.rank = 2, .a_dims = {3, 7}, .b_dims = {5, 7}, .y_dims = {3, 5}, .transpose_b = 1, .alpha = 1.0f,
+         .has_bias = 1, .constant_b = 1},
+        /* alpha and beta, a transposed: (7, 3)^T x (7, 5) */
+        {.rank = 2, .a_dims = {7, 3}, .b_dims = {7, 5}, .y_dims = {3, 5}, .transpose_a = 1, .alpha = 0.5f,
+         .beta = 2.0f},
+        /* MatMul with a broadcast batch: (2, 3, 7) x (1, 7, 5) */
+        {.rank = 3, .a_dims = {2, 3, 7}, .b_dims = {1, 7, 5}, .y_dims = {2, 3, 5}, .alpha = 1.0f}};
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        const matmul_desc *desc = &cases[k];
+        device_buffers buffers = {gpu, {0}, 0};
+        float *device_a = to_device(&buffers, a, 2 * 3 * 7), *device_b = to_device(&buffers, b, 5 * 7);
+        float *device_bias = to_device(&buffers, bias, 5), *device_y = to_device(&buffers, start, 2 * 3 * 5);
+        void *cpu_state = NULL, *gpu_state = NULL;
+        memcpy(y, start, sizeof y);
+        int64_t count = desc->rank == 3 ? 30 : 15;
+        char label[48];
+        snprintf(label, sizeof label, "matrix product case %zu", k);
+        cpu->matmul(cpu, desc, &cpu_state, a, b, desc->has_bias ? bias : NULL, y);
+        expect_same(label, gpu,
+                    gpu->matmul(gpu, desc, &gpu_state, device_a, device_b, desc->has_bias ? device_bias : NULL,
+                                device_y),
+                    device_y, y, count);
+        if (cpu_state) cpu->release_state(cpu, cpu_state);
+        if (gpu_state) gpu->release_state(gpu, gpu_state);
+        release_all(&buffers);
+    }
+}
+
 static void pool_ops(backend *cpu, backend *gpu) {
     enum { PLANES = 4, SIDE = 9, OUT = 5 };
     static float x[PLANES * SIDE * SIDE], y[PLANES * OUT * OUT], dy[PLANES * OUT * OUT], dx[PLANES * SIDE * SIDE];
@@ -274,6 +321,7 @@ int main(void) {
     pool_ops(cpu, gpu);
     reduction_ops(cpu, gpu);
     convolution_ops(cpu, gpu);
+    matmul_ops(cpu, gpu);
     cpu->destroy(cpu);
     gpu->destroy(gpu);
     illume_context_destroy(context);

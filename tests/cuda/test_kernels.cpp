@@ -119,6 +119,20 @@ static void broadcast_and_copies(backend *cpu) {
         cpu->binary(cpu, &desc, a.data(), b.data(), want.data());
         expect_same(label, got, want);
     }
+    // The gradient of each operand of each kind, summed over its broadcast axes.
+    std::vector<float> dy = random_values(60, -1.0f, 1.0f);
+    for (binary_kind kind : kinds)
+        for (int operand = 0; operand < 2; operand++) {
+            binary_desc desc = {kind, 3, {3, 4, 5}, {5, 0, 1}, {0, 5, 1}};
+            size_t size = operand == 0 ? 15 : 20;
+            std::vector<float> got(size), want(size);
+            char label[64];
+            std::snprintf(label, sizeof label, "binary backward kind %d operand %d", (int)kind, operand);
+            expect_launched(label, illume_cuda_binary_backward(nullptr, &desc, operand, a.data(), b.data(), dy.data(),
+                                                               got.data()));
+            cpu->binary_backward(cpu, &desc, operand, a.data(), b.data(), dy.data(), want.data());
+            expect_same(label, got, want);
+        }
     // A transpose of (6, 7) into an offset block of a larger buffer, written and accumulated.
     std::vector<float> x = random_values(42, -1.0f, 1.0f);
     for (int accumulate = 0; accumulate < 2; accumulate++) {
