@@ -12,7 +12,8 @@ explanation methods (tests/explain/test_captum.c compares them).
         The same into an emptied OUT_DIR, then checks that COMMITTED_DIR
         holds what was just made: the same manifest and files, identical
         inputs and targets, the same ONNX graphs and weights, and references
-        that agree within (1e-5 + the case's ambiguity) x max |reference|.
+        that agree within (1e-5 + the case's ambiguity) x max |reference|
+        (tests/reference_files.py, which both reference scripts share).
 
 Files, for each model MODEL and case CASE:
     MODEL.onnx, MODEL.input.npy (N, 3, 32, 32), MODEL.targets.npy (N, int64),
@@ -74,11 +75,9 @@ residual and concat are skipped, since Captum's hooks go wrong on them
 (residual's stem ReLU feeds its MaxPool directly; concat's inception max
 pool has overlapping windows and shares its input with the other branches).
 """
-import argparse
 import contextlib
 import copy
 import os
-import shutil
 import sys
 
 import numpy as np
@@ -86,6 +85,10 @@ import onnx
 import onnxruntime
 import torch
 import torch.nn as nn
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import reference_files  # noqa: E402 (tests/reference_files.py, shared with the other reference script)
+from reference_files import relative_difference  # noqa: E402
 
 from captum.attr import (DeepLift, Deconvolution, GuidedBackprop, GuidedGradCam, InputXGradient, IntegratedGradients,
                          LayerAttribution, LayerGradCam, NeuronDeconvolution, NeuronGradient, NeuronGuidedBackprop,
@@ -369,11 +372,6 @@ def build(name):
     return model
 
 
-def relative_difference(actual, reference):
-    actual, reference = np.asarray(actual, np.float64), np.asarray(reference, np.float64)
-    scale = np.max(np.abs(reference))
-    difference = np.max(np.abs(actual - reference))
-    return difference / scale if scale > 0 else difference
 
 
 def export(model, name, directory, inputs):
@@ -1011,94 +1009,15 @@ def make(directory):
         file.write("\n".join(lines) + "\n")
 
 
-def same_model(fresh, committed):
-    a, b = onnx.load(fresh).graph, onnx.load(committed).graph
-    if [(n.op_type, list(n.input), list(n.output)) for n in a.node] != \
-            [(n.op_type, list(n.input), list(n.output)) for n in b.node]:
-        return False
-    weights_a = {w.name: onnx.numpy_helper.to_array(w) for w in a.initializer}
-    weights_b = {w.name: onnx.numpy_helper.to_array(w) for w in b.initializer}
-    return weights_a.keys() == weights_b.keys() and all(np.array_equal(weights_a[k], weights_b[k])
-                                                        for k in weights_a)
 
 
-def same_manifest(fresh, committed):
-    """Equal line for line, except that the ambiguities, which depend on which
-    units fall within the knife edge, need only agree within a factor of 2."""
-    with open(fresh) as file_a, open(committed) as file_b:
-        lines_a, lines_b = file_a.read().splitlines(), file_b.read().splitlines()
-    if len(lines_a) != len(lines_b):
-        return False
-    for line_a, line_b in zip(lines_a, lines_b):
-        words_a, words_b = line_a.split(), line_b.split()
-        ambiguity_a = float(words_a.pop(words_a.index("--ambiguity") + 1)) if "--ambiguity" in words_a else 0.0
-        ambiguity_b = float(words_b.pop(words_b.index("--ambiguity") + 1)) if "--ambiguity" in words_b else 0.0
-        words_a = [w for w in words_a if w != "--ambiguity"]
-        words_b = [w for w in words_b if w != "--ambiguity"]
-        if words_a != words_b or not (ambiguity_a <= 2 * ambiguity_b + 1e-5 and ambiguity_b <= 2 * ambiguity_a + 1e-5):
-            print("manifest line differs:\n  made now:  %s\n  committed: %s" % (line_a, line_b))
-            return False
-    return True
 
 
-def committed_ambiguities(committed):
-    """The --ambiguity of each case in the committed manifest (0 where none)."""
-    ambiguities = {}
-    with open(os.path.join(committed, "manifest.txt")) as file:
-        for line in file:
-            words = line.split()
-            if words and not words[0].startswith("#"):
-                ambiguities[words[2]] = float(words[words.index("--ambiguity") + 1]) if "--ambiguity" in words else 0.0
-    return ambiguities
 
 
-def compare(fresh, committed):
-    """Whether a fresh run made what is committed; a reference may differ by
-    its knife-edge ambiguity too, since PyTorch on another machine may take
-    the other branch there."""
-    ambiguities = committed_ambiguities(committed)
-    problems = []
-    fresh_files, committed_files = sorted(os.listdir(fresh)), sorted(os.listdir(committed))
-    if fresh_files != committed_files:
-        problems.append("files differ: only made now %s, only committed %s" %
-                        (sorted(set(fresh_files) - set(committed_files)),
-                         sorted(set(committed_files) - set(fresh_files))))
-    for name in sorted(set(fresh_files) & set(committed_files)):
-        a, b = os.path.join(fresh, name), os.path.join(committed, name)
-        if name.endswith(".onnx"):
-            same = same_model(a, b)
-        elif name.endswith(".npy"):
-            x, y = np.load(a), np.load(b)
-            exact = name.endswith((".input.npy", ".targets.npy"))
-            case = name[:-len(".delta.npy")] if name.endswith(".delta.npy") else name[:-len(".npy")]
-            tolerance = REPRODUCE_TOLERANCE + ambiguities.get(case, 0.0)
-            same = x.shape == y.shape and x.dtype == y.dtype and (
-                np.array_equal(x, y) if exact else relative_difference(x, y) <= tolerance)
-        elif name == "manifest.txt":
-            same = same_manifest(a, b)
-        else:
-            with open(a, "rb") as file_a, open(b, "rb") as file_b:
-                same = file_a.read() == file_b.read()
-        if not same:
-            problems.append("%s differs from a fresh run" % name)
-    for problem in problems:
-        print(problem)
-    print("%d files compared, %d differ" % (len(committed_files), len(problems)))
-    return not problems
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("directory")
-    parser.add_argument("--compare", metavar="COMMITTED_DIR")
-    arguments = parser.parse_args()
-    torch.set_num_threads(1)
-    if arguments.compare:
-        shutil.rmtree(arguments.directory, ignore_errors=True)
-    make(arguments.directory)
-    if arguments.compare and not compare(arguments.directory, arguments.compare):
-        sys.exit(1)
 
 
 if __name__ == "__main__":
-    main()
+    reference_files.main(__doc__.split("\n\n")[0], make, REPRODUCE_TOLERANCE)

@@ -13,7 +13,8 @@ them, family lrp).
         The same into an emptied OUT_DIR, then checks that COMMITTED_DIR
         holds what was just made: the same manifest and files, identical
         inputs and targets, the same ONNX graphs and weights, and references
-        that agree within (1e-5 + the case's ambiguity) x max |reference|.
+        that agree within (1e-5 + the case's ambiguity) x max |reference|
+        (tests/reference_files.py, which both reference scripts share).
 
 Files, for each model MODEL and case CASE:
     MODEL.onnx, MODEL.input.npy (N, 3, 32, 32), MODEL.targets.npy (N, int64),
@@ -149,10 +150,8 @@ values closer than 1e-6 of the largest input. Windows of equal values (ReLU
 zeros) stay: what they route is 0 x something, since every rule after the
 max pool multiplies by the input.
 """
-import argparse
 import copy
 import os
-import shutil
 import sys
 
 import numpy as np
@@ -160,6 +159,10 @@ import onnx
 import onnxruntime
 import torch
 import torch.nn as nn
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import reference_files  # noqa: E402 (tests/reference_files.py, shared with the other reference script)
+from reference_files import relative_difference  # noqa: E402
 from torchvision.models.resnet import BasicBlock
 
 from zennit.attribution import Gradient
@@ -421,11 +424,6 @@ def lrp(model, model_name, options, x, targets):
     return output.detach(), relevance.detach()
 
 
-def relative_difference(actual, reference):
-    actual, reference = np.asarray(actual, np.float64), np.asarray(reference, np.float64)
-    scale = np.max(np.abs(reference))
-    difference = np.max(np.abs(actual - reference))
-    return difference / scale if scale > 0 else difference
 
 
 def evaluate(model, model64, name, options, inputs, targets):
@@ -557,98 +555,17 @@ def make(directory):
         file.write("\n".join(lines) + "\n")
 
 
-def same_model(fresh, committed):
-    a, b = onnx.load(fresh).graph, onnx.load(committed).graph
-    if [(n.op_type, list(n.input), list(n.output)) for n in a.node] != \
-            [(n.op_type, list(n.input), list(n.output)) for n in b.node]:
-        return False
-    weights_a = {w.name: onnx.numpy_helper.to_array(w) for w in a.initializer}
-    weights_b = {w.name: onnx.numpy_helper.to_array(w) for w in b.initializer}
-    return weights_a.keys() == weights_b.keys() and all(np.array_equal(weights_a[k], weights_b[k])
-                                                        for k in weights_a)
 
 
-def split_ambiguity(line):
-    """The words of a manifest line without --ambiguity A, and A (0 where none)."""
-    words = line.split()
-    if "--ambiguity" not in words:
-        return words, 0.0
-    at = words.index("--ambiguity")
-    return words[:at] + words[at + 2:], float(words[at + 1])
 
 
-def same_manifest(fresh, committed):
-    """Equal line for line, except that the ambiguities, float32 rounding
-    measured on this machine, need only agree within a factor of 2 (or 1e-5)."""
-    with open(fresh) as file_a, open(committed) as file_b:
-        lines_a, lines_b = file_a.read().splitlines(), file_b.read().splitlines()
-    if len(lines_a) != len(lines_b):
-        return False
-    for line_a, line_b in zip(lines_a, lines_b):
-        (words_a, ambiguity_a), (words_b, ambiguity_b) = split_ambiguity(line_a), split_ambiguity(line_b)
-        if words_a != words_b or not (ambiguity_a <= 2 * ambiguity_b + 1e-5 and ambiguity_b <= 2 * ambiguity_a + 1e-5):
-            print("manifest line differs:\n  made now:  %s\n  committed: %s" % (line_a, line_b))
-            return False
-    return True
 
 
-def committed_ambiguities(committed):
-    """The --ambiguity of each case in the committed manifest (0 where none)."""
-    ambiguities = {}
-    with open(os.path.join(committed, "manifest.txt")) as file:
-        for line in file:
-            if line.strip() and not line.startswith("#"):
-                words, ambiguity = split_ambiguity(line)
-                ambiguities[words[2]] = ambiguity
-    return ambiguities
 
 
-def compare(fresh, committed):
-    """Whether a fresh run made what is committed; a reference may differ by
-    its ambiguity too, since float32 rounding differs between machines."""
-    ambiguities = committed_ambiguities(committed)
-    problems = []
-    fresh_files, committed_files = sorted(os.listdir(fresh)), sorted(os.listdir(committed))
-    if fresh_files != committed_files:
-        problems.append("files differ: only made now %s, only committed %s" %
-                        (sorted(set(fresh_files) - set(committed_files)),
-                         sorted(set(committed_files) - set(fresh_files))))
-    for name in sorted(set(fresh_files) & set(committed_files)):
-        a, b = os.path.join(fresh, name), os.path.join(committed, name)
-        if name.endswith(".onnx"):
-            same = same_model(a, b)
-        elif name.endswith(".npy"):
-            x, y = np.load(a), np.load(b)
-            exact = name.endswith((".input.npy", ".targets.npy"))
-            case = name[:-len(".sums.npy")] if name.endswith(".sums.npy") else name[:-len(".npy")]
-            tolerance = REPRODUCE_TOLERANCE + ambiguities.get(case, 0.0)
-            same = x.shape == y.shape and x.dtype == y.dtype and (
-                np.array_equal(x, y) if exact else relative_difference(x, y) <= tolerance)
-        elif name == "manifest.txt":
-            same = same_manifest(a, b)
-        else:
-            with open(a, "rb") as file_a, open(b, "rb") as file_b:
-                same = file_a.read() == file_b.read()
-        if not same:
-            problems.append("%s differs from a fresh run" % name)
-    for problem in problems:
-        print(problem)
-    print("%d files compared, %d differ" % (len(committed_files), len(problems)))
-    return not problems
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("directory")
-    parser.add_argument("--compare", metavar="COMMITTED_DIR")
-    arguments = parser.parse_args()
-    torch.set_num_threads(1)
-    if arguments.compare:
-        shutil.rmtree(arguments.directory, ignore_errors=True)
-    make(arguments.directory)
-    if arguments.compare and not compare(arguments.directory, arguments.compare):
-        sys.exit(1)
 
 
 if __name__ == "__main__":
-    main()
+    reference_files.main(__doc__.split("\n\n")[0], make, REPRODUCE_TOLERANCE)
