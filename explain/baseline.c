@@ -54,6 +54,10 @@ static illume_status blur(illume_explainer *e, const float *input, float *output
 illume_status baseline_rows(illume_explainer *e, const float *inputs, int64_t count, float *baselines) {
     int64_t size = e->row_elements;
     const illume_explain_options *o = &e->options;
+    if (e->baseline && e->baseline->dims[0] != 1 && e->baseline->dims[0] != count)
+        return illume_fail(e->context, ILLUME_ERROR_INVALID_INPUT,
+                           "the baseline has %lld rows for %lld inputs (give one, or one per input)",
+                           (long long)e->baseline->dims[0], (long long)count);
     for (int64_t r = 0; r < count; r++) {
         float *target = baselines + r * size;
         switch (o->baseline) {

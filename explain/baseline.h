@@ -4,7 +4,8 @@
 
 #include "explainer.h"
 
-/* Writes one baseline row per input row into baselines (count rows). */
+/* Writes one baseline row per input row into baselines (count rows); a
+ * baseline tensor must hold one row, or one per input. */
 illume_status baseline_rows(illume_explainer *e, const float *inputs, int64_t count, float *baselines);
 
 /* Multiplies each row's attributions (multipliers or averaged gradients) by

@@ -46,10 +46,6 @@ static illume_status pair_consume(void *closure, int64_t index, int64_t target, 
 illume_status explain_deeplift(illume_explainer *e, const float *inputs, int64_t count, const int64_t *targets,
                                float *attributions, illume_explain_row *rows) {
     int64_t size = e->row_elements;
-    if (e->baseline && e->baseline->dims[0] != 1 && e->baseline->dims[0] != count)
-        return illume_fail(e->context, ILLUME_ERROR_INVALID_INPUT,
-                           "the baseline has %lld rows for %lld inputs (give one, or one per input)",
-                           (long long)e->baseline->dims[0], (long long)count);
     int64_t *chosen = malloc(sizeof(int64_t) * (size_t)count);
     float *baselines = malloc(sizeof(float) * (size_t)(count * size));
     float *scores = malloc(sizeof(float) * (size_t)count);

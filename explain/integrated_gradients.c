@@ -65,10 +65,6 @@ illume_status explain_integrated_gradients(illume_explainer *e, const float *inp
                                            const int64_t *targets, float *attributions, illume_explain_row *rows) {
     int steps = e->options.steps;
     int64_t size = e->row_elements;
-    if (e->baseline && e->baseline->dims[0] != 1 && e->baseline->dims[0] != count)
-        return illume_fail(e->context, ILLUME_ERROR_INVALID_INPUT,
-                           "the baseline has %lld rows for %lld inputs (give one, or one per input)",
-                           (long long)e->baseline->dims[0], (long long)count);
     int64_t *chosen = malloc(sizeof(int64_t) * (size_t)count);
     float *baselines = malloc(sizeof(float) * (size_t)(count * size));
     float *scores = malloc(sizeof(float) * (size_t)count);

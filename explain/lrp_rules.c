@@ -59,16 +59,11 @@ static int64_t elements(const graph *g, int v) {
     return count;
 }
 
-static const graph_node *producer(const graph *g, int v) {
-    for (int n = 0; n < g->node_count; n++)
-        for (int o = 0; o < g->nodes[n].output_count; o++)
-            if (g->nodes[n].outputs[o] == v) return &g->nodes[n];
-    return NULL;
-}
-
 static int is_gate_value(const graph *g, int v) {
-    const graph_node *node = producer(g, v);
-    return node && (!strcmp(op_name(node), "Sigmoid") || !strcmp(op_name(node), "HardSigmoid"));
+    int producer = g->values[v].producer;
+    if (producer < 0) return 0;
+    const graph_node *node = &g->nodes[producer];
+    return !strcmp(op_name(node), "Sigmoid") || !strcmp(op_name(node), "HardSigmoid");
 }
 
 /* A Mul of a value by a gate (squeeze-excite, or x times sigmoid(x)): the

@@ -24,13 +24,10 @@ static int rescales(const graph_node *node) {
 static int reveal_producer(const graph *g, int n) {
     const graph_node *node = &g->nodes[n];
     if (node->op < 0 || !rescales(node) || node->input_count < 1 || node->inputs[0] < 0) return -1;
-    int v = node->inputs[0], producer = -1, readers = 0;
+    int v = node->inputs[0], producer = g->values[v].producer, readers = 0;
     if (g->values[v].is_graph_output) return -1;
-    for (int k = 0; k < g->node_count; k++) {
+    for (int k = 0; k < g->node_count; k++)
         for (int i = 0; i < g->nodes[k].input_count; i++) readers += g->nodes[k].inputs[i] == v;
-        for (int o = 0; o < g->nodes[k].output_count; o++)
-            if (g->nodes[k].outputs[o] == v) producer = k;
-    }
     if (readers != 1 || producer < 0 || !lrp_is_linear(g, &g->nodes[producer])) return -1;
     return producer;
 }

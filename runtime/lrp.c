@@ -68,11 +68,9 @@ size_t lrp_scratch_bytes(const graph *g, const graph_node *node) {
     int64_t floats = lrp_is_linear(g, node) ? 3 * x + 4 * y : x + 2 * y;
     /* DeepLIFT's RevealCancel at a node after a linear one: that one's input change and its two signs
      * (its input's size), the two parts and a term (x-sized). */
-    for (int n = 0; node->input_count > 0 && n < g->node_count; n++) {
-        const graph_node *producer = &g->nodes[n];
-        if (producer->output_count < 1 || producer->outputs[0] != node->inputs[0] || !lrp_is_linear(g, producer))
-            continue;
-        int64_t reveal = 3 * input_elements(g, producer, 0) + 3 * x;
+    int v = node->input_count > 0 ? node->inputs[0] : -1, producer = v >= 0 ? g->values[v].producer : -1;
+    if (producer >= 0 && g->nodes[producer].outputs[0] == v && lrp_is_linear(g, &g->nodes[producer])) {
+        int64_t reveal = 3 * input_elements(g, &g->nodes[producer], 0) + 3 * x;
         if (reveal > floats) floats = reveal;
     }
     return (size_t)floats * sizeof(float);
@@ -213,26 +211,23 @@ typedef struct linear_work {
 static int nonnegative(const graph *g, int v, int depth) {
     if (v < 0 || depth > 64) return 0;
     const graph_value *value = &g->values[v];
-    if (value->constant) return 0;
-    for (int n = 0; n < g->node_count; n++) {
-        const graph_node *node = &g->nodes[n];
-        if (node->op < 0 || node->output_count < 1 || node->outputs[0] != v) continue;
-        const char *name = op_get(node->op)->name;
-        if (!strcmp(name, "Relu")) return 1;
-        if (!strcmp(name, "Pad") && strcmp(graph_attribute_string(node, "mode", "constant"), "constant")) return 0;
-        if (!strcmp(name, "Pad") && node->input_count > 2 && node->inputs[2] >= 0) return 0;
-        static const char *const keeping[] = {"MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool",
-                                              "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Transpose", "Pad",
-                                              "Concat", "Identity", "Dropout"};
-        int keeps = 0;
-        for (size_t k = 0; k < sizeof keeping / sizeof keeping[0]; k++) keeps |= !strcmp(name, keeping[k]);
-        if (!keeps) return 0;
-        int data_inputs = !strcmp(name, "Concat") ? node->input_count : 1;
-        for (int i = 0; i < data_inputs; i++)
-            if (!nonnegative(g, node->inputs[i], depth + 1)) return 0;
-        return 1;
-    }
-    return 0;
+    if (value->constant || value->producer < 0) return 0;
+    const graph_node *node = &g->nodes[value->producer];
+    if (node->op < 0 || node->outputs[0] != v) return 0;
+    const char *name = op_get(node->op)->name;
+    if (!strcmp(name, "Relu")) return 1;
+    if (!strcmp(name, "Pad") && strcmp(graph_attribute_string(node, "mode", "constant"), "constant")) return 0;
+    if (!strcmp(name, "Pad") && node->input_count > 2 && node->inputs[2] >= 0) return 0;
+    static const char *const keeping[] = {"MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool",
+                                          "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Transpose", "Pad",
+                                          "Concat", "Identity", "Dropout"};
+    int keeps = 0;
+    for (size_t k = 0; k < sizeof keeping / sizeof keeping[0]; k++) keeps |= !strcmp(name, keeping[k]);
+    if (!keeps) return 0;
+    int data_inputs = !strcmp(name, "Concat") ? node->input_count : 1;
+    for (int i = 0; i < data_inputs; i++)
+        if (!nonnegative(g, node->inputs[i], depth + 1)) return 0;
+    return 1;
 }
 
 static illume_status variant_of(linear_work *w, weight_variant variant) {
