@@ -17,28 +17,17 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 
+from peers import alternate, build_model, export, print_rates, run
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def build_model(name):
-    import torch
-    import torchvision
-    torch.manual_seed(0)
-    extra = {"aux_logits": False, "init_weights": True} if name in ("googlenet", "inception_v3") else {}
-    return getattr(torchvision.models, name)(**extra).eval()
 
 
-def export(name, path, size):
-    import torch
-    model = build_model(name)
-    example = torch.randn(1, 3, size, size)
-    torch.onnx.export(model, example, path, opset_version=13, input_names=["input"], output_names=["logits"],
-                      dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
 
 
 def last_conv_layer(model):
@@ -106,16 +95,14 @@ def illume_rate(arguments, model_path):
                "--shape", f"{arguments.batch},3,{arguments.size},{arguments.size}", "--json"]
     if arguments.method == "smoothgrad":
         command += ["--sigma", "0.15"]
-    result = subprocess.run(command, check=True, capture_output=True, text=True)
-    return json.loads(result.stdout)
+    return json.loads(run(command))
 
 
 def captum_rate(arguments):
     command = [sys.executable, __file__, arguments.model, arguments.method, "--captum-child"] + [
         f"--{key.replace('_', '-')}={value}" for key, value in vars(arguments).items()
         if key in ("batch", "threads", "steps", "samples", "iterations", "warmup", "size", "internal_batch")]
-    result = subprocess.run(command, check=True, capture_output=True, text=True)
-    return float(result.stdout.strip().splitlines()[-1])
+    return float(run(command).strip().splitlines()[-1])
 
 
 def main():
@@ -141,19 +128,10 @@ def main():
     with tempfile.TemporaryDirectory() as folder:
         model_path = os.path.join(folder, f"{arguments.model}.onnx")
         export(arguments.model, model_path, arguments.size)
-        ours, theirs, ratios = [], [], []
-        for _ in range(arguments.rounds):
-            report = illume_rate(arguments, model_path)
-            peer = captum_rate(arguments)
-            ours.append(report["images_per_second"])
-            theirs.append(peer)
-            ratios.append(report["images_per_second"] / peer)
+        rates = alternate(arguments.rounds, lambda: illume_rate(arguments, model_path), lambda: captum_rate(arguments))
     print(f"{arguments.model} {arguments.method}  batch {arguments.batch}  threads {arguments.threads}  "
           f"steps {arguments.steps}  samples {arguments.samples}  {arguments.rounds} rounds")
-    print(f"illume  {statistics.median(ours):9.3f} inputs/s  (rows per pass {report['batch_rows']}, "
-          f"peak resident {report['peak_rss_mib']:.0f} MiB)")
-    print(f"captum  {statistics.median(theirs):9.3f} inputs/s")
-    print(f"ratio illume/captum: median {statistics.median(ratios):.2f} (min {min(ratios):.2f}, max {max(ratios):.2f})")
+    print_rates("captum", *rates)
     return 0
 
 

@@ -24,10 +24,11 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
+
+from peers import alternate, build_model, export, print_rates, run
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 COMPOSITES = {
@@ -40,20 +41,8 @@ COMPOSITES = {
 TARGET = 0
 
 
-def build_model(name):
-    import torch
-    import torchvision
-    torch.manual_seed(0)
-    extra = {"aux_logits": False, "init_weights": True} if name in ("googlenet", "inception_v3") else {}
-    return getattr(torchvision.models, name)(**extra).eval()
 
 
-def export(name, path, size):
-    import torch
-    model = build_model(name)
-    example = torch.randn(1, 3, size, size)
-    torch.onnx.export(model, example, path, opset_version=13, input_names=["input"], output_names=["logits"],
-                      dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
 
 
 def zennit_model(name):
@@ -124,12 +113,6 @@ def zennit_child(arguments):
     print(arguments.batch / statistics.median(times))
 
 
-def run(command):
-    """Runs a child, showing its error output when it fails."""
-    result = subprocess.run(command, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise SystemExit(f"{' '.join(command)}\nexited with {result.returncode}:\n{result.stderr.strip()}")
-    return result.stdout
 
 
 def lrp_options(arguments):
@@ -196,22 +179,13 @@ def main():
         model_path = os.path.join(folder, f"{arguments.model}.onnx")
         export(arguments.model, model_path, arguments.size)
         gap, our_sum, their_sum = agreement(arguments, model_path, folder)
-        ours, theirs, ratios = [], [], []
-        for _ in range(arguments.rounds):
-            report = illume_rate(arguments, model_path)
-            peer = zennit_rate(arguments)
-            ours.append(report["images_per_second"])
-            theirs.append(peer)
-            ratios.append(report["images_per_second"] / peer)
+        rates = alternate(arguments.rounds, lambda: illume_rate(arguments, model_path), lambda: zennit_rate(arguments))
     box = f" [{arguments.low:g}, {arguments.high:g}]" if arguments.composite == "epsilon-gamma-box" else ""
     print(f"{arguments.model} lrp {arguments.composite}{box}  batch {arguments.batch}  threads {arguments.threads}  "
           f"{arguments.rounds} rounds")
     print(f"agreement  max |illume - zennit| / max |zennit| {gap:.2e}  "
           f"(relevance sums: illume {our_sum:.6g}, zennit {their_sum:.6g})")
-    print(f"illume  {statistics.median(ours):9.3f} inputs/s  (rows per pass {report['batch_rows']}, "
-          f"peak resident {report['peak_rss_mib']:.0f} MiB)")
-    print(f"zennit  {statistics.median(theirs):9.3f} inputs/s")
-    print(f"ratio illume/zennit: median {statistics.median(ratios):.2f} (min {min(ratios):.2f}, max {max(ratios):.2f})")
+    print_rates("zennit", *rates)
     return 0
 
 

@@ -1,0 +1,53 @@
+"""What the scripts that time illume beside a PyTorch peer share
+(compare_captum.py, compare_zennit.py): the torchvision model both sides
+run (random weights, fixed seed) and its ONNX export, running a child
+process, the rounds that alternate illume and the peer, and the report of
+their rates and ratio."""
+import statistics
+import subprocess
+
+
+def build_model(name):
+    import torch
+    import torchvision
+    torch.manual_seed(0)
+    extra = {"aux_logits": False, "init_weights": True} if name in ("googlenet", "inception_v3") else {}
+    return getattr(torchvision.models, name)(**extra).eval()
+
+
+def export(name, path, size):
+    import torch
+    model = build_model(name)
+    example = torch.randn(1, 3, size, size)
+    torch.onnx.export(model, example, path, opset_version=13, input_names=["input"], output_names=["logits"],
+                      dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
+
+
+def run(command):
+    """Runs a child and returns its standard output; shows its error output when it fails."""
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SystemExit(f"{' '.join(command)}\nexited with {result.returncode}:\n{result.stderr.strip()}")
+    return result.stdout
+
+
+def alternate(rounds, illume_rate, peer_rate):
+    """Rounds of illume then the peer, each in a process of its own: illume's
+    last report (illume bench --json), and per round both rates and their ratio."""
+    ours, theirs, ratios = [], [], []
+    report = None
+    for _ in range(rounds):
+        report = illume_rate()
+        peer = peer_rate()
+        ours.append(report["images_per_second"])
+        theirs.append(peer)
+        ratios.append(report["images_per_second"] / peer)
+    return report, ours, theirs, ratios
+
+
+def print_rates(peer_name, report, ours, theirs, ratios):
+    print(f"illume  {statistics.median(ours):9.3f} inputs/s  (rows per pass {report['batch_rows']}, "
+          f"peak resident {report['peak_rss_mib']:.0f} MiB)")
+    print(f"{peer_name:6s}  {statistics.median(theirs):9.3f} inputs/s")
+    print(f"ratio illume/{peer_name}: median {statistics.median(ratios):.2f} "
+          f"(min {min(ratios):.2f}, max {max(ratios):.2f})")
