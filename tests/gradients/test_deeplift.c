@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "gradient_check.h"
+#include "linear_reference.h"
 
 #define ROWS 3               /* input rows per explanation, each with its own target */
 #define DEEPLIFT_EPS 1e-10   /* below this change a multiplier is the derivative */
@@ -29,105 +30,69 @@
 #define SAME_TOLERANCE 1e-5  /* revealcancel against rescale where it must not apply */
 #define DIFFERENT_AT_LEAST 1e-3
 
-/* A linear node in float64: a Conv (3x3 kernel, pads 1, a square input) or
- * a Gemm (transB 1), as the input, weight and output element of each product
- * (one tap each), so that its forward and its transpose are one loop read
- * both ways; the weights whole and split by sign. */
-typedef struct dl_tap {
-    int64_t x, w, y;
-} dl_tap;
-
+/* A linear node in float64 (linear_reference.h): a Conv (3x3 kernel, pads
+ * 1, a square input) or a Gemm (transB 1); the weights whole and split by
+ * sign. */
 typedef struct dl_linear {
-    int conv;
-    int64_t channels, size, features, stride, out_size; /* Conv */
-    int64_t in, out, plane, weight_count, bias_count;
-    dl_tap *taps;
-    int64_t tap_count;
+    layer geometry;
     illume_tensor w_tensor, b_tensor;
     double *w, *w_pos, *w_neg, *b;
 } dl_linear;
 
 static int dl_linear_fill(dl_linear *l, float low, float high, uint64_t *seed) {
-    const int64_t conv_dims[4] = {l->features, l->channels, 3, 3}, gemm_dims[2] = {l->out, l->in};
-    const int64_t bias_dims[1] = {l->bias_count};
-    l->w_tensor = l->conv ? tensor_random(4, conv_dims, low, high, seed) : tensor_random(2, gemm_dims, low, high, seed);
+    const layer *g = &l->geometry;
+    const int64_t conv_dims[4] = {g->features, g->channels, 3, 3}, gemm_dims[2] = {g->out, g->in};
+    const int64_t bias_dims[1] = {g->biases};
+    l->w_tensor = g->conv ? tensor_random(4, conv_dims, low, high, seed) : tensor_random(2, gemm_dims, low, high, seed);
     l->b_tensor = tensor_zeros(1, bias_dims);
-    l->taps = malloc(sizeof(dl_tap) * (size_t)(l->in * l->out));
-    l->w = calloc((size_t)(3 * l->weight_count + l->bias_count), sizeof(double));
-    if (!l->w_tensor.data || !l->b_tensor.data || !l->taps || !l->w) return 0;
-    l->w_pos = l->w + l->weight_count;
-    l->w_neg = l->w_pos + l->weight_count;
-    l->b = l->w_neg + l->weight_count;
-    for (int64_t k = 0; k < l->bias_count; k++) {
+    l->w = calloc((size_t)(3 * g->weights + g->biases), sizeof(double));
+    if (!l->w_tensor.data || !l->b_tensor.data || !g->taps || !l->w) return 0;
+    l->w_pos = l->w + g->weights;
+    l->w_neg = l->w_pos + g->weights;
+    l->b = l->w_neg + g->weights;
+    for (int64_t k = 0; k < g->biases; k++) {
         float value = (k % 2 ? -0.12f : 0.1f) * (float)(1 + k % 3);
         ((float *)l->b_tensor.data)[k] = value;
         l->b[k] = value;
     }
-    for (int64_t k = 0; k < l->weight_count; k++) {
+    for (int64_t k = 0; k < g->weights; k++) {
         l->w[k] = ((const float *)l->w_tensor.data)[k];
         l->w_pos[k] = fmax(l->w[k], 0.0);
         l->w_neg[k] = fmin(l->w[k], 0.0);
     }
-    l->tap_count = 0;
-    if (!l->conv) {
-        for (int64_t j = 0; j < l->out; j++)
-            for (int64_t i = 0; i < l->in; i++) l->taps[l->tap_count++] = (dl_tap){i, j * l->in + i, j};
-        return 1;
-    }
-    for (int64_t f = 0; f < l->features; f++)
-        for (int64_t oy = 0; oy < l->out_size; oy++)
-            for (int64_t ox = 0; ox < l->out_size; ox++)
-                for (int64_t c = 0; c < l->channels; c++)
-                    for (int64_t ky = 0; ky < 3; ky++)
-                        for (int64_t kx = 0; kx < 3; kx++) {
-                            int64_t iy = oy * l->stride + ky - 1, ix = ox * l->stride + kx - 1;
-                            if (iy < 0 || iy >= l->size || ix < 0 || ix >= l->size) continue;
-                            l->taps[l->tap_count++] =
-                                (dl_tap){(c * l->size + iy) * l->size + ix, ((f * l->channels + c) * 3 + ky) * 3 + kx,
-                                         (f * l->out_size + oy) * l->out_size + ox};
-                        }
     return 1;
 }
 
 /* A Conv channels -> features of a size x size input, 3x3, pads 1; weights in [-0.5, 0.5). */
 static dl_linear dl_conv(int64_t channels, int64_t size, int64_t features, int64_t stride, uint64_t *seed, int *ok) {
-    dl_linear l = {.conv = 1, .channels = channels, .size = size, .features = features, .stride = stride};
-    l.out_size = (size + 2 - 3) / stride + 1;
-    l.plane = l.out_size * l.out_size;
-    l.in = channels * size * size;
-    l.out = features * l.plane;
-    l.weight_count = features * channels * 9;
-    l.bias_count = features;
+    dl_linear l = {.geometry = conv_layer(channels, size, features, stride, 0)};
     *ok &= dl_linear_fill(&l, -0.5f, 0.5f, seed);
     return l;
 }
 
 /* A Gemm in -> out with transB 1; weights in [-2, 2). */
 static dl_linear dl_gemm(int64_t in, int64_t out, uint64_t *seed, int *ok) {
-    dl_linear l = {.in = in, .out = out, .plane = 1, .weight_count = in * out, .bias_count = out};
+    dl_linear l = {.geometry = gemm_layer(in, out, 1, 0)};
     *ok &= dl_linear_fill(&l, -2.0f, 2.0f, seed);
     return l;
 }
 
 static void dl_linear_release(dl_linear *l) {
-    free(l->taps);
+    layer_release(&l->geometry);
     free(l->w);
     tensor_release(&l->w_tensor);
     tensor_release(&l->b_tensor);
-    l->taps = NULL;
     l->w = NULL;
 }
 
 /* y = L(x) with weights w, plus the bias when bias is set. */
 static void dl_forward(const dl_linear *l, const double *w, int bias, const double *x, double *y) {
-    for (int64_t o = 0; o < l->out; o++) y[o] = bias ? l->b[o / l->plane] : 0.0;
-    for (int64_t t = 0; t < l->tap_count; t++) y[l->taps[t].y] += w[l->taps[t].w] * x[l->taps[t].x];
+    layer_forward(&l->geometry, x, w, bias ? l->b : NULL, y);
 }
 
 /* g = L^T(s) with weights w: the backward-data of the node. */
 static void dl_backward(const dl_linear *l, const double *w, const double *s, double *g) {
-    for (int64_t i = 0; i < l->in; i++) g[i] = 0.0;
-    for (int64_t t = 0; t < l->tap_count; t++) g[l->taps[t].x] += w[l->taps[t].w] * s[l->taps[t].y];
+    layer_backward(&l->geometry, s, w, g);
 }
 
 /* Appends the node of l to v (Conv: pads 1, its strides; Gemm: transB); returns its output. */
@@ -137,9 +102,9 @@ static int dl_node(builder *b, int v, const dl_linear *l, const char *name) {
     snprintf(b_name, sizeof b_name, "%s_b", name);
     int w = builder_floats(b, w_name, l->w_tensor.rank, l->w_tensor.dims, l->w_tensor.data);
     int bias = builder_floats(b, b_name, 1, l->b_tensor.dims, l->b_tensor.data);
-    int node = builder_node(b, l->conv ? "Conv" : "Gemm", 3, (int[]){v, w, bias}, 1, &v);
-    if (l->conv) {
-        const int64_t pads[4] = {1, 1, 1, 1}, strides[2] = {l->stride, l->stride};
+    int node = builder_node(b, l->geometry.conv ? "Conv" : "Gemm", 3, (int[]){v, w, bias}, 1, &v);
+    if (l->geometry.conv) {
+        const int64_t pads[4] = {1, 1, 1, 1}, strides[2] = {l->geometry.stride, l->geometry.stride};
         builder_attribute_ints(b, node, "pads", 4, pads);
         builder_attribute_ints(b, node, "strides", 2, strides);
     } else {
@@ -183,7 +148,7 @@ static double rescale(dl_activation a, double on_x, double on_baseline) {
  * Returns 0 when out of memory. */
 static int through(const dl_linear *l, dl_activation a, int reveal, const double *ax, const double *ab,
                    const double *hx, const double *hb, const double *m, double *m_in) {
-    int64_t in = l->in, out = l->out;
+    int64_t in = l->geometry.in, out = l->geometry.out;
     double *buffer = calloc((size_t)(7 * in + 5 * out), sizeof(double));
     if (!buffer) return 0;
     double *da_pos = buffer, *da_neg = da_pos + in, *g1 = da_neg + in, *g2 = g1 + in, *g3 = g2 + in, *g4 = g3 + in;
@@ -312,16 +277,16 @@ static void net_forward(const dl_net *net, const double *x, dl_run *r) {
     if (net->structure == ADD) {
         double other[144];
         dl_forward(&net->second, net->second.w, 1, x, other);
-        for (int64_t i = 0; i < first->out; i++) r->h[i] += other[i];
+        for (int64_t i = 0; i < first->geometry.out; i++) r->h[i] += other[i];
     }
-    for (int64_t i = 0; i < first->out; i++) r->a[i] = activate(net->activation, r->h[i]);
+    for (int64_t i = 0; i < first->geometry.out; i++) r->a[i] = activate(net->activation, r->h[i]);
     if (net->structure == CHAIN) {
         dl_forward(&net->second, net->second.w, 1, r->a, r->h2);
-        for (int64_t i = 0; i < net->second.out; i++) r->a2[i] = activate(net->activation, r->h2[i]);
-        pool(5, net->second.plane, r->a2, r->pooled);
+        for (int64_t i = 0; i < net->second.geometry.out; i++) r->a2[i] = activate(net->activation, r->h2[i]);
+        pool(5, net->second.geometry.plane, r->a2, r->pooled);
     } else {
-        for (int64_t i = 0; i < first->out; i++) r->s[i] = r->a[i] + (net->structure == SHARED ? r->h[i] : 0.0);
-        pool(4, first->plane, r->s, r->pooled);
+        for (int64_t i = 0; i < first->geometry.out; i++) r->s[i] = r->a[i] + (net->structure == SHARED ? r->h[i] : 0.0);
+        pool(4, first->geometry.plane, r->s, r->pooled);
     }
     dl_forward(&net->dense, net->dense.w, 1, r->pooled, r->y);
 }
@@ -342,13 +307,13 @@ static int net_reference(const dl_net *net, int reveal, const double *x, const d
     const dl_linear *first = &net->first;
     dl_activation f = net->activation;
     if (net->structure == CHAIN) {
-        unpool(5, net->second.plane, m_pooled, m_a2);
+        unpool(5, net->second.geometry.plane, m_pooled, m_a2);
         if (!through(&net->second, f, reveal, on_x.a, on_b.a, on_x.h2, on_b.h2, m_a2, m_a)) return 0;
         if (!through(first, f, reveal, x, b, on_x.h, on_b.h, m_a, m_x)) return 0;
     } else {
         /* Rescale at the Relu whatever the method; the chain rule through the Add and the Convs. */
-        unpool(4, first->plane, m_pooled, m_a);
-        for (int64_t i = 0; i < first->out; i++)
+        unpool(4, first->geometry.plane, m_pooled, m_a);
+        for (int64_t i = 0; i < first->geometry.out; i++)
             m_h[i] = m_a[i] * rescale(f, on_x.h[i], on_b.h[i]) + (net->structure == SHARED ? m_a[i] : 0.0);
         dl_backward(first, first->w, m_h, m_x);
         if (net->structure == ADD) {
