@@ -140,9 +140,7 @@ illume_status deeplift_backward(illume_session *session, int n, const op_backwar
     const op_call *forward = call->forward;
     const graph_node *node = forward->node;
     const op_definition *definition = op_get(node->op);
-    size_t op_scratch = definition->backward_scratch_bytes ? definition->backward_scratch_bytes(forward->graph, node)
-                                                           : 0;
-    float *scratch = (float *)((char *)call->scratch + (op_scratch + 63) / 64 * 64);
+    float *scratch = lrp_scratch_of(call);
     if (reveal_cancel && call->input_gradients[0]) {
         int linear = reveal_producer(forward->graph, n);
         if (linear >= 0) return reveal_nonlinear(session, linear, call, scratch);

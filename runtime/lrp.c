@@ -59,6 +59,14 @@ int lrp_is_linear(const graph *g, const graph_node *node) {
     return 1;
 }
 
+float *lrp_scratch_of(const op_backward_call *call) {
+    const graph_node *node = call->forward->node;
+    const op_definition *definition = op_get(node->op);
+    size_t op_scratch = definition->backward_scratch_bytes ? definition->backward_scratch_bytes(call->forward->graph, node)
+                                                           : 0;
+    return (float *)((char *)call->scratch + (op_scratch + PLAN_ALIGNMENT - 1) / PLAN_ALIGNMENT * PLAN_ALIGNMENT);
+}
+
 size_t lrp_scratch_bytes(const graph *g, const graph_node *node) {
     int64_t x = node->input_count > 0 && node->inputs[0] >= 0 ? input_elements(g, node, 0) : 0;
     int64_t y = node->output_count > 0 && node->outputs[0] >= 0 ? output_elements(g, node, 0) : 0;
@@ -532,9 +540,7 @@ illume_status lrp_backward(illume_session *session, int n, const op_backward_cal
     const graph_node *node = forward->node;
     const op_definition *definition = op_get(node->op);
     backend *device = forward->backend;
-    size_t op_scratch = definition->backward_scratch_bytes ? definition->backward_scratch_bytes(forward->graph, node)
-                                                           : 0;
-    float *lrp_scratch = (float *)((char *)call->scratch + (op_scratch + 63) / 64 * 64);
+    float *lrp_scratch = lrp_scratch_of(call);
     int64_t count = output_elements(forward->graph, node, 0);
     switch (rule->kind) {
     case LRP_PASS:

@@ -35,6 +35,9 @@ typedef struct lrp_rule {
 int lrp_is_linear(const graph *g, const graph_node *node);
 /* The scratch a node's relevance (LRP or DeepLIFT) backward needs beyond its op's, in bytes. */
 size_t lrp_scratch_bytes(const graph *g, const graph_node *node);
+/* Where that scratch starts in a relevance backward's call: after its op's
+ * own, at the plan's alignment (runtime/plan.c places the two together). */
+float *lrp_scratch_of(const op_backward_call *call);
 const char *lrp_kind_name(lrp_kind kind);
 
 /* Sets one rule per node of the session's graph (copied; LRP_GRADIENT for
