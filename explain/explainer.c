@@ -373,6 +373,7 @@ int illume_explainer_profile(const illume_explainer *e, int index, illume_profil
 void illume_explainer_free(illume_explainer *e) {
     if (!e) return;
     for (int k = 0; k < EXPLAIN_SESSIONS; k++) illume_session_free(e->sessions[k]);
+    if (e->device) e->device->destroy(e->device);
     if (e->baseline) free(e->baseline->data);
     free(e->baseline);
     free(e->input_name);
@@ -526,17 +527,92 @@ static int input_gradient(const illume_explainer *e) {
     return !e->layer || e->options.method == ILLUME_GUIDED_GRADCAM;
 }
 
-static illume_status run_batch(illume_explainer *e, const explain_pass *pass, int64_t start, int64_t rows) {
+/* The explainer's own backend, for the methods' device rows: the device its sessions run on. */
+static illume_status explain_backend(illume_explainer *e) {
+    if (e->device) return ILLUME_OK;
+    e->device = backend_create(e->context, e->options.device ? e->options.device : "auto");
+    return e->device ? ILLUME_OK : ILLUME_ERROR_INVALID_INPUT; /* backend_create said why */
+}
+
+/* Transfers on the explainer's backend finish before they return: the
+ * sessions' backends (their own streams) read and write the same memory. */
+illume_status explain_device_rows(illume_explainer *e, const float *host, int64_t elements, float **rows) {
+    *rows = NULL;
+    ILLUME_TRY(explain_backend(e));
+    backend *device = e->device;
+    size_t bytes = sizeof(float) * (size_t)(elements > 0 ? elements : 1);
+    float *memory = device->allocate(device, bytes);
+    if (!memory)
+        return illume_fail(e->context, ILLUME_ERROR_OUT_OF_MEMORY, "out of %s memory for %lld rows of data",
+                           device->name, (long long)elements);
+    illume_status status = host ? device->upload(device, memory, host, bytes)
+                                : device->fill(device, 0.0f, elements > 0 ? elements : 1, memory);
+    if (status == ILLUME_OK) status = device->synchronize(device);
+    if (status != ILLUME_OK) {
+        device->release(device, memory);
+        return status;
+    }
+    *rows = memory;
+    return ILLUME_OK;
+}
+
+illume_status explain_device_read(illume_explainer *e, const float *rows, int64_t elements, float *host) {
+    ILLUME_TRY(explain_backend(e));
+    ILLUME_TRY(e->device->download(e->device, host, rows, sizeof(float) * (size_t)elements));
+    return e->device->synchronize(e->device);
+}
+
+void explain_device_free(illume_explainer *e, float *rows) {
+    if (rows && e->device) e->device->release(e->device, rows);
+}
+
+illume_status explain_device_copy(backend *device, const float *from, int64_t count, float *to) {
+    copy_desc desc = {.rank = 1, .dims = {count}, .src_strides = {1}, .dst_strides = {1}};
+    return device->copy(device, &desc, from, to);
+}
+
+/* The batch's input and its gradient on the session's device. */
+static illume_status device_batch(illume_explainer *e, explain_device *device) {
+    illume_session *session = e->session;
+    int input = session->graph->inputs[0];
+    *device = (explain_device){session->backend, session->pointers[input],
+                               session->gradients ? session->gradients[input] : NULL, e->row_elements};
+    if (!device->input)
+        return illume_fail(e->context, ILLUME_ERROR_UNSUPPORTED,
+                           "the model does not read its input '%s': there is nothing to explain", e->input_name);
+    return ILLUME_OK;
+}
+
+/* Writes the batch's rows: on the device by the pass's build, or on the host
+ * by its source; rows past `rows` (the last batch's padding) are zero. */
+static illume_status make_rows(illume_explainer *e, const explain_pass *pass, const explain_device *device,
+                               int64_t start, int64_t rows) {
     int64_t batch = e->rows;
-    for (int64_t r = 0; r < batch; r++) {
-        float *row = e->inputs + r * e->row_elements;
-        e->targets[r] = 0;
-        if (r < rows) ILLUME_TRY(pass->source(pass->closure, start + r, row, &e->targets[r]));
-        else memset(row, 0, sizeof(float) * (size_t)e->row_elements);
+    for (int64_t r = 0; r < batch; r++) e->targets[r] = 0;
+    if (pass->build) {
+        ILLUME_TRY(pass->build(pass->closure, device, start, rows, e->targets));
+        if (rows < batch)
+            ILLUME_TRY(device->backend->fill(device->backend, 0.0f, (batch - rows) * e->row_elements,
+                                             device->input + rows * e->row_elements));
+    } else {
+        for (int64_t r = 0; r < batch; r++) {
+            float *row = e->inputs + r * e->row_elements;
+            if (r < rows) ILLUME_TRY(pass->source(pass->closure, start + r, row, &e->targets[r]));
+            else memset(row, 0, sizeof(float) * (size_t)e->row_elements);
+        }
+    }
+    for (int64_t r = 0; r < rows; r++)
         if (e->targets[r] >= e->output_elements)
             return illume_fail(e->context, ILLUME_ERROR_INVALID_INPUT, "target %lld is outside the %lld outputs",
                                (long long)e->targets[r], (long long)e->output_elements);
-    }
+    return ILLUME_OK;
+}
+
+static illume_status run_batch(illume_explainer *e, const explain_pass *pass, int64_t start, int64_t rows) {
+    int64_t batch = e->rows;
+    explain_device device = {0};
+    if (pass->build || pass->gather) ILLUME_TRY(device_batch(e, &device));
+    ILLUME_TRY(make_rows(e, pass, &device, start, rows));
     illume_value_info info;
     illume_session_output(e->session, 0, &info);
     illume_tensor input = batch_tensor(&e->row, batch, e->inputs);
@@ -554,7 +630,9 @@ static illume_status run_batch(illume_explainer *e, const explain_pass *pass, in
         outputs[o].data = o == 0 ? e->outputs : (extra[o] = malloc(illume_tensor_bytes(&outputs[o]) + 1));
         if (!outputs[o].data) status = illume_fail(e->context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
     }
-    if (status == ILLUME_OK) status = illume_session_run(e->session, 1, &input, output_count, outputs);
+    if (status == ILLUME_OK)
+        status = pass->build ? session_forward(e->session, outputs)
+                             : illume_session_run(e->session, 1, &input, output_count, outputs);
     for (int o = 0; o < output_count; o++) free(extra[o]);
     ILLUME_TRY(status);
     if (e->logits) ILLUME_TRY(read_batch(e, e->logits, 0, e->outputs));
@@ -574,8 +652,14 @@ static illume_status run_batch(illume_explainer *e, const explain_pass *pass, in
         seed.data = e->seed;
         ILLUME_TRY(illume_session_backward(e->session, pass->rule, &seed));
     }
+    /* A gather reads the gradient where it lies, after the backward; the gradient rows live in the session. */
+    int host_gradient = pass->backward && input_gradient(e) && !pass->gather;
+    if (pass->backward && pass->gather) {
+        device.gradient = e->session->gradients ? e->session->gradients[e->session->graph->inputs[0]] : NULL;
+        ILLUME_TRY(pass->gather(pass->closure, &device, start, rows));
+    }
     if (pass->backward) {
-        if (input_gradient(e)) ILLUME_TRY(read_batch(e, e->input_name, 1, e->gradients));
+        if (host_gradient) ILLUME_TRY(read_batch(e, e->input_name, 1, e->gradients));
         if (e->layer) {
             ILLUME_TRY(read_batch(e, e->layer, 1, e->layer_gradients));
             ILLUME_TRY(read_batch(e, e->layer, 0, e->layer_data));
@@ -583,11 +667,11 @@ static illume_status run_batch(illume_explainer *e, const explain_pass *pass, in
     }
     int layer = e->layer && pass->backward;
     int feature = e->feature && pass->backward;
-    for (int64_t r = 0; r < rows; r++)
+    for (int64_t r = 0; pass->consume && r < rows; r++)
         ILLUME_TRY(pass->consume(pass->closure, start + r, e->targets[r],
                                  feature ? e->feature_sums + r * e->feature_info.dims[1]
                                          : e->outputs + r * e->output_elements,
-                                 pass->backward && input_gradient(e) ? e->gradients + r * e->row_elements : NULL,
+                                 host_gradient ? e->gradients + r * e->row_elements : NULL,
                                  layer ? e->layer_gradients + r * e->layer_elements : NULL,
                                  layer ? e->layer_data + r * e->layer_elements : NULL));
     return ILLUME_OK;
@@ -608,7 +692,8 @@ illume_status explainer_run(illume_explainer *e, const explain_pass *pass, int64
         int64_t rows = count - start < e->rows ? count - start : e->rows;
         ILLUME_TRY(run_batch(e, pass, start, rows));
     }
-    return ILLUME_OK;
+    /* A gather's work is still queued on the session's device. */
+    return e->session->backend->synchronize(e->session->backend);
 }
 
 typedef struct target_pass {

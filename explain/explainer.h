@@ -6,6 +6,7 @@
 #ifndef ILLUME_EXPLAINER_H
 #define ILLUME_EXPLAINER_H
 
+#include "backend.h"
 #include "context.h"
 #include "illume.h"
 
@@ -37,6 +38,7 @@ struct illume_explainer {
     int64_t session_rows[EXPLAIN_SESSIONS];
     uint64_t session_used[EXPLAIN_SESSIONS], clock;
     illume_session *session; /* the one the current pass runs on */
+    backend *device;         /* owns the methods' device rows (explain_device_rows) */
     double *profile_seconds;  /* with options.profile: the profile of the sessions freed so far */
     int64_t *profile_calls;
     int64_t rows;            /* its rows */
@@ -49,6 +51,16 @@ struct illume_explainer {
     char **rule_strings;             /* their node names and op types */
     int rule_count;
 };
+
+/* A batch as it lies on the session's device, for methods that make their
+ * rows and sum their gradients there (IG's path points, SmoothGrad's noise,
+ * occlusion's windows) instead of moving every row through the host. */
+typedef struct explain_device {
+    backend *backend;       /* the session's: ops on it run in order with the passes */
+    float *input;           /* the batch's input rows, row_elements apart */
+    const float *gradient;  /* after a backward: the input's gradient rows; NULL where none flows */
+    int64_t row_elements;
+} explain_device;
 
 /* One stream of rows through the session. */
 typedef struct explain_pass {
@@ -64,9 +76,27 @@ typedef struct explain_pass {
      * layer, the layer's gradient and data. */
     illume_status (*consume)(void *closure, int64_t index, int64_t target, const float *output,
                              const float *gradient, const float *layer_gradient, const float *layer);
+    /* On the device instead (either may be NULL): build writes rows
+     * start .. start + rows - 1 into device->input and their targets in
+     * place of source; gather takes their input gradients after the
+     * backward, which is then not read to the host (consume gets NULL). */
+    illume_status (*build)(void *closure, const explain_device *device, int64_t start, int64_t rows,
+                           int64_t *targets);
+    illume_status (*gather)(void *closure, const explain_device *device, int64_t start, int64_t rows);
 } explain_pass;
 
+/* Runs count rows through the session; its device work has finished when it returns. */
 illume_status explainer_run(illume_explainer *explainer, const explain_pass *pass, int64_t count);
+
+/* Memory for a method's own device rows, on the explainer's backend (made on
+ * first use, for the device its sessions run on): `elements` floats, copied
+ * from host when it is not NULL, else zero. explain_device_read copies
+ * them back; explain_device_free releases them (NULL is fine). */
+illume_status explain_device_rows(illume_explainer *e, const float *host, int64_t elements, float **rows);
+illume_status explain_device_read(illume_explainer *e, const float *rows, int64_t elements, float *host);
+void explain_device_free(illume_explainer *e, float *rows);
+/* Copies count contiguous floats on the device. */
+illume_status explain_device_copy(backend *device, const float *from, int64_t count, float *to);
 
 /* The top entry of an output row. */
 int64_t explain_top(const float *output, int64_t count);

@@ -1,8 +1,10 @@
 /* Integrated gradients (Sundararajan et al. 2017), as Captum's
  * IntegratedGradients: (x - b) times the weighted sum of the gradients at
  * b + alpha (x - b) over the quadrature's points. The rows of all inputs and
- * steps stream through the session in batches; each gradient is added into
- * its input's sum as its batch finishes, so memory does not grow with steps.
+ * steps stream through the session in batches, made on its device from b and
+ * x - b; each gradient is added into its input's sum there as its batch
+ * finishes, so memory does not grow with steps and rows never cross to the
+ * host.
  * Each row reports the completeness delta sum(attribution) - (f(x) - f(b)). */
 #include <stdlib.h>
 #include <string.h>
@@ -11,36 +13,41 @@
 #include "quadrature.h"
 
 typedef struct path_pass {
-    const float *inputs, *baselines;
+    const float *baselines;
     int64_t row_elements;
     int steps;
     const double *alphas, *weights;
     const int64_t *targets;
-    float *sums;      /* per input: the weighted sum of gradients */
     float *scores;    /* per input: f(b) at the target, for the baseline pass */
+    /* On the session's device: per input, its baseline, x - b, and the weighted sum of gradients. */
+    float *device_baselines, *differences, *sums;
 } path_pass;
 
-static illume_status path_source(void *closure, int64_t index, float *row, int64_t *target) {
+/* Row b + alpha (x - b), made on the device from b and x - b. */
+static illume_status path_build(void *closure, const explain_device *device, int64_t start, int64_t rows,
+                                int64_t *targets) {
     path_pass *p = closure;
-    int64_t input = index / p->steps;
-    float alpha = (float)p->alphas[index % p->steps];
-    const float *x = p->inputs + input * p->row_elements, *b = p->baselines + input * p->row_elements;
-    for (int64_t i = 0; i < p->row_elements; i++) row[i] = b[i] + alpha * (x[i] - b[i]);
-    *target = p->targets[input];
+    backend *b = device->backend;
+    int64_t size = p->row_elements;
+    for (int64_t r = 0; r < rows; r++) {
+        int64_t input = (start + r) / p->steps;
+        float alpha = (float)p->alphas[(start + r) % p->steps], *row = device->input + r * size;
+        ILLUME_TRY(explain_device_copy(b, p->device_baselines + input * size, size, row));
+        ILLUME_TRY(b->relevance_term(b, size, alpha, p->differences + input * size, NULL, row));
+        targets[r] = p->targets[input];
+    }
     return ILLUME_OK;
 }
 
-static illume_status path_consume(void *closure, int64_t index, int64_t target, const float *output,
-                                  const float *gradient, const float *layer_gradient, const float *layer) {
-    (void)target;
-    (void)output;
-    (void)layer_gradient;
-    (void)layer;
+static illume_status path_gather(void *closure, const explain_device *device, int64_t start, int64_t rows) {
     path_pass *p = closure;
-    int64_t input = index / p->steps;
-    float weight = (float)p->weights[index % p->steps];
-    float *sum = p->sums + input * p->row_elements;
-    for (int64_t i = 0; i < p->row_elements; i++) sum[i] += weight * gradient[i];
+    backend *b = device->backend;
+    int64_t size = p->row_elements;
+    for (int64_t r = 0; device->gradient && r < rows; r++) {
+        int64_t input = (start + r) / p->steps;
+        float weight = (float)p->weights[(start + r) % p->steps];
+        ILLUME_TRY(b->relevance_term(b, size, weight, device->gradient + r * size, NULL, p->sums + input * size));
+    }
     return ILLUME_OK;
 }
 
@@ -76,20 +83,28 @@ illume_status explain_integrated_gradients(illume_explainer *e, const float *inp
     }
     memcpy(chosen, targets, sizeof(int64_t) * (size_t)count);
     quadrature_points(e->options.quadrature, steps, alphas, weights);
-    memset(attributions, 0, sizeof(float) * (size_t)(count * size));
-    path_pass p = {inputs, baselines, size, steps, alphas, weights, chosen, attributions, scores};
+    path_pass p = {baselines, size, steps, alphas, weights, chosen, scores, NULL, NULL, NULL};
     status = explain_targets(e, inputs, count, chosen, rows);
     if (status == ILLUME_OK) status = baseline_rows(e, inputs, count, baselines);
     if (status == ILLUME_OK) {
         explain_pass pass = {.backward = 0, .closure = &p, .source = baseline_source, .consume = baseline_consume};
         status = explainer_run(e, &pass, count);
     }
+    /* x - b, in the attributions until the sums come back. */
+    for (int64_t i = 0; status == ILLUME_OK && i < count * size; i++) attributions[i] = inputs[i] - baselines[i];
+    if (status == ILLUME_OK) status = explain_device_rows(e, baselines, count * size, &p.device_baselines);
+    if (status == ILLUME_OK) status = explain_device_rows(e, attributions, count * size, &p.differences);
+    if (status == ILLUME_OK) status = explain_device_rows(e, NULL, count * size, &p.sums);
     if (status == ILLUME_OK) {
-        explain_pass pass = {.backward = 1, .rule = ILLUME_RULE_GRADIENT, .closure = &p, .source = path_source,
-                             .consume = path_consume};
+        explain_pass pass = {.backward = 1, .rule = ILLUME_RULE_GRADIENT, .closure = &p, .build = path_build,
+                             .gather = path_gather};
         status = explainer_run(e, &pass, count * steps);
     }
+    if (status == ILLUME_OK) status = explain_device_read(e, p.sums, count * size, attributions);
     if (status == ILLUME_OK) baseline_finish(inputs, baselines, count, size, scores, attributions, rows);
+    explain_device_free(e, p.device_baselines);
+    explain_device_free(e, p.differences);
+    explain_device_free(e, p.sums);
 done:
     free(chosen);
     free(baselines);

@@ -3,20 +3,20 @@
  * ceil((size - window) / stride) + 1 of them per axis, the last cut at the
  * border; each holds `fill`. A pixel's attribution is the mean drop of the
  * target output over the windows that cover it. Forward passes only, the
- * occluded copies streamed in batches. */
+ * occluded copies made on the device and streamed through it in batches. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "explainer.h"
 
 typedef struct occlusion_pass {
-    const float *inputs;
     int64_t row_elements, planes, height, width;
     int64_t window[2], stride[2], counts[2];
     float fill;
     const int64_t *targets;
     const float *scores; /* the target output of each unoccluded input */
     float *sums;         /* per input pixel (one plane) */
+    float *device_inputs, *device_fill; /* on the session's device */
 } occlusion_pass;
 
 /* The window of index `window`: rows [y0, y1), columns [x0, x1). */
@@ -29,16 +29,25 @@ static void window_bounds(const occlusion_pass *p, int64_t window, int64_t *y0, 
     *x1 = *x0 + p->window[1] < p->width ? *x0 + p->window[1] : p->width;
 }
 
-static illume_status occlusion_source(void *closure, int64_t index, float *row, int64_t *target) {
+/* The occluded copy, made on the device: the input, then the fill value
+ * (one float there) broadcast over the window in every channel. */
+static illume_status occlusion_build(void *closure, const explain_device *device, int64_t start, int64_t rows,
+                                     int64_t *targets) {
     occlusion_pass *p = closure;
-    int64_t windows = p->counts[0] * p->counts[1], input = index / windows;
-    memcpy(row, p->inputs + input * p->row_elements, sizeof(float) * (size_t)p->row_elements);
-    int64_t y0, y1, x0, x1;
-    window_bounds(p, index % windows, &y0, &y1, &x0, &x1);
-    for (int64_t c = 0; c < p->planes; c++)
-        for (int64_t y = y0; y < y1; y++)
-            for (int64_t x = x0; x < x1; x++) row[(c * p->height + y) * p->width + x] = p->fill;
-    *target = p->targets[input];
+    backend *b = device->backend;
+    int64_t windows = p->counts[0] * p->counts[1];
+    for (int64_t r = 0; r < rows; r++) {
+        int64_t input = (start + r) / windows, y0, y1, x0, x1;
+        float *row = device->input + r * p->row_elements;
+        ILLUME_TRY(explain_device_copy(b, p->device_inputs + input * p->row_elements, p->row_elements, row));
+        window_bounds(p, (start + r) % windows, &y0, &y1, &x0, &x1);
+        copy_desc window = {.rank = 3,
+                            .dims = {p->planes, y1 - y0, x1 - x0},
+                            .dst_strides = {p->height * p->width, p->width, 1},
+                            .dst_offset = y0 * p->width + x0};
+        ILLUME_TRY(b->copy(b, &window, p->device_fill, row));
+        targets[r] = p->targets[input];
+    }
     return ILLUME_OK;
 }
 
@@ -63,7 +72,7 @@ illume_status explain_occlusion(illume_explainer *e, const float *inputs, int64_
     const illume_tensor *row = &e->row;
     if (row->rank < 3)
         return illume_fail(e->context, ILLUME_ERROR_INVALID_INPUT, "occlusion needs an image input (N, C, H, W)");
-    occlusion_pass p = {.inputs = inputs, .row_elements = e->row_elements, .fill = e->options.fill};
+    occlusion_pass p = {.row_elements = e->row_elements, .fill = e->options.fill};
     p.height = row->dims[row->rank - 2];
     p.width = row->dims[row->rank - 1];
     p.planes = e->row_elements / (p.height * p.width);
@@ -97,10 +106,14 @@ illume_status explain_occlusion(illume_explainer *e, const float *inputs, int64_
     p.targets = chosen;
     p.scores = scores;
     p.sums = sums;
+    if (status == ILLUME_OK) status = explain_device_rows(e, inputs, count * e->row_elements, &p.device_inputs);
+    if (status == ILLUME_OK) status = explain_device_rows(e, &p.fill, 1, &p.device_fill);
     if (status == ILLUME_OK) {
-        explain_pass pass = {.backward = 0, .closure = &p, .source = occlusion_source, .consume = occlusion_consume};
+        explain_pass pass = {.backward = 0, .closure = &p, .build = occlusion_build, .consume = occlusion_consume};
         status = explainer_run(e, &pass, count * windows);
     }
+    explain_device_free(e, p.device_inputs);
+    explain_device_free(e, p.device_fill);
     for (int64_t w = 0; w < windows; w++) {
         int64_t y0, y1, x0, x1;
         window_bounds(&p, w, &y0, &y1, &x0, &x1);

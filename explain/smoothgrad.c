@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "explainer.h"
-#include "philox.h"
 
 typedef struct noise_pass {
     const illume_explain_options *options;
@@ -19,32 +18,52 @@ typedef struct noise_pass {
     int samples;
     const float *sigmas;
     const int64_t *targets;
-    float *sums, *squares;
-    float *scratch; /* one row */
+    float *sums, *squares; /* host, for the integrated-gradients base */
+    /* On the session's device: the inputs, the sums and the sums of squares per input, and a scratch of two rows. */
+    float *device_inputs, *device_sums, *device_squares, *scratch;
 } noise_pass;
 
-/* Noise is drawn four elements at a time (one Philox block); a row that
- * starts or ends inside a block uses the part of it that falls in the row. */
-static void noisy_copy(const noise_pass *p, int64_t input, int sample, float *row) {
-    const float *x = p->inputs + input * p->row_elements;
-    float sigma = p->sigmas[input];
-    int64_t first = input * p->row_elements, end = first + p->row_elements;
-    int64_t first_group = first / 4, end_group = (end + 3) / 4;
-#pragma omp parallel for schedule(static)
-    for (int64_t group = first_group; group < end_group; group++) {
-        float normals[4];
-        illume_philox_normals(p->options->seed, (uint64_t)group, (uint32_t)sample, normals);
-        for (int64_t lane = 0; lane < 4; lane++) {
-            int64_t index = group * 4 + lane;
-            if (index >= first && index < end) row[index - first] = x[index - first] + sigma * normals[lane];
-        }
-    }
+static illume_status noisy_row(const noise_pass *p, backend *device, int64_t index, float *row) {
+    int64_t input = index / p->samples, size = p->row_elements;
+    noise_desc desc = {p->options->seed, (uint32_t)(index % p->samples), input * size, size, p->sigmas[input]};
+    return device->noise(device, &desc, p->device_inputs + input * size, row);
 }
 
-static illume_status noise_source(void *closure, int64_t index, float *row, int64_t *target) {
+static illume_status noise_build(void *closure, const explain_device *device, int64_t start, int64_t rows,
+                                 int64_t *targets) {
     noise_pass *p = closure;
-    noisy_copy(p, index / p->samples, (int)(index % p->samples), row);
-    *target = p->targets[index / p->samples];
+    for (int64_t r = 0; r < rows; r++) {
+        ILLUME_TRY(noisy_row(p, device->backend, start + r, device->input + r * p->row_elements));
+        targets[r] = p->targets[(start + r) / p->samples];
+    }
+    return ILLUME_OK;
+}
+
+/* Adds each row's attribution under the base method (the gradient, its
+ * absolute value, or gradient x noisy input) and its square to its input's sums. */
+static illume_status noise_gather(void *closure, const explain_device *device, int64_t start, int64_t rows) {
+    noise_pass *p = closure;
+    backend *b = device->backend;
+    int64_t size = p->row_elements;
+    illume_method base = p->options->base;
+    float *noisy = p->scratch, *attribution = p->scratch + size;
+    for (int64_t r = 0; device->gradient && r < rows; r++) {
+        int64_t input = (start + r) / p->samples;
+        const float *gradient = device->gradient + r * size, *sample = gradient;
+        if (base == ILLUME_GRADXINPUT) {
+            /* The session's input rows may hold other values by now: the noise is drawn again. */
+            ILLUME_TRY(noisy_row(p, b, start + r, noisy));
+            ILLUME_TRY(b->fill(b, 0.0f, size, attribution));
+            ILLUME_TRY(b->relevance_term(b, size, 1.0f, noisy, gradient, attribution));
+            sample = attribution;
+        } else if (base == ILLUME_SALIENCY && p->options->absolute) {
+            unary_desc absolute = {.kind = UNARY_ABS, .count = size};
+            ILLUME_TRY(b->unary(b, &absolute, gradient, attribution));
+            sample = attribution;
+        }
+        ILLUME_TRY(b->relevance_term(b, size, 1.0f, sample, NULL, p->device_sums + input * size));
+        ILLUME_TRY(b->relevance_term(b, size, 1.0f, sample, sample, p->device_squares + input * size));
+    }
     return ILLUME_OK;
 }
 
@@ -56,41 +75,29 @@ static void add_sample(noise_pass *p, int64_t input, const float *attribution) {
     }
 }
 
-static illume_status noise_consume(void *closure, int64_t index, int64_t target, const float *output,
-                                   const float *gradient, const float *layer_gradient, const float *layer) {
-    (void)target;
-    (void)output;
-    (void)layer_gradient;
-    (void)layer;
-    noise_pass *p = closure;
-    int64_t input = index / p->samples;
-    float *attribution = p->scratch;
-    if (p->options->base == ILLUME_GRADXINPUT) {
-        noisy_copy(p, input, (int)(index % p->samples), attribution);
-        for (int64_t i = 0; i < p->row_elements; i++) attribution[i] *= gradient[i];
-    } else {
-        for (int64_t i = 0; i < p->row_elements; i++)
-            attribution[i] = p->options->base == ILLUME_SALIENCY && p->options->absolute ? fabsf(gradient[i])
-                                                                                          : gradient[i];
-    }
-    add_sample(p, input, attribution);
-    return ILLUME_OK;
-}
-
-/* Integrated gradients is itself many passes: it runs whole on each noisy copy. */
+/* Integrated gradients is itself many passes: it runs whole on each noisy
+ * copy, made on the device and brought to the host as its input. */
 static illume_status integrated_samples(illume_explainer *e, noise_pass *p, int64_t count) {
     int64_t size = p->row_elements;
     float *noisy = malloc(sizeof(float) * (size_t)(count * size));
     float *attribution = malloc(sizeof(float) * (size_t)(count * size));
     illume_explain_row *sample_rows = malloc(sizeof(illume_explain_row) * (size_t)count);
+    float *device_noisy = NULL;
     illume_status status = ILLUME_OK;
     if (!noisy || !attribution || !sample_rows)
         status = illume_fail(e->context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
+    if (status == ILLUME_OK) status = explain_device_rows(e, p->inputs, count * size, &p->device_inputs);
+    if (status == ILLUME_OK) status = explain_device_rows(e, NULL, count * size, &device_noisy);
     for (int sample = 0; status == ILLUME_OK && sample < p->samples; sample++) {
-        for (int64_t r = 0; r < count; r++) noisy_copy(p, r, sample, noisy + r * size);
-        status = explain_integrated_gradients(e, noisy, count, p->targets, attribution, sample_rows);
+        for (int64_t r = 0; status == ILLUME_OK && r < count; r++)
+            status = noisy_row(p, e->device, r * p->samples + sample, device_noisy + r * size);
+        if (status == ILLUME_OK) status = explain_device_read(e, device_noisy, count * size, noisy);
+        if (status == ILLUME_OK)
+            status = explain_integrated_gradients(e, noisy, count, p->targets, attribution, sample_rows);
         for (int64_t r = 0; status == ILLUME_OK && r < count; r++) add_sample(p, r, attribution + r * size);
     }
+    explain_device_free(e, p->device_inputs);
+    explain_device_free(e, device_noisy);
     free(noisy);
     free(attribution);
     free(sample_rows);
@@ -104,9 +111,8 @@ illume_status explain_smoothgrad(illume_explainer *e, const float *inputs, int64
     int64_t *chosen = malloc(sizeof(int64_t) * (size_t)count);
     float *sigmas = malloc(sizeof(float) * (size_t)count);
     float *squares = calloc((size_t)(count * size), sizeof(float));
-    float *scratch = malloc(sizeof(float) * (size_t)size);
     illume_status status = ILLUME_OK;
-    if (!chosen || !sigmas || !squares || !scratch) {
+    if (!chosen || !sigmas || !squares) {
         status = illume_fail(e->context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
         goto done;
     }
@@ -122,14 +128,24 @@ illume_status explain_smoothgrad(illume_explainer *e, const float *inputs, int64
         sigmas[r] = o->sigma > 0.0f ? o->sigma : o->noise * (high - low);
     }
     memset(attributions, 0, sizeof(float) * (size_t)(count * size));
-    noise_pass p = {o, inputs, size, o->samples, sigmas, chosen, attributions, squares, scratch};
+    noise_pass p = {o, inputs, size, o->samples, sigmas, chosen, attributions, squares, NULL, NULL, NULL, NULL};
     if (status == ILLUME_OK && o->base == ILLUME_INTEGRATED_GRADIENTS) {
         status = integrated_samples(e, &p, count);
     } else if (status == ILLUME_OK) {
+        status = explain_device_rows(e, inputs, count * size, &p.device_inputs);
+        if (status == ILLUME_OK) status = explain_device_rows(e, NULL, count * size, &p.device_sums);
+        if (status == ILLUME_OK) status = explain_device_rows(e, NULL, count * size, &p.device_squares);
+        if (status == ILLUME_OK) status = explain_device_rows(e, NULL, 2 * size, &p.scratch);
         illume_rule rule = o->base == ILLUME_GUIDED_BACKPROP ? ILLUME_RULE_GUIDED : ILLUME_RULE_GRADIENT;
-        explain_pass pass = {.backward = 1, .rule = rule, .closure = &p, .source = noise_source,
-                             .consume = noise_consume};
-        status = explainer_run(e, &pass, count * o->samples);
+        explain_pass pass = {.backward = 1, .rule = rule, .closure = &p, .build = noise_build,
+                             .gather = noise_gather};
+        if (status == ILLUME_OK) status = explainer_run(e, &pass, count * o->samples);
+        if (status == ILLUME_OK) status = explain_device_read(e, p.device_sums, count * size, attributions);
+        if (status == ILLUME_OK) status = explain_device_read(e, p.device_squares, count * size, squares);
+        explain_device_free(e, p.device_inputs);
+        explain_device_free(e, p.device_sums);
+        explain_device_free(e, p.device_squares);
+        explain_device_free(e, p.scratch);
     }
     for (int64_t i = 0; status == ILLUME_OK && i < count * size; i++) {
         float mean = attributions[i] / (float)o->samples, mean_square = squares[i] / (float)o->samples;
@@ -141,6 +157,5 @@ done:
     free(chosen);
     free(sigmas);
     free(squares);
-    free(scratch);
     return status;
 }

@@ -27,7 +27,8 @@ typedef enum unary_kind {
     UNARY_HARD_SWISH,
     UNARY_ELU,  /* alpha */
     UNARY_CLIP, /* alpha: low, beta: high */
-    UNARY_LINEAR /* alpha x + beta */
+    UNARY_LINEAR, /* alpha x + beta */
+    UNARY_ABS     /* SmoothGrad's absolute saliency; no ONNX op maps to it */
 } unary_kind;
 
 typedef struct convolution_desc {
@@ -214,6 +215,16 @@ typedef struct reveal_cancel_desc {
     float alpha, beta;
 } reveal_cancel_desc;
 
+/* SmoothGrad's noisy rows: y[i] = x[i] + sigma * N(0, 1), the normal of
+ * element first + i of draw `sample` under `seed` (kernels/philox.h), so a
+ * row's noise does not depend on the batch it runs in nor on the backend. */
+typedef struct noise_desc {
+    uint64_t seed;
+    uint32_t sample;
+    int64_t first, count;
+    float sigma;
+} noise_desc;
+
 typedef struct backend backend;
 
 struct backend {
@@ -281,6 +292,7 @@ struct backend {
     illume_status (*reveal_cancel)(backend *self, const reveal_cancel_desc *desc, const float *x,
                                    const float *positive, const float *negative, const float *dy,
                                    float *positive_gradient, float *negative_gradient);
+    illume_status (*noise)(backend *self, const noise_desc *desc, const float *x, float *y);
 };
 
 /* Backends compiled into this build; NULL when the name is unknown or absent. */

@@ -429,6 +429,13 @@ illume_status illume_session_run(illume_session *session, int input_count, const
     }
     for (int o = 0; o < output_count; o++)
         ILLUME_TRY(check_tensor(context, &g->values[g->outputs[o]], &outputs[o], "output", g->output_names[o]));
+    return session_forward(session, outputs);
+}
+
+illume_status session_forward(illume_session *session, illume_tensor *outputs) {
+    graph *g = session->graph;
+    backend *device = session->backend;
+    int output_count = g->output_count;
     session->ran = 0;
     session->backward_ran = 0;
     session->forward_spent = 0;

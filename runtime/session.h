@@ -52,6 +52,10 @@ void session_profile_add(const illume_session *session, double *seconds, int64_t
 int session_profile_entry(const double *seconds, const int64_t *calls, int index, illume_profile_entry *entry);
 /* A monotonic clock in seconds, for the profile. */
 double session_now(void);
+/* The forward pass of illume_session_run on inputs already in place on the
+ * device (session->pointers of the graph's inputs); downloads the outputs,
+ * already checked against the graph's, and synchronizes. */
+illume_status session_forward(illume_session *session, illume_tensor *outputs);
 /* The index of the value named name in the session's graph, or -1. */
 int session_find_value(const illume_session *session, const char *name);
 

@@ -67,5 +67,6 @@ illume_status cpu_reveal_cancel(backend *self, const reveal_cancel_desc *desc, c
                                 float *negative_gradient);
 illume_status cpu_relevance_term(backend *self, int64_t count, float coefficient, const float *a, const float *b,
                                  float *y);
+illume_status cpu_noise(backend *self, const noise_desc *desc, const float *x, float *y);
 
 #endif

@@ -11,10 +11,10 @@ illume_status cpu_unary_backward(backend *self, const unary_backward_desc *desc,
                                  const float *dy, float *dx) {
     illume_context *context = self ? self->context : NULL;
     unary_kind kind = desc->kind;
-    int needs_value = kind != UNARY_COPY && kind != UNARY_LINEAR;
-    if (!x && (kind == UNARY_HARD_SWISH || (needs_value && !y)))
+    int reads = illume_unary_gradient_reads(kind);
+    if (!x && (reads == ILLUME_READS_INPUT || (reads == ILLUME_READS_EITHER && !y)))
         return illume_fail(context, ILLUME_ERROR_INTERNAL, "the gradient of unary op %d needs its %s", (int)kind,
-                           kind == UNARY_HARD_SWISH ? "input" : "input or output");
+                           reads == ILLUME_READS_INPUT ? "input" : "input or output");
     int64_t count = desc->count;
     float alpha = desc->alpha, beta = desc->beta;
     gradient_rule rule = desc->rule;

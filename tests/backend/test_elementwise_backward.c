@@ -39,6 +39,7 @@ static double unary_derivative(const unary_case *test, gradient_rule rule, doubl
     case UNARY_ELU: return x > 0 ? dy : dy * alpha * exp(x);
     case UNARY_CLIP: return x > alpha && x < beta ? dy : 0.0;
     case UNARY_LINEAR: return alpha * dy;
+    case UNARY_ABS: return x > 0 ? dy : x < 0 ? -dy : 0.0;
     }
     return 0.0;
 }
@@ -90,6 +91,7 @@ static const unary_case unary_cases[] = {
     {"elu", UNARY_ELU, 1.3f, 0.0f, 1},
     {"clip", UNARY_CLIP, -1.0f, 2.0f, 1},
     {"linear", UNARY_LINEAR, -0.75f, 0.25f, 1},
+    {"absolute", UNARY_ABS, 0.0f, 0.0f, 0},
 };
 
 /* ---- binary ---- */
