@@ -1,29 +1,39 @@
 #include "cam.h"
 
 #include <math.h>
+#include <stdlib.h>
 
-void cam_map(illume_method method, const float *activation, const float *gradient, int64_t channels,
-             int64_t height, int64_t width, float *map) {
-    int64_t plane = height * width;
-    for (int64_t i = 0; i < plane; i++) map[i] = 0.0f;
-    for (int64_t c = 0; c < channels; c++) {
-        const float *a = activation + c * plane, *g = gradient + c * plane;
-        double weight = 0.0;
-        if (method == ILLUME_GRADCAM_PLUS_PLUS) {
-            double activation_sum = 0.0;
-            for (int64_t i = 0; i < plane; i++) activation_sum += a[i];
-            for (int64_t i = 0; i < plane; i++) {
-                double g2 = (double)g[i] * g[i], g3 = g2 * g[i];
-                double alpha = g[i] != 0.0f ? g2 / (2.0 * g2 + activation_sum * g3 + 1e-6) : 0.0;
-                weight += alpha * (g[i] > 0.0f ? g[i] : 0.0f);
-            }
-        } else {
-            for (int64_t i = 0; i < plane; i++) weight += g[i];
-            weight /= (double)plane;
-        }
-        for (int64_t i = 0; i < plane; i++) map[i] += (float)weight * a[i];
-    }
-    for (int64_t i = 0; i < plane; i++) map[i] = map[i] > 0.0f ? map[i] : 0.0f;
+illume_status cam_batch_create(illume_explainer *e, illume_method method, cam_batch *batch) {
+    const int64_t *dims = e->layer_info.dims;
+    *batch = (cam_batch){.explainer = e, .plus_plus = method == ILLUME_GRADCAM_PLUS_PLUS, .channels = dims[1],
+                         .plane = dims[2] * dims[3]};
+    batch->host_maps = malloc(sizeof(float) * (size_t)(e->batch * batch->plane));
+    if (!batch->host_maps) return illume_fail(e->context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
+    ILLUME_TRY(explain_device_rows(e, NULL, e->batch * batch->channels, &batch->weights));
+    return explain_device_rows(e, NULL, e->batch * batch->plane, &batch->maps);
+}
+
+void cam_batch_free(cam_batch *batch) {
+    explain_device_free(batch->explainer, batch->weights);
+    explain_device_free(batch->explainer, batch->maps);
+    free(batch->host_maps);
+}
+
+illume_status cam_gather(cam_batch *batch, const explain_device *device, int64_t start, int64_t rows) {
+    illume_explainer *e = batch->explainer;
+    if (!device->layer || !device->layer_gradient)
+        return illume_fail(e->context, ILLUME_ERROR_INVALID_INPUT,
+                           "no gradient reaches the layer '%s' from the target", e->layer);
+    backend *b = device->backend;
+    class_activation_desc desc = {rows, batch->channels, batch->plane, batch->plus_plus, device->layer_channels_last};
+    ILLUME_TRY(b->class_activation(b, &desc, device->layer, device->layer_gradient, batch->weights, batch->maps));
+    ILLUME_TRY(b->download(b, batch->host_maps, batch->maps, sizeof(float) * (size_t)(rows * batch->plane)));
+    batch->start = start;
+    return b->synchronize(b);
+}
+
+const float *cam_batch_map(const cam_batch *batch, int64_t index) {
+    return batch->host_maps + (index - batch->start) * batch->plane;
 }
 
 static float clampf(float value, float low, float high) { return value < low ? low : (value > high ? high : value); }

@@ -95,6 +95,7 @@ static illume_status make_session(illume_explainer *e, int64_t batch, illume_ses
     illume_session_options options;
     illume_session_options_default(&options);
     options.device = e->options.device;
+    options.fast = e->options.fast, options.autotune = e->options.autotune;
     options.backward = e->backward;
     options.profile = e->options.profile;
     const char *keep[2] = {e->layer, e->logits};
@@ -575,8 +576,8 @@ illume_status explain_device_copy(backend *device, const float *from, int64_t co
 static illume_status device_batch(illume_explainer *e, explain_device *device) {
     illume_session *session = e->session;
     int input = session->graph->inputs[0];
-    *device = (explain_device){session->backend, session->pointers[input],
-                               session->gradients ? session->gradients[input] : NULL, e->row_elements};
+    *device = (explain_device){.backend = session->backend, .input = session->pointers[input],
+                               .row_elements = e->row_elements};
     if (!device->input)
         return illume_fail(e->context, ILLUME_ERROR_UNSUPPORTED,
                            "the model does not read its input '%s': there is nothing to explain", e->input_name);
@@ -652,20 +653,25 @@ static illume_status run_batch(illume_explainer *e, const explain_pass *pass, in
         seed.data = e->seed;
         ILLUME_TRY(illume_session_backward(e->session, pass->rule, &seed));
     }
-    /* A gather reads the gradient where it lies, after the backward; the gradient rows live in the session. */
+    /* A gather reads the gradients where they lie, in the session, after the backward. */
     int host_gradient = pass->backward && input_gradient(e) && !pass->gather;
+    int layer = e->layer && pass->backward && !pass->gather;
     if (pass->backward && pass->gather) {
-        device.gradient = e->session->gradients ? e->session->gradients[e->session->graph->inputs[0]] : NULL;
+        illume_session *session = e->session;
+        device.gradient = session->gradients ? session->gradients[session->graph->inputs[0]] : NULL;
+        if (e->layer) {
+            int value = session_find_value(session, e->layer);
+            device.layer = session->pointers[value];
+            device.layer_gradient = session->gradients[value];
+            device.layer_channels_last = session->graph->values[value].channels_last;
+        }
         ILLUME_TRY(pass->gather(pass->closure, &device, start, rows));
     }
-    if (pass->backward) {
-        if (host_gradient) ILLUME_TRY(read_batch(e, e->input_name, 1, e->gradients));
-        if (e->layer) {
-            ILLUME_TRY(read_batch(e, e->layer, 1, e->layer_gradients));
-            ILLUME_TRY(read_batch(e, e->layer, 0, e->layer_data));
-        }
+    if (host_gradient) ILLUME_TRY(read_batch(e, e->input_name, 1, e->gradients));
+    if (layer) {
+        ILLUME_TRY(read_batch(e, e->layer, 1, e->layer_gradients));
+        ILLUME_TRY(read_batch(e, e->layer, 0, e->layer_data));
     }
-    int layer = e->layer && pass->backward;
     int feature = e->feature && pass->backward;
     for (int64_t r = 0; pass->consume && r < rows; r++)
         ILLUME_TRY(pass->consume(pass->closure, start + r, e->targets[r],

@@ -60,6 +60,9 @@ typedef struct explain_device {
     float *input;           /* the batch's input rows, row_elements apart */
     const float *gradient;  /* after a backward: the input's gradient rows; NULL where none flows */
     int64_t row_elements;
+    /* Methods with a layer (the Grad-CAM family), after a backward: its data and gradient rows. */
+    const float *layer, *layer_gradient;
+    int layer_channels_last; /* both stored (N, H, W, C) */
 } explain_device;
 
 /* One stream of rows through the session. */
@@ -78,8 +81,9 @@ typedef struct explain_pass {
                              const float *gradient, const float *layer_gradient, const float *layer);
     /* On the device instead (either may be NULL): build writes rows
      * start .. start + rows - 1 into device->input and their targets in
-     * place of source; gather takes their input gradients after the
-     * backward, which is then not read to the host (consume gets NULL). */
+     * place of source; gather takes their gradients (and layers) after the
+     * backward, which are then not read to the host (consume gets NULL for
+     * the gradient and the layer's data and gradient). */
     illume_status (*build)(void *closure, const explain_device *device, int64_t start, int64_t rows,
                            int64_t *targets);
     illume_status (*gather)(void *closure, const explain_device *device, int64_t start, int64_t rows);

@@ -15,7 +15,7 @@ typedef struct guided_pass {
     const int64_t *targets;
     float *attributions;
     float *maps; /* per input: the Grad-CAM map at the input's resolution */
-    float *layer_map;
+    cam_batch batch;
     illume_explain_row *rows;
 } guided_pass;
 
@@ -27,15 +27,22 @@ static illume_status guided_source(void *closure, int64_t index, float *row, int
     return ILLUME_OK;
 }
 
+static illume_status map_gather(void *closure, const explain_device *device, int64_t start, int64_t rows) {
+    guided_pass *p = closure;
+    return cam_gather(&p->batch, device, start, rows);
+}
+
 static illume_status map_consume(void *closure, int64_t index, int64_t target, const float *output,
                                  const float *gradient, const float *layer_gradient, const float *layer) {
     (void)gradient;
+    (void)layer_gradient;
+    (void)layer;
     guided_pass *p = closure;
     illume_explainer *e = p->explainer;
     const int64_t *dims = e->layer_info.dims;
     int64_t height = e->row.dims[e->row.rank - 2], width = e->row.dims[e->row.rank - 1];
-    cam_map(ILLUME_GRADCAM, layer, layer_gradient, dims[1], dims[2], dims[3], p->layer_map);
-    cam_resize(p->layer_map, dims[2], dims[3], p->maps + index * height * width, height, width, 0);
+    cam_resize(cam_batch_map(&p->batch, index), dims[2], dims[3], p->maps + index * height * width, height, width,
+               0);
     p->rows[index].target = target;
     p->rows[index].score = output[target];
     return ILLUME_OK;
@@ -64,22 +71,22 @@ illume_status explain_guided_gradcam(illume_explainer *e, const float *inputs, i
     int64_t plane = e->row.dims[e->row.rank - 2] * e->row.dims[e->row.rank - 1];
     int64_t *chosen = malloc(sizeof(int64_t) * (size_t)count);
     float *maps = malloc(sizeof(float) * (size_t)(count * plane));
-    float *layer_map = malloc(sizeof(float) * (size_t)(e->layer_info.dims[2] * e->layer_info.dims[3]));
+    guided_pass p = {e, inputs, chosen, attributions, maps, {0}, rows};
     illume_status status = ILLUME_OK;
-    if (!chosen || !maps || !layer_map) status = illume_fail(e->context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
+    if (!chosen || !maps) status = illume_fail(e->context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
+    if (status == ILLUME_OK) status = cam_batch_create(e, ILLUME_GRADCAM, &p.batch);
     if (status == ILLUME_OK) {
         memcpy(chosen, targets, sizeof(int64_t) * (size_t)count);
-        guided_pass p = {e, inputs, chosen, attributions, maps, layer_map, rows};
         explain_pass maps_pass = {.backward = 1, .rule = ILLUME_RULE_GRADIENT, .closure = &p,
-                                  .source = guided_source, .consume = map_consume};
+                                  .source = guided_source, .gather = map_gather, .consume = map_consume};
         status = explainer_run(e, &maps_pass, count);
         for (int64_t r = 0; r < count; r++) chosen[r] = rows[r].target;
         explain_pass guided = {.backward = 1, .rule = ILLUME_RULE_GUIDED, .closure = &p, .source = guided_source,
                                .consume = guided_consume};
         if (status == ILLUME_OK) status = explainer_run(e, &guided, count);
     }
+    cam_batch_free(&p.batch);
     free(chosen);
     free(maps);
-    free(layer_map);
     return status;
 }

@@ -225,6 +225,16 @@ typedef struct noise_desc {
     float sigma;
 } noise_desc;
 
+/* Grad-CAM and Grad-CAM++ (kernels/activation_map.h) from a layer's
+ * activation and gradient, each (rows, channels, plane) or, channels last,
+ * (rows, plane, channels): the channel weights (rows, channels) and the
+ * maps (rows, plane). */
+typedef struct class_activation_desc {
+    int64_t rows, channels, plane;
+    int plus_plus;
+    int channels_last;
+} class_activation_desc;
+
 typedef struct backend backend;
 
 struct backend {
@@ -293,10 +303,20 @@ struct backend {
                                    const float *positive, const float *negative, const float *dy,
                                    float *positive_gradient, float *negative_gradient);
     illume_status (*noise)(backend *self, const noise_desc *desc, const float *x, float *y);
+    illume_status (*class_activation)(backend *self, const class_activation_desc *desc, const float *activation,
+                                      const float *gradient, float *weights, float *maps);
 };
 
-/* Backends compiled into this build; NULL when the name is unknown or absent. */
+/* Speed a backend may buy with reproducibility (illume_session_options). */
+typedef struct backend_options {
+    int fast;     /* non-deterministic algorithms and TF32 math allowed */
+    int autotune; /* time the candidate algorithms once per node instead of trusting heuristics */
+} backend_options;
+
+/* Backends compiled into this build; NULL when the name is unknown or absent.
+ * backend_create gives the default options (deterministic, no TF32). */
 backend *backend_create(illume_context *context, const char *device);
+backend *backend_create_with_options(illume_context *context, const char *device, backend_options options);
 backend *cpu_backend_create(illume_context *context);
 
 #ifdef __cplusplus

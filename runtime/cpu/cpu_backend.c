@@ -96,6 +96,7 @@ backend *cpu_backend_create(illume_context *context) {
     self->deeplift = cpu_deeplift;
     self->reveal_cancel = cpu_reveal_cancel;
     self->noise = cpu_noise;
+    self->class_activation = cpu_class_activation;
     cpu->threads = context && context->threads > 0 ? context->threads : omp_get_num_procs();
     omp_set_num_threads(cpu->threads);
     if (cpu_dnnl_check(context, dnnl_engine_create(&cpu->engine, dnnl_cpu, 0), "dnnl_engine_create") != ILLUME_OK ||

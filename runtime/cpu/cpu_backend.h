@@ -68,5 +68,7 @@ illume_status cpu_reveal_cancel(backend *self, const reveal_cancel_desc *desc, c
 illume_status cpu_relevance_term(backend *self, int64_t count, float coefficient, const float *a, const float *b,
                                  float *y);
 illume_status cpu_noise(backend *self, const noise_desc *desc, const float *x, float *y);
+illume_status cpu_class_activation(backend *self, const class_activation_desc *desc, const float *activation,
+                                   const float *gradient, float *weights, float *maps);
 
 #endif

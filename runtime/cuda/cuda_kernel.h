@@ -5,13 +5,19 @@
 #ifndef ILLUME_CUDA_KERNEL_H
 #define ILLUME_CUDA_KERNEL_H
 
+/* ILLUME_LAUNCH_SYNCED launches a kernel whose threads share memory and wait
+ * at __syncthreads: the same launch on a GPU, fibers per thread in the
+ * harness. */
 #if defined(__CUDACC__)
 #include <cuda_runtime.h>
 #define ILLUME_LAUNCH(kernel, blocks, threads, stream, ...) kernel<<<(blocks), (threads), 0, (stream)>>>(__VA_ARGS__)
+#define ILLUME_LAUNCH_SYNCED ILLUME_LAUNCH
 #else
 #include "kernel_harness.h"
 #define ILLUME_LAUNCH(kernel, blocks, threads, stream, ...) \
-    harness_launch((blocks), (threads), (stream), [&]() { kernel(__VA_ARGS__); })
+    harness_launch((blocks), (threads), (stream), false, [&]() { kernel(__VA_ARGS__); })
+#define ILLUME_LAUNCH_SYNCED(kernel, blocks, threads, stream, ...) \
+    harness_launch((blocks), (threads), (stream), true, [&]() { kernel(__VA_ARGS__); })
 #endif
 
 /* i over [0, count) in a grid-stride loop: each thread from its global index, by the grid's size. */
