@@ -10,7 +10,7 @@
 
 static const char *const help =
     "usage: illume bench MODEL [--batch N] [--shape DIMS] [--iterations K] [--warmup W]\n"
-    "                    [--threads T] [--device DEVICE] [--json | --profile]\n"
+    "                    [--threads T] [--device DEVICE [--fast] [--autotune]] [--json | --profile]\n"
     "                    [-m METHOD [method options]]\n"
     "\n"
     "Times forward passes of MODEL on random input and prints images/s, the\n"
@@ -23,7 +23,9 @@ static const char *const help =
     "  --iterations K   timed runs (default 20)\n"
     "  --warmup W       untimed runs first (default 3)\n"
     "  --threads T      CPU threads (default: all cores)\n"
-    "  --device DEVICE  cpu or auto\n"
+    "  --device DEVICE  cpu, cuda, cuda:N or auto (default auto, the CPU for now)\n"
+    "  --fast           CUDA: allow TF32 math and non-deterministic algorithms\n"
+    "  --autotune       CUDA: time cuDNN's convolution algorithms once per layer\n"
     "  --json           one JSON object instead of text\n"
     "  --profile        also print the time spent in each op type\n"
     "  -m METHOD        time an explanation method instead (illume explain's methods and\n"
@@ -110,7 +112,7 @@ int command_bench(int argc, char **argv) {
     const char *path = NULL, *device = "auto";
     long long batch = 1, iterations = 20, warmup = 3, threads = 0;
     int64_t shape[ILLUME_MAX_RANK];
-    int shape_rank = -1, json = 0, profile = 0, explaining = 0;
+    int shape_rank = -1, json = 0, profile = 0, explaining = 0, fast = 0, autotune = 0;
     long long target = 0;
     illume_explain_options method_options;
     illume_explain_options_default(&method_options);
@@ -145,6 +147,10 @@ int command_bench(int argc, char **argv) {
         } else if (strcmp(flag, "--device") == 0) {
             if (!has_value) return usage_error("bench", "--device needs a value");
             device = argv[++i];
+        } else if (strcmp(flag, "--fast") == 0) {
+            fast = 1;
+        } else if (strcmp(flag, "--autotune") == 0) {
+            autotune = 1;
         } else if (strcmp(flag, "--json") == 0) {
             json = 1;
         } else if (strcmp(flag, "--profile") == 0) {
@@ -204,6 +210,8 @@ int command_bench(int argc, char **argv) {
             goto done;
         }
         method_options.device = device;
+        method_options.fast = fast;
+        method_options.autotune = autotune;
         method_options.profile = profile;
         code = bench_explain(context, model, &method_options, &input, target, iterations, warmup, json, path);
         goto done;
@@ -211,6 +219,8 @@ int command_bench(int argc, char **argv) {
     illume_session_options options;
     illume_session_options_default(&options);
     options.device = device;
+    options.fast = fast;
+    options.autotune = autotune;
     options.profile = profile;
     double setup_start = now_seconds();
     status = illume_session_create(context, model, &options, 1, &input, &session);

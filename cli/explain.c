@@ -49,7 +49,9 @@ static const char *const help_text =
     "  --labels FILE         class names for the printed targets\n"
     "\n"
     "  --threads N           CPU threads (default: all cores)\n"
-    "  --device DEVICE       cpu or auto\n"
+    "  --device DEVICE       cpu, cuda, cuda:N or auto (default auto, the CPU for now)\n"
+    "  --fast                CUDA: allow TF32 math and non-deterministic algorithms\n"
+    "  --autotune            CUDA: time cuDNN's convolution algorithms once per layer\n"
     "\n";
 
 #define MAX_METHODS ILLUME_METHOD_COUNT
@@ -124,6 +126,14 @@ static int parse_arguments(int argc, char **argv, explain_request *request) {
         const char *value = has_value ? argv[i + 1] : NULL;
         if (strcmp(flag, "--print-rules") == 0) {
             request->print_rules = 1;
+            continue;
+        }
+        if (strcmp(flag, "--fast") == 0) {
+            request->options.fast = 1;
+            continue;
+        }
+        if (strcmp(flag, "--autotune") == 0) {
+            request->options.autotune = 1;
             continue;
         }
         if (strcmp(flag, "--help") == 0 || strcmp(flag, "-h") == 0) {

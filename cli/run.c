@@ -20,7 +20,9 @@ static const char *const help_text =
     "  --top K             classes to print per row (default 5, 0 for none)\n"
     "  --labels FILE       class names, one per line\n"
     "  --threads N         CPU threads (default: all cores)\n"
-    "  --device DEVICE     cpu or auto (default auto)\n"
+    "  --device DEVICE     cpu, cuda, cuda:N or auto (default auto, the CPU for now)\n"
+    "  --fast              CUDA: allow TF32 math and non-deterministic algorithms\n"
+    "  --autotune          CUDA: time cuDNN's convolution algorithms once per layer\n"
     "  --no-fold-batchnorm keep BatchNormalization nodes as they are\n"
     "\n";
 
@@ -101,7 +103,7 @@ int command_run(int argc, char **argv) {
     char **inputs = calloc((size_t)argc + 1, sizeof(char *));
     int input_count = 0;
     long long top = 5, threads = 0;
-    int fold_batchnorm = 1;
+    int fold_batchnorm = 1, fast = 0, autotune = 0;
     input_options preprocessing;
     input_options_default(&preprocessing);
     if (!inputs) return report(ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
@@ -133,6 +135,10 @@ int command_run(int argc, char **argv) {
         } else if (strcmp(flag, "--device") == 0) {
             if (!has_value) goto missing;
             device = argv[++i];
+        } else if (strcmp(flag, "--fast") == 0) {
+            fast = 1;
+        } else if (strcmp(flag, "--autotune") == 0) {
+            autotune = 1;
         } else if (strcmp(flag, "--no-fold-batchnorm") == 0) {
             fold_batchnorm = 0;
         } else if (flag[0] == '-' && flag[1]) {
@@ -190,6 +196,8 @@ int command_run(int argc, char **argv) {
     illume_session_options options;
     illume_session_options_default(&options);
     options.device = device;
+    options.fast = fast;
+    options.autotune = autotune;
     options.fold_batchnorm = fold_batchnorm;
     status = illume_session_create(context, model, &options, 1, &input, &session);
     if (status != ILLUME_OK) {

@@ -128,6 +128,12 @@ typedef struct illume_session_options {
     int fuse_activations;   /* run a Relu or a residual Add inside the Conv before it */
     int profile;            /* time every node (synchronizing after each); see illume_session_profile */
     int channels_last;      /* keep activations channels last where the backend prefers it */
+    /* CUDA (docs/gpu.md); the CPU backend ignores both. fast: non-deterministic
+     * cuDNN algorithms and TF32 math in cuDNN and cuBLAS; autotune: cuDNN
+     * times its convolution algorithms once per node instead of ranking them
+     * by heuristics. */
+    int fast;
+    int autotune;
     /* Backward passes (illume_session_backward) ------------------------- */
     int backward;              /* plan one: keep what it reads, place the gradients */
     const char *backward_from; /* the value whose gradient the caller seeds; NULL: the first output */
@@ -275,6 +281,7 @@ typedef struct illume_explain_options {
     float fill;                   /* occlusion: what the window holds */
     size_t max_memory;            /* bytes the engine may use for a batch; 0: a quarter of available memory */
     const char *device;
+    int fast, autotune;           /* as illume_session_options.fast and .autotune */
     int profile;                  /* time every node, as illume_session_options.profile */
     /* LRP (docs/methods.md): a composite of rules (epsilon-plus-flat, the
      * default; epsilon-plus, epsilon-gamma-box, epsilon-alpha2-beta1,

@@ -1,6 +1,7 @@
 /* Picks a backend by device name: cpu, cuda, cuda:N, or auto. "auto" is
  * the CPU until the CUDA backend runs every op (runtime/cuda/cuda_backend.c
- * lists what it does not run yet). */
+ * lists what it does not run yet). The CPU backend has no options: oneDNN
+ * is deterministic and does not use TF32 on float data. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,6 +37,11 @@ static int cuda_index(const char *device) {
 }
 
 backend *backend_create(illume_context *context, const char *device) {
+    backend_options defaults = {0};
+    return backend_create_with_options(context, device, defaults);
+}
+
+backend *backend_create_with_options(illume_context *context, const char *device, backend_options options) {
     if (strcmp(device, "cpu") == 0 || strcmp(device, "auto") == 0) return cpu_backend_create(context);
     int index = cuda_index(device);
     if (index < 0) {
@@ -44,8 +50,9 @@ backend *backend_create(illume_context *context, const char *device) {
         return NULL;
     }
 #ifdef ILLUME_HAVE_CUDA
-    return cuda_backend_create(context, index);
+    return cuda_backend_create(context, index, options);
 #else
+    (void)options;
     illume_fail(context, ILLUME_ERROR_INVALID_INPUT, "device '%s': this build has no CUDA backend", device);
     return NULL;
 #endif

@@ -235,7 +235,8 @@ illume_status illume_session_create(illume_context *context, const illume_model 
     if (!session) return illume_fail(context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
     session->context = context;
     illume_status status = ILLUME_OK;
-    session->backend = backend_create(context, options->device ? options->device : "auto");
+    backend_options speed = {.fast = options->fast, .autotune = options->autotune};
+    session->backend = backend_create_with_options(context, options->device ? options->device : "auto", speed);
     if (!session->backend) status = ILLUME_ERROR_INVALID_INPUT;
     if (status == ILLUME_OK)
         status = prepare_graph(context, model, options, input_count, input_shapes, &session->graph);

@@ -225,7 +225,7 @@ int cuda_device_count(void) {
     return cudaGetDeviceCount(&count) == cudaSuccess ? count : 0;
 }
 
-backend *cuda_backend_create(illume_context *context, int device) {
+backend *cuda_backend_create(illume_context *context, int device, backend_options options) {
     int count = cuda_device_count();
     if (device < 0 || device >= count) {
         illume_fail(context, ILLUME_ERROR_INVALID_INPUT, "CUDA device %d is not there (%d visible)", device, count);
@@ -240,6 +240,8 @@ backend *cuda_backend_create(illume_context *context, int device) {
     self->name = "cuda";
     self->context = context;
     cuda->device = device;
+    cuda->fast = options.fast;
+    cuda->autotune = options.autotune;
     self->destroy = cuda_destroy;
     self->allocate = cuda_allocate;
     self->release = cuda_release;
@@ -276,7 +278,11 @@ backend *cuda_backend_create(illume_context *context, int device) {
         cudnn_check(self, cudnnCreate(&cuda->cudnn), "cudnnCreate") != ILLUME_OK ||
         cudnn_check(self, cudnnSetStream(cuda->cudnn, cuda->stream), "cudnnSetStream") != ILLUME_OK ||
         cublas_check(self, cublasCreate(&cuda->cublas), "cublasCreate") != ILLUME_OK ||
-        cublas_check(self, cublasSetStream(cuda->cublas, cuda->stream), "cublasSetStream") != ILLUME_OK) {
+        cublas_check(self, cublasSetStream(cuda->cublas, cuda->stream), "cublasSetStream") != ILLUME_OK ||
+        /* Sgemm in default math stays in FP32 FMA; fast lets it round inputs to TF32. */
+        cublas_check(self,
+                     cublasSetMathMode(cuda->cublas, options.fast ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH),
+                     "cublasSetMathMode") != ILLUME_OK) {
         cuda_destroy(self);
         return NULL;
     }

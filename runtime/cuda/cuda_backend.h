@@ -6,7 +6,7 @@
 #include "backend.h"
 
 /* The CUDA backend on device `device`, or NULL with the context's error set. */
-backend *cuda_backend_create(illume_context *context, int device);
+backend *cuda_backend_create(illume_context *context, int device, backend_options options);
 /* CUDA devices the runtime sees (0 without a driver or a GPU). */
 int cuda_device_count(void);
 

@@ -19,6 +19,8 @@ typedef struct cuda_backend {
     cublasHandle_t cublas;
     void *workspace; /* grown to the largest a call has needed */
     size_t workspace_bytes;
+    int fast;     /* non-deterministic cuDNN algorithms and TF32 allowed (backend_options) */
+    int autotune; /* cuDNN times the convolution algorithms once per node state */
 } cuda_backend;
 
 /* Every state a CUDA primitive leaves in a node's slot starts with this. */

@@ -2,7 +2,8 @@
  * computed as column-major y^T = op(b)^T op(a)^T (the same bytes), one
  * cublasSgemm per batch matrix with numpy batch broadcasting, then the bias
  * added along the last axis by the binary kernel. cuBLAS runs in its
- * default math (no TF32). */
+ * default math (no TF32) unless the backend is fast (cuda_backend_create
+ * sets the handle's math mode). */
 #include "context.h"
 #include "cuda_private.h"
 

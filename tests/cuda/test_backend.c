@@ -4,7 +4,8 @@
  * binary kind and its backward, strided copies, fills, LRP's ratio and terms, DeepLIFT's
  * steps and RevealCancel, max and average pooling and their backward,
  * softmax and its backward, reductions; convolutions forward (bias, fused
- * Relu, residual accumulation, groups) and backward-data on cuDNN, matrix
+ * Relu, residual accumulation, groups; transposed, unevenly padded; on fast
+ * and autotuned backends too) and backward-data on cuDNN, matrix
  * products on cuBLAS (transposes, bias, beta, broadcast batches)), on
  * the same inputs uploaded to the device.
  * Without a CUDA device (or a build without the CUDA backend) it reports
@@ -51,8 +52,9 @@ static void release_all(device_buffers *buffers) {
     buffers->count = 0;
 }
 
-static void expect_same(const char *label, backend *gpu, illume_status status, const float *device, const float *want,
-                        int64_t count) {
+/* The device's result within `tolerance` of the CPU's, relative to max(1, |want|). */
+static void expect_close(const char *label, backend *gpu, illume_status status, const float *device, const float *want,
+                         int64_t count, double tolerance) {
     cases++;
     float *got = malloc(sizeof(float) * (size_t)count);
     if (status == ILLUME_OK) status = gpu->download(gpu, got, device, sizeof(float) * (size_t)count);
@@ -62,13 +64,18 @@ static void expect_same(const char *label, backend *gpu, illume_status status, c
         double scale = fabs(want[i]) > 1.0 ? fabs(want[i]) : 1.0, error = fabs((double)got[i] - want[i]) / scale;
         if (!(error <= worst)) worst = isnan(error) ? 1.0 : error;
     }
-    /* Device math libraries round expf, tanhf and divisions within a few ulp of glibc's. */
-    if (status != ILLUME_OK || worst > 1e-5) {
+    if (status != ILLUME_OK || worst > tolerance) {
         failures++;
         printf("FAIL %s: %s (largest relative difference %.3g)\n", label,
                status == ILLUME_OK ? "CUDA differs from the CPU" : illume_last_error(gpu->context), worst);
     }
     free(got);
+}
+
+/* Device math libraries round expf, tanhf and divisions within a few ulp of glibc's. */
+static void expect_same(const char *label, backend *gpu, illume_status status, const float *device, const float *want,
+                        int64_t count) {
+    expect_close(label, gpu, status, device, want, count, 1e-5);
 }
 
 static void unary_ops(backend *cpu, backend *gpu) {
@@ -243,6 +250,115 @@ static void convolution_ops(backend *cpu, backend *gpu) {
     }
 }
 
+static int64_t tensor_elements(int64_t n, int64_t c, int rank, const int64_t *size) {
+    int64_t count = n * c;
+    for (int d = 0; d < rank; d++) count *= size[d];
+    return count;
+}
+
+/* One convolution forward (onto a residual in y when it accumulates) and
+ * its backward-data, on the CUDA backend and the CPU's. */
+static void compare_convolution(backend *cpu, backend *gpu, const char *name, const convolution_desc *desc,
+                                double tolerance) {
+    int rank = desc->spatial_rank;
+    int64_t x_count = tensor_elements(desc->batch, desc->in_channels, rank, desc->in_size);
+    int64_t y_count = tensor_elements(desc->batch, desc->out_channels, rank, desc->out_size);
+    int64_t w_count = tensor_elements(desc->in_channels, desc->out_channels / desc->groups, rank, desc->kernel);
+    float *x = malloc(sizeof(float) * (size_t)x_count), *dx = malloc(sizeof(float) * (size_t)x_count);
+    float *y = malloc(sizeof(float) * (size_t)y_count), *dy = malloc(sizeof(float) * (size_t)y_count);
+    float *w = malloc(sizeof(float) * (size_t)w_count), *bias = malloc(sizeof(float) * (size_t)desc->out_channels);
+    random_values(x, x_count, -1.0f, 1.0f);
+    random_values(dy, y_count, -1.0f, 1.0f);
+    random_values(w, w_count, -0.5f, 0.5f);
+    random_values(bias, desc->out_channels, -0.2f, 0.2f);
+    device_buffers buffers = {gpu, {0}, 0};
+    float *device_x = to_device(&buffers, x, x_count), *device_w = to_device(&buffers, w, w_count);
+    float *device_bias = to_device(&buffers, bias, desc->out_channels);
+    float *device_y = to_device(&buffers, dy, y_count); /* dy serves as the residual accumulated into */
+    float *device_dy = to_device(&buffers, dy, y_count), *device_dx = to_device(&buffers, NULL, x_count);
+    void *cpu_state = NULL, *gpu_state = NULL, *cpu_backward = NULL, *gpu_backward = NULL;
+    memcpy(y, dy, sizeof(float) * (size_t)y_count);
+    char label[256];
+    snprintf(label, sizeof label, "%s: forward", name);
+    cpu->convolution(cpu, desc, &cpu_state, x, w, bias, y);
+    expect_close(label, gpu, gpu->convolution(gpu, desc, &gpu_state, device_x, device_w, device_bias, device_y),
+                 device_y, y, y_count, tolerance);
+    convolution_desc plain = *desc;
+    plain.activation = UNARY_COPY;
+    plain.accumulate = 0;
+    snprintf(label, sizeof label, "%s: backward-data", name);
+    cpu->convolution_backward(cpu, &plain, &cpu_backward, dy, w, dx);
+    expect_close(label, gpu, gpu->convolution_backward(gpu, &plain, &gpu_backward, device_dy, device_w, device_dx),
+                 device_dx, dx, x_count, tolerance);
+    /* A second call reuses the node's state (and its padded image, whose margins must still be zero). */
+    snprintf(label, sizeof label, "%s: backward-data again", name);
+    expect_close(label, gpu, gpu->convolution_backward(gpu, &plain, &gpu_backward, device_dy, device_w, device_dx),
+                 device_dx, dx, x_count, tolerance);
+    if (cpu_state) cpu->release_state(cpu, cpu_state);
+    if (cpu_backward) cpu->release_state(cpu, cpu_backward);
+    if (gpu_state) gpu->release_state(gpu, gpu_state);
+    if (gpu_backward) gpu->release_state(gpu, gpu_backward);
+    release_all(&buffers);
+    free(x), free(dx), free(y), free(dy), free(w), free(bias);
+}
+
+/* Transposed convolutions (groups, strides, output_padding as a negative
+ * end pad) and uneven pads, as runtime/ops/conv.c and conv_transpose.c
+ * describe them: out = stride (in - 1) + dilated kernel - pad_begin -
+ * pad_end transposed, (in + pads - dilated kernel) / stride + 1 plain. */
+static void convolution_shapes(backend *cpu, backend *gpu, const char *mode, double tolerance) {
+    const struct {
+        const char *name;
+        convolution_desc desc;
+    } shapes[] = {
+        {"transposed, 2 groups, stride 2, even pads, bias, Relu onto a residual",
+         {.spatial_rank = 2, .batch = 2, .in_channels = 4, .out_channels = 6, .groups = 2, .in_size = {5, 4},
+          .out_size = {9, 7}, .kernel = {3, 3}, .stride = {2, 2}, .dilation = {1, 1}, .pad_begin = {1, 1},
+          .pad_end = {1, 1}, .transpose = 1, .constant_weights = 1, .activation = UNARY_RELU, .accumulate = 1}},
+        {"transposed, stride 2, output_padding 1 (a cropped image)",
+         {.spatial_rank = 2, .batch = 2, .in_channels = 3, .out_channels = 4, .groups = 1, .in_size = {4, 5},
+          .out_size = {10, 12}, .kernel = {3, 3}, .stride = {2, 2}, .dilation = {1, 1}, .pad_begin = {0, 0},
+          .pad_end = {-1, -1}, .transpose = 1, .constant_weights = 1, .activation = UNARY_COPY}},
+        {"transposed, output_padding onto a residual",
+         {.spatial_rank = 2, .batch = 1, .in_channels = 2, .out_channels = 4, .groups = 2, .in_size = {4, 4},
+          .out_size = {8, 9}, .kernel = {2, 3}, .stride = {2, 2}, .dilation = {1, 1}, .pad_begin = {0, 1},
+          .pad_end = {0, 0}, .transpose = 1, .constant_weights = 1, .activation = UNARY_COPY, .accumulate = 1}},
+        {"transposed, strides 2 and 3, dilation 2, uneven pads (an output_shape)",
+         {.spatial_rank = 2, .batch = 2, .in_channels = 4, .out_channels = 2, .groups = 1, .in_size = {3, 4},
+          .out_size = {6, 12}, .kernel = {3, 2}, .stride = {2, 3}, .dilation = {2, 1}, .pad_begin = {1, 0},
+          .pad_end = {2, 0}, .transpose = 1, .constant_weights = 1, .activation = UNARY_COPY}},
+        {"transposed 1-D, stride 3",
+         {.spatial_rank = 1, .batch = 2, .in_channels = 3, .out_channels = 5, .groups = 1, .in_size = {7},
+          .out_size = {21}, .kernel = {4}, .stride = {3}, .dilation = {1}, .pad_begin = {1}, .pad_end = {0},
+          .transpose = 1, .constant_weights = 1, .activation = UNARY_COPY}},
+        {"SAME_UPPER, stride 2 (pads 0 and 1), bias, Relu",
+         {.spatial_rank = 2, .batch = 2, .in_channels = 4, .out_channels = 6, .groups = 1, .in_size = {8, 8},
+          .out_size = {4, 4}, .kernel = {3, 3}, .stride = {2, 2}, .dilation = {1, 1}, .pad_begin = {0, 0},
+          .pad_end = {1, 1}, .constant_weights = 1, .activation = UNARY_RELU}},
+        {"uneven pads on one axis, 2 groups, onto a residual",
+         {.spatial_rank = 2, .batch = 2, .in_channels = 4, .out_channels = 4, .groups = 2, .in_size = {7, 6},
+          .out_size = {7, 6}, .kernel = {4, 3}, .stride = {1, 1}, .dilation = {1, 1}, .pad_begin = {2, 1},
+          .pad_end = {1, 1}, .constant_weights = 1, .activation = UNARY_COPY, .accumulate = 1}},
+        {"uneven pads 1-D, dilation 2",
+         {.spatial_rank = 1, .batch = 3, .in_channels = 2, .out_channels = 3, .groups = 1, .in_size = {11},
+          .out_size = {11}, .kernel = {3}, .stride = {1}, .dilation = {2}, .pad_begin = {3}, .pad_end = {1},
+          .constant_weights = 1, .activation = UNARY_COPY}},
+        {"uneven pads 3-D",
+         {.spatial_rank = 3, .batch = 1, .in_channels = 2, .out_channels = 3, .groups = 1, .in_size = {4, 5, 6},
+          .out_size = {2, 3, 3}, .kernel = {2, 2, 3}, .stride = {2, 2, 2}, .dilation = {1, 1, 1},
+          .pad_begin = {0, 1, 0}, .pad_end = {0, 0, 1}, .constant_weights = 1, .activation = UNARY_COPY}},
+        {"plain (even pads), stride 2",
+         {.spatial_rank = 2, .batch = 2, .in_channels = 4, .out_channels = 6, .groups = 1, .in_size = {9, 9},
+          .out_size = {5, 5}, .kernel = {3, 3}, .stride = {2, 2}, .dilation = {1, 1}, .pad_begin = {1, 1},
+          .pad_end = {1, 1}, .constant_weights = 1, .activation = UNARY_COPY}},
+    };
+    for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
+        char name[192];
+        snprintf(name, sizeof name, "%s convolution, %s", mode, shapes[k].name);
+        compare_convolution(cpu, gpu, name, &shapes[k].desc, tolerance);
+    }
+}
+
 static void matmul_ops(backend *cpu, backend *gpu) {
     static float a[2 * 3 * 7], b[5 * 7], bias[5], y[2 * 3 * 5], start[2 * 3 * 5];
     random_values(a, 2 * 3 * 7, -1.0f, 1.0f);
@@ -321,7 +437,23 @@ int main(void) {
     pool_ops(cpu, gpu);
     reduction_ops(cpu, gpu);
     convolution_ops(cpu, gpu);
+    convolution_shapes(cpu, gpu, "deterministic", 1e-5);
     matmul_ops(cpu, gpu);
+    /* TF32 keeps 10 bits of each product's operands: some 1e-3 relative per term. */
+    backend *fast = backend_create_with_options(context, "cuda", (backend_options){.fast = 1});
+    backend *tuned = backend_create_with_options(context, "cuda", (backend_options){.autotune = 1});
+    backend *fast_tuned = backend_create_with_options(context, "cuda", (backend_options){.fast = 1, .autotune = 1});
+    if (fast && tuned && fast_tuned) {
+        convolution_shapes(cpu, fast, "fast", 1e-2);
+        convolution_shapes(cpu, tuned, "autotuned", 1e-5);
+        convolution_shapes(cpu, fast_tuned, "fast autotuned", 1e-2);
+    } else {
+        cases++, failures++;
+        printf("FAIL making fast and autotuned CUDA backends: %s\n", illume_last_error(context));
+    }
+    if (fast) fast->destroy(fast);
+    if (tuned) tuned->destroy(tuned);
+    if (fast_tuned) fast_tuned->destroy(fast_tuned);
     cpu->destroy(cpu);
     gpu->destroy(gpu);
     illume_context_destroy(context);
