@@ -374,7 +374,6 @@ int illume_explainer_profile(const illume_explainer *e, int index, illume_profil
 void illume_explainer_free(illume_explainer *e) {
     if (!e) return;
     for (int k = 0; k < EXPLAIN_SESSIONS; k++) illume_session_free(e->sessions[k]);
-    if (e->device) e->device->destroy(e->device);
     if (e->baseline) free(e->baseline->data);
     free(e->baseline);
     free(e->input_name);
@@ -385,14 +384,17 @@ void illume_explainer_free(illume_explainer *e) {
     free(e->feature_sums);
     free(e->profile_seconds);
     free(e->profile_calls);
-    free(e->inputs);
-    free(e->outputs);
-    free(e->gradients);
+    if (e->device) {
+        e->device->release_host(e->device, e->inputs);
+        e->device->release_host(e->device, e->outputs);
+        e->device->release_host(e->device, e->gradients);
+    }
     free(e->layer_gradients);
     free(e->layer_data);
     free(e->seed);
     free(e->targets);
     explain_free_rules(e);
+    if (e->device) e->device->destroy(e->device);
     free(e->logits);
     free(e->composite);
     free(e->rules);
@@ -432,15 +434,24 @@ int64_t explain_top(const float *output, int64_t count) {
     return best;
 }
 
-/* The host buffers, once, for the largest batch. */
+/* The explainer's own backend, for the methods' device rows: the device its sessions run on. */
+static illume_status explain_backend(illume_explainer *e) {
+    if (e->device) return ILLUME_OK;
+    e->device = backend_create(e->context, e->options.device ? e->options.device : "auto");
+    return e->device ? ILLUME_OK : ILLUME_ERROR_INVALID_INPUT; /* backend_create said why */
+}
+
+/* The host buffers, once, for the largest batch; those every batch moves
+ * to or from the device in the host memory it transfers fastest. */
 static illume_status prepare(illume_explainer *e) {
     if (e->inputs) return ILLUME_OK;
+    ILLUME_TRY(explain_backend(e));
     size_t rows = (size_t)e->batch;
-    e->inputs = malloc(sizeof(float) * rows * (size_t)e->row_elements);
-    e->outputs = malloc(sizeof(float) * rows * (size_t)e->output_elements);
+    e->inputs = e->device->allocate_host(e->device, sizeof(float) * rows * (size_t)e->row_elements);
+    e->outputs = e->device->allocate_host(e->device, sizeof(float) * rows * (size_t)e->output_elements);
     e->seed = malloc(sizeof(float) * rows * (size_t)e->output_elements);
     e->targets = malloc(sizeof(int64_t) * rows);
-    e->gradients = malloc(sizeof(float) * rows * (size_t)e->row_elements);
+    e->gradients = e->device->allocate_host(e->device, sizeof(float) * rows * (size_t)e->row_elements);
     e->layer_gradients = e->layer ? malloc(sizeof(float) * rows * (size_t)e->layer_elements) : NULL;
     e->layer_data = e->layer ? malloc(sizeof(float) * rows * (size_t)e->layer_elements) : NULL;
     e->feature_seed = e->feature ? malloc(sizeof(float) * rows * (size_t)e->feature_elements) : NULL;
@@ -526,13 +537,6 @@ static illume_status feature_seed(illume_explainer *e, int64_t rows, illume_rule
 /* Whether the backward goes back to the input (all but Grad-CAM and Grad-CAM++). */
 static int input_gradient(const illume_explainer *e) {
     return !e->layer || e->options.method == ILLUME_GUIDED_GRADCAM;
-}
-
-/* The explainer's own backend, for the methods' device rows: the device its sessions run on. */
-static illume_status explain_backend(illume_explainer *e) {
-    if (e->device) return ILLUME_OK;
-    e->device = backend_create(e->context, e->options.device ? e->options.device : "auto");
-    return e->device ? ILLUME_OK : ILLUME_ERROR_INVALID_INPUT; /* backend_create said why */
 }
 
 /* Transfers on the explainer's backend finish before they return: the

@@ -248,6 +248,10 @@ struct backend {
 
     void *(*allocate)(backend *self, size_t bytes);
     void (*release)(backend *self, void *memory);
+    /* Host memory that transfers to and from the device run fastest from
+     * (page-locked on CUDA); plain memory on the CPU. */
+    void *(*allocate_host)(backend *self, size_t bytes);
+    void (*release_host)(backend *self, void *memory);
     illume_status (*upload)(backend *self, void *device, const void *host, size_t bytes);
     illume_status (*download)(backend *self, void *host, const void *device, size_t bytes);
     illume_status (*synchronize)(backend *self);

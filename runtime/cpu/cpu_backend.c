@@ -68,6 +68,8 @@ backend *cpu_backend_create(illume_context *context) {
     self->destroy = cpu_destroy;
     self->allocate = cpu_allocate;
     self->release = cpu_release;
+    self->allocate_host = cpu_allocate;
+    self->release_host = cpu_release;
     self->upload = cpu_transfer;
     self->download = cpu_transfer;
     self->synchronize = cpu_synchronize;
