@@ -30,4 +30,55 @@ ILLUME_INLINE int64_t illume_pad_source(pad_mode mode, int64_t i, int64_t n) {
     return -1;
 }
 
+/* Axis d of a Pad: negative pads crop `crop` coordinates at its start (and
+ * maybe some at its end), `kept` remain, and the mode pads those: output
+ * coordinate c reads kept coordinate illume_pad_source(mode, c - shift, kept). */
+typedef struct illume_pad_axis {
+    int64_t crop, kept, shift;
+} illume_pad_axis;
+
+ILLUME_INLINE illume_pad_axis illume_pad_axis_of(const pad_desc *desc, int d) {
+    int64_t begin = desc->pad_begin[d], end = desc->out_dims[d] - desc->in_dims[d] - begin;
+    illume_pad_axis axis;
+    axis.crop = begin < 0 ? -begin : 0;
+    axis.kept = desc->in_dims[d] - axis.crop - (end < 0 ? -end : 0);
+    axis.shift = begin > 0 ? begin : 0;
+    return axis;
+}
+
+/* What a Pad and its backward compute once per call: each axis's crop and
+ * shift, x's and y's strides and sizes. */
+typedef struct illume_pad_geometry {
+    illume_pad_axis axes[ILLUME_MAX_RANK];
+    int64_t in_strides[ILLUME_MAX_RANK], out_strides[ILLUME_MAX_RANK];
+    int64_t inputs, outputs;
+} illume_pad_geometry;
+
+ILLUME_INLINE illume_pad_geometry illume_pad_setup(const pad_desc *desc) {
+    illume_pad_geometry geometry;
+    geometry.inputs = geometry.outputs = 1;
+    for (int d = desc->rank - 1; d >= 0; d--) {
+        geometry.in_strides[d] = geometry.inputs;
+        geometry.out_strides[d] = geometry.outputs;
+        geometry.inputs *= desc->in_dims[d];
+        geometry.outputs *= desc->out_dims[d];
+        geometry.axes[d] = illume_pad_axis_of(desc, d);
+    }
+    return geometry;
+}
+
+/* Output element i: the input element it reads, or the pad value. */
+ILLUME_INLINE float illume_pad_output(const pad_desc *desc, const illume_pad_geometry *geometry, const float *x,
+                                      int64_t i) {
+    int64_t rest = i, offset = 0;
+    for (int d = desc->rank - 1; d >= 0; d--) {
+        const illume_pad_axis *axis = &geometry->axes[d];
+        int64_t source = illume_pad_source(desc->mode, rest % desc->out_dims[d] - axis->shift, axis->kept);
+        rest /= desc->out_dims[d];
+        if (source < 0) return desc->value;
+        offset += (axis->crop + source) * geometry->in_strides[d];
+    }
+    return x[offset];
+}
+
 #endif

@@ -12,6 +12,7 @@
 
 #include "backend.h"
 #include "device.h"
+#include "pad.h"
 
 /* The coordinates of one output axis (shifted by the begin pad, so in [low,
  * high)) that read one input coordinate: up to two arithmetic progressions. */
@@ -75,16 +76,15 @@ ILLUME_INLINE int64_t illume_pad_reach_at(const illume_pad_reach *reach, int64_t
  * reach of no coordinates where a negative pad crops j. Negative pads crop
  * first and the mode pads what they leave, as the forward does. */
 ILLUME_INLINE illume_pad_reach illume_pad_axis_reach(const pad_desc *desc, int d, int64_t j) {
-    int64_t begin = desc->pad_begin[d], end = desc->out_dims[d] - desc->in_dims[d] - begin;
-    int64_t crop = begin < 0 ? -begin : 0, shift = begin > 0 ? begin : 0;
-    int64_t kept = desc->in_dims[d] - crop - (end < 0 ? -end : 0), s = j - crop;
-    if (s < 0 || s >= kept) {
+    illume_pad_axis axis = illume_pad_axis_of(desc, d);
+    int64_t s = j - axis.crop;
+    if (s < 0 || s >= axis.kept) {
         illume_pad_reach none = {{0, 0}, {1, 1}, {0, 0}};
         return none;
     }
-    illume_pad_reach reach = illume_pad_reach_of(desc->mode, s, kept, -shift, desc->out_dims[d] - shift);
-    reach.first[0] += shift;
-    reach.first[1] += shift;
+    illume_pad_reach reach = illume_pad_reach_of(desc->mode, s, axis.kept, -axis.shift, desc->out_dims[d] - axis.shift);
+    reach.first[0] += axis.shift;
+    reach.first[1] += axis.shift;
     return reach;
 }
 

@@ -1,9 +1,11 @@
 /* Per-element math of Resize: where an output coordinate falls in the input,
- * and how nearest mode rounds it. Shared by the CPU backend and CUDA. */
+ * how nearest mode rounds it, which inputs it reads with what weights, and
+ * so each output element. Shared by the CPU backend and CUDA. */
 #ifndef ILLUME_KERNELS_RESIZE_H
 #define ILLUME_KERNELS_RESIZE_H
 
 #include <math.h>
+#include <stdint.h>
 
 #include "backend.h"
 #include "device.h"
@@ -41,6 +43,57 @@ ILLUME_INLINE int64_t illume_resize_nearest(resize_rounding rounding, float x) {
     case RESIZE_CEIL: return (int64_t)ceilf(x);
     }
     return (int64_t)floorf(x);
+}
+
+/* The input coordinates output coordinate `out` of `axis` reads, as the
+ * forward computes them: *low with weight 1 - *weight, *high with *weight
+ * (nearest mode: *low only, weight 0). Returns 0 where tf_crop_and_resize
+ * extrapolates, which reads nothing. */
+ILLUME_INLINE int illume_resize_taps(const resize_desc *desc, int axis, int64_t out, int64_t *low, int64_t *high,
+                                     float *weight) {
+    int64_t n = desc->in_dims[axis];
+    float source = illume_resize_source(desc, axis, out);
+    if (desc->coordinates == RESIZE_TF_CROP_AND_RESIZE && (source < 0.0f || source > (float)(n - 1))) return 0;
+    if (desc->mode == RESIZE_NEAREST) {
+        int64_t index = illume_resize_nearest(desc->rounding, source);
+        *low = *high = index < 0 ? 0 : (index >= n ? n - 1 : index);
+        *weight = 0.0f;
+    } else {
+        float clamped = source < 0.0f ? 0.0f : (source > (float)(n - 1) ? (float)(n - 1) : source);
+        int64_t base = (int64_t)floorf(clamped);
+        *low = base;
+        *high = base + 1 < n ? base + 1 : base;
+        *weight = clamped - (float)base;
+    }
+    return 1;
+}
+
+/* Output element i: its taps' inputs weighted by the product of the axes'
+ * weights, or the extrapolation value where tf_crop_and_resize reads
+ * nothing. */
+ILLUME_INLINE float illume_resize_output(const resize_desc *desc, const float *x, int64_t i) {
+    int rank = desc->rank;
+    int64_t rest = i, low[ILLUME_MAX_RANK], high[ILLUME_MAX_RANK], in_strides[ILLUME_MAX_RANK], stride = 1;
+    float weight[ILLUME_MAX_RANK];
+    for (int d = rank - 1; d >= 0; d--) {
+        int64_t out = rest % desc->out_dims[d];
+        rest /= desc->out_dims[d];
+        if (!illume_resize_taps(desc, d, out, &low[d], &high[d], &weight[d])) return desc->extrapolation_value;
+        in_strides[d] = stride;
+        stride *= desc->in_dims[d];
+    }
+    float sum = 0.0f;
+    for (int corner = 0; corner < (1 << rank); corner++) {
+        float w = 1.0f;
+        int64_t offset = 0;
+        for (int d = 0; d < rank && w != 0.0f; d++) {
+            int upper = (corner >> d) & 1;
+            w *= upper ? weight[d] : 1.0f - weight[d];
+            offset += (upper ? high[d] : low[d]) * in_strides[d];
+        }
+        if (w != 0.0f) sum += w * x[offset];
+    }
+    return sum;
 }
 
 #endif

@@ -16,35 +16,79 @@
 #include "device.h"
 #include "resize.h"
 
-/* The input coordinates output coordinate `out` of `axis` reads, as the
- * forward computes them: *low with weight 1 - *weight, *high with *weight
- * (nearest mode: *low only, weight 0). Returns 0 where tf_crop_and_resize
- * extrapolates, which reads nothing. */
-ILLUME_INLINE int illume_resize_taps(const resize_desc *desc, int axis, int64_t out, int64_t *low, int64_t *high,
-                                     float *weight) {
-    int64_t n = desc->in_dims[axis];
-    float source = illume_resize_source(desc, axis, out);
-    if (desc->coordinates == RESIZE_TF_CROP_AND_RESIZE && (source < 0.0f || source > (float)(n - 1))) return 0;
-    if (desc->mode == RESIZE_NEAREST) {
-        int64_t index = illume_resize_nearest(desc->rounding, source);
-        *low = *high = index < 0 ? 0 : (index >= n ? n - 1 : index);
-        *weight = 0.0f;
-    } else {
-        float clamped = source < 0.0f ? 0.0f : (source > (float)(n - 1) ? (float)(n - 1) : source);
-        int64_t base = (int64_t)floorf(clamped);
-        *low = base;
-        *high = base + 1 < n ? base + 1 : base;
-        *weight = clamped - (float)base;
-    }
-    return 1;
-}
-
 /* One entry of an input coordinate's list: an output coordinate that reads
  * it, and with what weight. */
 typedef struct illume_resize_tap {
     int64_t out;
     float weight;
 } illume_resize_tap;
+
+/* Where every axis's lists lie in two tables, one of list starts and one of
+ * taps: input coordinate j of axis d has the taps from
+ * taps[tap_base[d] + start[j]] up to start[j + 1], where start is
+ * starts + start_base[d] (in_dims[d] + 1 entries); the axis has room for
+ * two taps per output coordinate. */
+typedef struct illume_resize_lists {
+    int64_t start_base[ILLUME_MAX_RANK], tap_base[ILLUME_MAX_RANK];
+    int64_t starts, taps; /* the tables' entries */
+    int64_t out_strides[ILLUME_MAX_RANK];
+    int64_t inputs; /* dx's elements */
+} illume_resize_lists;
+
+ILLUME_INLINE illume_resize_lists illume_resize_lists_layout(const resize_desc *desc) {
+    illume_resize_lists layout;
+    int64_t stride = 1;
+    layout.starts = layout.taps = 0;
+    layout.inputs = 1;
+    for (int d = desc->rank - 1; d >= 0; d--) {
+        layout.out_strides[d] = stride;
+        stride *= desc->out_dims[d];
+        layout.inputs *= desc->in_dims[d];
+        layout.start_base[d] = layout.starts;
+        layout.tap_base[d] = layout.taps;
+        layout.starts += desc->in_dims[d] + 1;
+        layout.taps += 2 * desc->out_dims[d];
+    }
+    return layout;
+}
+
+/* Adds to start[j + 1] the taps of input coordinate j, or with `fill`
+ * appends them at start[j] (advancing it) to taps. */
+ILLUME_INLINE void illume_resize_walk_taps(const resize_desc *desc, int axis, int64_t *start, illume_resize_tap *taps,
+                                           int fill) {
+    for (int64_t o = 0; o < desc->out_dims[axis]; o++) {
+        int64_t reads[2];
+        float weight;
+        if (!illume_resize_taps(desc, axis, o, &reads[0], &reads[1], &weight)) continue;
+        /* Zero weights read nothing in the forward either. */
+        float weights[2] = {1.0f - weight, weight};
+        for (int corner = 0; corner < 2; corner++) {
+            if (weights[corner] == 0.0f) continue;
+            if (fill) {
+                illume_resize_tap *tap = &taps[start[reads[corner]]++];
+                tap->out = o;
+                tap->weight = weights[corner];
+            } else {
+                start[reads[corner] + 1]++;
+            }
+        }
+    }
+}
+
+/* Fills the lists of one axis, each in output order: counts, their prefix
+ * sums, then the taps. */
+ILLUME_INLINE void illume_resize_axis_lists(const resize_desc *desc, const illume_resize_lists *layout, int axis,
+                                            int64_t *starts, illume_resize_tap *taps) {
+    int64_t *start = starts + layout->start_base[axis], n = desc->in_dims[axis];
+    illume_resize_tap *axis_taps = taps + layout->tap_base[axis];
+    for (int64_t j = 0; j <= n; j++) start[j] = 0;
+    illume_resize_walk_taps(desc, axis, start, axis_taps, 0);
+    for (int64_t j = 0; j < n; j++) start[j + 1] += start[j];
+    /* Filling advances start[j] to where j's list ends; shift back after. */
+    illume_resize_walk_taps(desc, axis, start, axis_taps, 1);
+    for (int64_t j = n; j > 0; j--) start[j] = start[j - 1];
+    start[0] = 0;
+}
 
 /* The gradient of one input element: lists[d] (counts[d] taps) are the taps
  * of its coordinate along axis d; out_strides are dy's. */
@@ -68,6 +112,22 @@ ILLUME_INLINE float illume_resize_backward_at(int rank, const illume_resize_tap 
         while (d >= 0 && ++term[d] == counts[d]) term[d--] = 0;
         if (d < 0) return sum;
     }
+}
+
+/* The gradient of input element i, from the tables the axes' lists fill. */
+ILLUME_INLINE float illume_resize_input_gradient(const resize_desc *desc, const illume_resize_lists *layout,
+                                                 const int64_t *starts, const illume_resize_tap *taps,
+                                                 const float *dy, int64_t i) {
+    const illume_resize_tap *lists[ILLUME_MAX_RANK];
+    int64_t counts[ILLUME_MAX_RANK], rest = i;
+    for (int d = desc->rank - 1; d >= 0; d--) {
+        int64_t j = rest % desc->in_dims[d];
+        rest /= desc->in_dims[d];
+        const int64_t *start = starts + layout->start_base[d];
+        lists[d] = taps + layout->tap_base[d] + start[j];
+        counts[d] = start[j + 1] - start[j];
+    }
+    return illume_resize_backward_at(desc->rank, lists, counts, layout->out_strides, dy);
 }
 
 #endif

@@ -9,13 +9,11 @@
 
 illume_status cpu_pad_backward(backend *self, const pad_desc *desc, const float *dy, float *dx) {
     int rank = desc->rank;
-    int64_t total = 1, coordinates = 0, base[ILLUME_MAX_RANK], out_strides[ILLUME_MAX_RANK], stride = 1;
+    illume_pad_geometry geometry = illume_pad_setup(desc);
+    int64_t total = geometry.inputs, coordinates = 0, base[ILLUME_MAX_RANK];
     for (int d = rank - 1; d >= 0; d--) {
-        total *= desc->in_dims[d];
         base[d] = coordinates;
         coordinates += desc->in_dims[d];
-        out_strides[d] = stride;
-        stride *= desc->out_dims[d];
     }
     if (total == 0) return ILLUME_OK;
     illume_pad_reach *reaches = malloc(sizeof *reaches * (size_t)(coordinates + 1));
@@ -35,7 +33,7 @@ illume_status cpu_pad_backward(backend *self, const pad_desc *desc, const float 
         }
         for (int64_t w = 0; w < width; w++) {
             if (rank > 0) row[rank - 1] = reaches + base[rank - 1] + w;
-            dx[r * width + w] = illume_pad_gather(rank, row, out_strides, dy);
+            dx[r * width + w] = illume_pad_gather(rank, row, geometry.out_strides, dy);
         }
     }
     free(reaches);

@@ -1,12 +1,13 @@
 /* The CUDA backend: device memory from cudaMalloc, one stream per backend,
  * the element-wise ops on the kernels of elementwise.cu, pooling and its
  * gather backward on those of pooling.cu, softmax and reductions on those of
- * reductions.cu, convolutions on cuDNN (convolution.c), matrix products on
- * cuBLAS (matmul.c). The rest of the backend table (batch normalization,
- * pad and resize and their backward passes) is not
- * written yet: those entries fail with an error that names the op, so a
- * model that needs one is refused, never run wrong. "auto" stays on the CPU
- * until the table is complete (runtime/backend.c). */
+ * reductions.cu, batch normalization on batch_normalization.cu, Pad and
+ * Resize and their gather backward passes on padding.cu and resizing.cu,
+ * convolutions on cuDNN (convolution.c), matrix products on cuBLAS
+ * (matmul.c). What it does not run yet (channels-last activations,
+ * transposed and unevenly padded convolutions, among others) fails with an
+ * error that names it, so a model that needs it is refused, never run
+ * wrong. "auto" stays on the CPU for now (runtime/backend.c). */
 #include "cuda_backend.h"
 
 #include <stdlib.h>
@@ -15,8 +16,11 @@
 #include "cuda_private.h"
 #include "binary.h"
 #include "elementwise.h"
+#include "batch_normalization.h"
+#include "padding.h"
 #include "pooling.h"
 #include "reductions.h"
+#include "resizing.h"
 
 static cuda_backend *of(backend *self) { return (cuda_backend *)self; }
 
@@ -152,8 +156,10 @@ static illume_status cuda_pool(backend *self, const pool_desc *desc, const float
 static illume_status cuda_batchnorm(backend *self, const batchnorm_desc *desc, void **state, const float *x,
                                     const float *scale, const float *shift, const float *mean,
                                     const float *variance, float *y) {
-    (void)desc, (void)state, (void)x, (void)scale, (void)shift, (void)mean, (void)variance, (void)y;
-    return cuda_missing(self, "batch normalization");
+    (void)state;
+    if (desc->channels_last) return cuda_missing(self, "channels-last batch normalization");
+    return launched(self, illume_cuda_batchnorm(of(self)->stream, desc, x, scale, shift, mean, variance, y),
+                    "the batch normalization kernel");
 }
 
 static illume_status cuda_softmax(backend *self, const softmax_desc *desc, const float *x, float *y) {
@@ -165,13 +171,11 @@ static illume_status cuda_reduce(backend *self, const reduce_desc *desc, const f
 }
 
 static illume_status cuda_pad(backend *self, const pad_desc *desc, const float *x, float *y) {
-    (void)desc, (void)x, (void)y;
-    return cuda_missing(self, "Pad");
+    return launched(self, illume_cuda_pad(of(self)->stream, desc, x, y), "the Pad kernel");
 }
 
 static illume_status cuda_resize(backend *self, const resize_desc *desc, const float *x, float *y) {
-    (void)desc, (void)x, (void)y;
-    return cuda_missing(self, "Resize");
+    return launched(self, illume_cuda_resize(of(self)->stream, desc, x, y), "the Resize kernel");
 }
 
 static illume_status cuda_pool_backward(backend *self, const pool_desc *desc, const float *dy, const int32_t *argmax,
@@ -202,13 +206,14 @@ static illume_status cuda_softmax_backward(backend *self, const softmax_desc *de
 }
 
 static illume_status cuda_pad_backward(backend *self, const pad_desc *desc, const float *dy, float *dx) {
-    (void)desc, (void)dy, (void)dx;
-    return cuda_missing(self, "Pad backward passes");
+    return launched(self, illume_cuda_pad_backward(of(self)->stream, desc, dy, dx), "the Pad backward kernel");
 }
 
 static illume_status cuda_resize_backward(backend *self, const resize_desc *desc, const float *dy, float *dx) {
-    (void)desc, (void)dy, (void)dx;
-    return cuda_missing(self, "Resize backward passes");
+    void *scratch;
+    ILLUME_TRY(cuda_workspace(of(self), illume_cuda_resize_backward_scratch(desc), &scratch));
+    return launched(self, illume_cuda_resize_backward(of(self)->stream, desc, scratch, dy, dx),
+                    "the Resize backward kernels");
 }
 
 static void cuda_destroy(backend *self) {

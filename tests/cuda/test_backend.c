@@ -3,7 +3,9 @@
  * (every unary kind and its backward under every Relu rule, every broadcast
  * binary kind and its backward, strided copies, fills, LRP's ratio and terms, DeepLIFT's
  * steps and RevealCancel, max and average pooling and their backward,
- * softmax and its backward, reductions; convolutions forward (bias, fused
+ * softmax and its backward, reductions, batch normalization, Pad in every
+ * mode and Resize (nearest, linear, tf_crop_and_resize) and their
+ * backward; convolutions forward (bias, fused
  * Relu, residual accumulation, groups; transposed, unevenly padded; on fast
  * and autotuned backends too) and backward-data on cuDNN, matrix
  * products on cuBLAS (transposes, bias, beta, broadcast batches)), on
@@ -422,6 +424,91 @@ static void pool_ops(backend *cpu, backend *gpu) {
     }
 }
 
+/* Pad in every mode, padding one axis and cropping another, and its backward. */
+static void pad_ops(backend *cpu, backend *gpu) {
+    enum { IN = 2 * 3 * 9 * 7, OUT = 2 * 3 * 12 * 9 };
+    static float x[IN], y[OUT], dy[OUT], dx[IN];
+    random_values(x, IN, -2.0f, 2.0f);
+    random_values(dy, OUT, -1.0f, 1.0f);
+    for (int mode = PAD_CONSTANT; mode <= PAD_WRAP; mode++) {
+        pad_desc desc = {.mode = (pad_mode)mode, .value = 0.5f, .rank = 4, .in_dims = {2, 3, 9, 7},
+                         .out_dims = {2, 3, 12, 9}, .pad_begin = {0, 0, 2, -1}};
+        device_buffers buffers = {gpu, {0}, 0};
+        float *device_x = to_device(&buffers, x, IN), *device_y = to_device(&buffers, NULL, OUT);
+        float *device_dy = to_device(&buffers, dy, OUT), *device_dx = to_device(&buffers, NULL, IN);
+        char label[48];
+        snprintf(label, sizeof label, "Pad mode %d", mode);
+        cpu->pad(cpu, &desc, x, y);
+        expect_same(label, gpu, gpu->pad(gpu, &desc, device_x, device_y), device_y, y, OUT);
+        snprintf(label, sizeof label, "Pad backward mode %d", mode);
+        cpu->pad_backward(cpu, &desc, dy, dx);
+        expect_same(label, gpu, gpu->pad_backward(gpu, &desc, device_dy, device_dx), device_dx, dx, IN);
+        release_all(&buffers);
+    }
+}
+
+/* Resize up and down, nearest and linear, and tf_crop_and_resize with
+ * extrapolation, and their backward passes. */
+static void resize_ops(backend *cpu, backend *gpu) {
+    enum { IN = 2 * 3 * 10 * 7, OUT = 2 * 3 * 21 * 16 };
+    static float x[OUT], y[OUT], dy[OUT], dx[OUT];
+    random_values(x, OUT, -2.0f, 2.0f);
+    random_values(dy, OUT, -1.0f, 1.0f);
+    const struct {
+        resize_mode mode;
+        resize_coordinates coordinates;
+        int down;
+    } cases[] = {{RESIZE_NEAREST, RESIZE_ASYMMETRIC, 0},  {RESIZE_NEAREST, RESIZE_HALF_PIXEL, 1},
+                 {RESIZE_LINEAR, RESIZE_HALF_PIXEL, 0},    {RESIZE_LINEAR, RESIZE_ALIGN_CORNERS, 1},
+                 {RESIZE_LINEAR, RESIZE_PYTORCH_HALF_PIXEL, 1}, {RESIZE_LINEAR, RESIZE_TF_CROP_AND_RESIZE, 0}};
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        int64_t small[2] = {10, 7}, large[2] = {21, 16};
+        const int64_t *in = cases[k].down ? large : small, *out = cases[k].down ? small : large;
+        resize_desc desc = {.mode = cases[k].mode, .coordinates = cases[k].coordinates,
+                            .rounding = RESIZE_ROUND_PREFER_FLOOR, .rank = 4, .in_dims = {2, 3, in[0], in[1]},
+                            .out_dims = {2, 3, out[0], out[1]},
+                            .scales = {1.0f, 1.0f, (float)out[0] / (float)in[0], (float)out[1] / (float)in[1]},
+                            .roi_start = {0.0f, 0.0f, -0.1f, 0.2f}, .roi_end = {1.0f, 1.0f, 0.9f, 1.3f},
+                            .extrapolation_value = 0.25f};
+        int64_t in_count = 2 * 3 * in[0] * in[1], out_count = 2 * 3 * out[0] * out[1];
+        device_buffers buffers = {gpu, {0}, 0};
+        float *device_x = to_device(&buffers, x, in_count), *device_y = to_device(&buffers, NULL, out_count);
+        float *device_dy = to_device(&buffers, dy, out_count), *device_dx = to_device(&buffers, NULL, in_count);
+        char label[48];
+        snprintf(label, sizeof label, "Resize case %zu", k);
+        cpu->resize(cpu, &desc, x, y);
+        expect_same(label, gpu, gpu->resize(gpu, &desc, device_x, device_y), device_y, y, out_count);
+        snprintf(label, sizeof label, "Resize backward case %zu", k);
+        cpu->resize_backward(cpu, &desc, dy, dx);
+        expect_same(label, gpu, gpu->resize_backward(gpu, &desc, device_dy, device_dx), device_dx, dx, in_count);
+        release_all(&buffers);
+    }
+}
+
+static void batchnorm_ops(backend *cpu, backend *gpu) {
+    enum { BATCH = 4, CHANNELS = 16, SPATIAL = 49, COUNT_ALL = BATCH * CHANNELS * SPATIAL };
+    static float x[COUNT_ALL], y[COUNT_ALL], scale[CHANNELS], shift[CHANNELS], mean[CHANNELS], variance[CHANNELS];
+    random_values(x, COUNT_ALL, -3.0f, 3.0f);
+    random_values(scale, CHANNELS, -2.0f, 2.0f);
+    random_values(shift, CHANNELS, -1.0f, 1.0f);
+    random_values(mean, CHANNELS, -1.0f, 1.0f);
+    random_values(variance, CHANNELS, 0.0f, 2.0f);
+    batchnorm_desc desc = {BATCH, CHANNELS, SPATIAL, 1e-5f, 0};
+    device_buffers buffers = {gpu, {0}, 0};
+    float *device_x = to_device(&buffers, x, COUNT_ALL), *device_y = to_device(&buffers, NULL, COUNT_ALL);
+    float *device_scale = to_device(&buffers, scale, CHANNELS), *device_shift = to_device(&buffers, shift, CHANNELS);
+    float *device_mean = to_device(&buffers, mean, CHANNELS), *device_variance = to_device(&buffers, variance, CHANNELS);
+    void *cpu_state = NULL, *gpu_state = NULL;
+    cpu->batchnorm(cpu, &desc, &cpu_state, x, scale, shift, mean, variance, y);
+    expect_same("batch normalization", gpu,
+                gpu->batchnorm(gpu, &desc, &gpu_state, device_x, device_scale, device_shift, device_mean,
+                               device_variance, device_y),
+                device_y, y, COUNT_ALL);
+    if (cpu_state) cpu->release_state(cpu, cpu_state);
+    if (gpu_state) gpu->release_state(gpu, gpu_state);
+    release_all(&buffers);
+}
+
 int main(void) {
     illume_context *context = illume_context_create();
     backend *gpu = backend_create(context, "cuda");
@@ -439,6 +526,9 @@ int main(void) {
     convolution_ops(cpu, gpu);
     convolution_shapes(cpu, gpu, "deterministic", 1e-5);
     matmul_ops(cpu, gpu);
+    pad_ops(cpu, gpu);
+    resize_ops(cpu, gpu);
+    batchnorm_ops(cpu, gpu);
     /* TF32 keeps 10 bits of each product's operands: some 1e-3 relative per term. */
     backend *fast = backend_create_with_options(context, "cuda", (backend_options){.fast = 1});
     backend *tuned = backend_create_with_options(context, "cuda", (backend_options){.autotune = 1});

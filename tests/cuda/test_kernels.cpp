@@ -1,4 +1,5 @@
 // test_kernels: the CUDA backend's kernels (runtime/cuda/elementwise.cu,
+// batch_normalization.cu, padding.cu, resizing.cu,
 // pooling.cu, reductions.cu), compiled as host C++ against the CPU
 // execution harness
 // (kernel_harness.h), run on the same inputs as the CPU backend and
@@ -9,6 +10,9 @@
 #include "elementwise.cu"
 #include "pooling.cu"
 #include "reductions.cu"
+#include "batch_normalization.cu"
+#include "padding.cu"
+#include "resizing.cu"
 
 #include <cmath>
 #include <cstdio>
@@ -276,6 +280,176 @@ static void reductions(backend *cpu) {
         }
 }
 
+// Pad in every mode over ranks 1 to 5: pads on either side, size-1 axes,
+// negative pads (crops, then the mode pads what they leave), pads wider
+// than the axis, and a plane large enough for many blocks.
+struct pad_case {
+    int rank;
+    int64_t dims[5], begin[5], end[5];
+};
+
+static void padding(backend *cpu) {
+    const pad_case shapes[] = {
+        {1, {7}, {2}, {3}},
+        {2, {5, 6}, {1, 3}, {0, 2}},
+        {3, {2, 4, 3}, {1, 1, 3}, {2, 0, 2}},
+        {4, {2, 3, 5, 4}, {0, 0, 2, 1}, {0, 0, 1, 3}},
+        {5, {2, 2, 3, 4, 5}, {1, 0, 2, 1, 3}, {0, 1, 1, 2, 2}},
+        {3, {1, 5, 1}, {0, 2, 0}, {0, 1, 3}},
+        {2, {6, 5}, {-2, -1}, {2, 1}},
+        {2, {6, 5}, {-2, 2}, {1, -1}},
+        {3, {4, 5, 6}, {-1, -2, -3}, {0, 0, -1}},
+        {1, {6}, {-2}, {5}},
+        {2, {3, 4}, {0, 0}, {0, 0}},
+        {4, {2, 3, 40, 50}, {0, 0, 3, 2}, {0, 0, 4, 5}},
+    };
+    const pad_mode modes[] = {PAD_CONSTANT, PAD_REFLECT, PAD_EDGE, PAD_WRAP};
+    for (pad_mode mode : modes)
+        for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
+            const pad_case &shape = shapes[k];
+            pad_desc desc = {};
+            desc.mode = mode;
+            desc.value = 0.625f;
+            desc.rank = shape.rank;
+            int64_t in_count = 1, out_count = 1;
+            for (int d = 0; d < shape.rank; d++) {
+                desc.in_dims[d] = shape.dims[d];
+                desc.out_dims[d] = shape.dims[d] + shape.begin[d] + shape.end[d];
+                desc.pad_begin[d] = shape.begin[d];
+                in_count *= desc.in_dims[d];
+                out_count *= desc.out_dims[d];
+            }
+            char label[80];
+            std::snprintf(label, sizeof label, "Pad mode %d, case %zu (rank %d)", (int)mode, k, shape.rank);
+            std::vector<float> x = random_values(in_count, -2.0f, 2.0f);
+            std::vector<float> got((size_t)out_count, -9.0f), want((size_t)out_count, -9.0f);
+            expect_launched(label, illume_cuda_pad(nullptr, &desc, x.data(), got.data()));
+            cpu->pad(cpu, &desc, x.data(), want.data());
+            expect_same(label, got, want);
+            std::snprintf(label, sizeof label, "Pad backward mode %d, case %zu (rank %d)", (int)mode, k, shape.rank);
+            std::vector<float> dy = random_values(out_count, -1.0f, 1.0f);
+            std::vector<float> dx_got((size_t)in_count, -9.0f), dx_want((size_t)in_count, -9.0f);
+            expect_launched(label, illume_cuda_pad_backward(nullptr, &desc, dy.data(), dx_got.data()));
+            cpu->pad_backward(cpu, &desc, dy.data(), dx_want.data());
+            expect_same(label, dx_got, dx_want);
+        }
+}
+
+// One Resize and its backward against the CPU backend. The backward's
+// scratch starts as garbage, as device memory does.
+static void resize_against_cpu(backend *cpu, const resize_desc &desc, const char *label) {
+    int64_t in_count = 1, out_count = 1;
+    for (int d = 0; d < desc.rank; d++) {
+        in_count *= desc.in_dims[d];
+        out_count *= desc.out_dims[d];
+    }
+    std::vector<float> x = random_values(in_count, -2.0f, 2.0f);
+    std::vector<float> got((size_t)out_count, -9.0f), want((size_t)out_count, -9.0f);
+    expect_launched(label, illume_cuda_resize(nullptr, &desc, x.data(), got.data()));
+    cpu->resize(cpu, &desc, x.data(), want.data());
+    expect_same(label, got, want);
+    std::vector<float> dy = random_values(out_count, -1.0f, 1.0f);
+    std::vector<float> dx_got((size_t)in_count, -9.0f), dx_want((size_t)in_count, -9.0f);
+    std::vector<int64_t> scratch(illume_cuda_resize_backward_scratch(&desc) / sizeof(int64_t) + 1, -1);
+    char backward_label[160];
+    std::snprintf(backward_label, sizeof backward_label, "%s, backward", label);
+    expect_launched(backward_label,
+                    illume_cuda_resize_backward(nullptr, &desc, scratch.data(), dy.data(), dx_got.data()));
+    cpu->resize_backward(cpu, &desc, dy.data(), dx_want.data());
+    expect_same(backward_label, dx_got, dx_want);
+}
+
+// A Resize from `in` to `out` (scales out / in, as Resize with sizes gives
+// them), with a region of interest for tf_crop_and_resize that reaches
+// outside the input on the resized axes.
+static resize_desc resize_case(resize_mode mode, resize_coordinates coordinates, resize_rounding rounding, int rank,
+                               const int64_t *in, const int64_t *out) {
+    resize_desc desc = {};
+    desc.mode = mode;
+    desc.coordinates = coordinates;
+    desc.rounding = rounding;
+    desc.rank = rank;
+    desc.extrapolation_value = 0.375f;
+    for (int d = 0; d < rank; d++) {
+        desc.in_dims[d] = in[d];
+        desc.out_dims[d] = out[d];
+        desc.scales[d] = (float)out[d] / (float)in[d];
+        bool resized = in[d] != out[d];
+        desc.roi_start[d] = resized ? -0.15f : 0.0f;
+        desc.roi_end[d] = resized ? 1.2f : 1.0f;
+    }
+    return desc;
+}
+
+// Resize nearest in every coordinate and rounding mode and linear in every
+// coordinate mode, scaling up and down; linear over three and four axes;
+// a size that spans many blocks.
+static void resizing(backend *cpu) {
+    const resize_coordinates coordinate_modes[] = {RESIZE_HALF_PIXEL,        RESIZE_PYTORCH_HALF_PIXEL,
+                                                   RESIZE_ALIGN_CORNERS,     RESIZE_ASYMMETRIC,
+                                                   RESIZE_TF_CROP_AND_RESIZE, RESIZE_HALF_PIXEL_SYMMETRIC};
+    const resize_rounding roundings[] = {RESIZE_ROUND_PREFER_FLOOR, RESIZE_ROUND_PREFER_CEIL, RESIZE_FLOOR,
+                                         RESIZE_CEIL};
+    const int64_t in[4] = {2, 3, 5, 7}, up[4] = {2, 3, 11, 16}, down[4] = {2, 3, 3, 4}, single[4] = {2, 3, 1, 5};
+    const int64_t *outs[] = {up, down, single};
+    const char *names[] = {"up", "down", "to one row"};
+    char label[128];
+    for (resize_coordinates coordinates : coordinate_modes)
+        for (int k = 0; k < 3; k++) {
+            for (resize_rounding rounding : roundings) {
+                std::snprintf(label, sizeof label, "Resize nearest, coordinates %d, rounding %d, %s",
+                              (int)coordinates, (int)rounding, names[k]);
+                resize_against_cpu(cpu, resize_case(RESIZE_NEAREST, coordinates, rounding, 4, in, outs[k]), label);
+            }
+            std::snprintf(label, sizeof label, "Resize linear, coordinates %d, %s", (int)coordinates, names[k]);
+            resize_against_cpu(cpu, resize_case(RESIZE_LINEAR, coordinates, RESIZE_ROUND_PREFER_FLOOR, 4, in, outs[k]),
+                               label);
+        }
+    const int64_t volume[3] = {4, 5, 6}, volume_out[3] = {7, 3, 9}, all_in[4] = {2, 3, 4, 5}, all_out[4] = {3, 5, 2, 8};
+    for (resize_coordinates coordinates : coordinate_modes) {
+        std::snprintf(label, sizeof label, "Resize trilinear, coordinates %d", (int)coordinates);
+        resize_against_cpu(cpu, resize_case(RESIZE_LINEAR, coordinates, RESIZE_ROUND_PREFER_FLOOR, 3, volume,
+                                            volume_out),
+                           label);
+        std::snprintf(label, sizeof label, "Resize linear over four axes, coordinates %d", (int)coordinates);
+        resize_against_cpu(cpu, resize_case(RESIZE_LINEAR, coordinates, RESIZE_ROUND_PREFER_FLOOR, 4, all_in, all_out),
+                           label);
+    }
+    const int64_t large_in[4] = {2, 3, 30, 40}, large_out[4] = {2, 3, 61, 83};
+    resize_against_cpu(cpu, resize_case(RESIZE_LINEAR, RESIZE_HALF_PIXEL, RESIZE_ROUND_PREFER_FLOOR, 4, large_in,
+                                        large_out),
+                       "Resize linear, many blocks");
+    resize_against_cpu(cpu, resize_case(RESIZE_NEAREST, RESIZE_ASYMMETRIC, RESIZE_FLOOR, 4, large_out, large_in),
+                       "Resize nearest down, many blocks");
+}
+
+// Inference batch normalization over several (batch, channels, spatial)
+// shapes: one element, channels without spatial extent, a size over many
+// blocks.
+static void batch_normalization(backend *cpu) {
+    const batchnorm_desc shapes[] = {
+        {1, 1, 1, 1e-5f, 0}, {2, 3, 5, 1e-5f, 0}, {2, 64, 1, 1e-3f, 0}, {4, 16, 49, 1e-5f, 0}, {3, 7, 300, 0.1f, 0}};
+    for (const batchnorm_desc &desc : shapes) {
+        int64_t count = desc.batch * desc.channels * desc.spatial;
+        std::vector<float> x = random_values(count, -3.0f, 3.0f);
+        std::vector<float> scale = random_values(desc.channels, -2.0f, 2.0f);
+        std::vector<float> shift = random_values(desc.channels, -1.0f, 1.0f);
+        std::vector<float> mean = random_values(desc.channels, -1.0f, 1.0f);
+        std::vector<float> variance = random_values(desc.channels, 0.0f, 2.0f);
+        std::vector<float> got((size_t)count, -9.0f), want((size_t)count, -9.0f);
+        char label[96];
+        std::snprintf(label, sizeof label, "batch normalization (%lld, %lld, %lld)", (long long)desc.batch,
+                      (long long)desc.channels, (long long)desc.spatial);
+        expect_launched(label, illume_cuda_batchnorm(nullptr, &desc, x.data(), scale.data(), shift.data(),
+                                                     mean.data(), variance.data(), got.data()));
+        void *state = nullptr;
+        cpu->batchnorm(cpu, &desc, &state, x.data(), scale.data(), shift.data(), mean.data(), variance.data(),
+                       want.data());
+        if (state) cpu->release_state(cpu, state);
+        expect_same(label, got, want);
+    }
+}
+
 int main() {
     illume_context *context = illume_context_create();
     backend *cpu = cpu_backend_create(context);
@@ -289,6 +463,9 @@ int main() {
     relevance_and_deeplift(cpu);
     pooling(cpu);
     reductions(cpu);
+    padding(cpu);
+    resizing(cpu);
+    batch_normalization(cpu);
     cpu->destroy(cpu);
     illume_context_destroy(context);
     std::printf("cuda/kernels: %d cases, %d failures, %lld launches on the CPU harness\n", cases, failures,
