@@ -9,7 +9,6 @@
 #ifndef ILLUME_KERNELS_RESIZE_BACKWARD_H
 #define ILLUME_KERNELS_RESIZE_BACKWARD_H
 
-#include <math.h>
 #include <stdint.h>
 
 #include "backend.h"
