@@ -31,7 +31,8 @@ if(ILLUME_HAVE_CUDA)
   set(ILLUME_CUDA_SOURCES runtime/cuda/cuda_backend.c runtime/cuda/convolution.c runtime/cuda/matmul.c
                           runtime/cuda/elementwise.cu
                           runtime/cuda/batch_normalization.cu runtime/cuda/padding.cu runtime/cuda/resizing.cu
-                          runtime/cuda/pooling.cu runtime/cuda/reductions.cu)
+                          runtime/cuda/pooling.cu runtime/cuda/reductions.cu runtime/cuda/noise.cu
+                          runtime/cuda/class_activation.cu)
   add_library(illume_cuda_objects OBJECT ${ILLUME_CUDA_SOURCES})
   set_target_properties(illume_cuda_objects PROPERTIES POSITION_INDEPENDENT_CODE ON)
   target_include_directories(illume_cuda_objects PRIVATE ${ILLUME_INTERNAL_INCLUDES} ${CMAKE_CURRENT_SOURCE_DIR}/runtime/cuda

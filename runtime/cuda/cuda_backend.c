@@ -12,11 +12,14 @@
 
 #include <stdlib.h>
 
+#include "activation.h"
 #include "context.h"
 #include "cuda_private.h"
 #include "binary.h"
 #include "elementwise.h"
 #include "batch_normalization.h"
+#include "noise.h"
+#include "class_activation.h"
 #include "padding.h"
 #include "pooling.h"
 #include "reductions.h"
@@ -75,6 +78,17 @@ static void cuda_release(backend *self, void *memory) {
     if (memory) cudaFree(memory);
 }
 
+static void *cuda_allocate_host(backend *self, size_t bytes) {
+    (void)self;
+    void *memory = NULL;
+    return cudaMallocHost(&memory, bytes ? bytes : 1) == cudaSuccess ? memory : NULL;
+}
+
+static void cuda_release_host(backend *self, void *memory) {
+    (void)self;
+    if (memory) cudaFreeHost(memory);
+}
+
 static illume_status cuda_upload(backend *self, void *device, const void *host, size_t bytes) {
     return cuda_check(self, cudaMemcpyAsync(device, host, bytes, cudaMemcpyHostToDevice, of(self)->stream),
                  "cudaMemcpyAsync to the device");
@@ -113,6 +127,10 @@ static illume_status cuda_binary(backend *self, const binary_desc *desc, const f
 
 static illume_status cuda_unary_backward(backend *self, const unary_backward_desc *desc, const float *x,
                                          const float *y, const float *dy, float *dx) {
+    int reads = illume_unary_gradient_reads(desc->kind);
+    if (!x && (reads == ILLUME_READS_INPUT || (reads == ILLUME_READS_EITHER && !y)))
+        return illume_fail(self->context, ILLUME_ERROR_INTERNAL, "the gradient of unary op %d needs its %s",
+                           (int)desc->kind, reads == ILLUME_READS_INPUT ? "input" : "input or output");
     return launched(self, illume_cuda_unary_backward(of(self)->stream, desc, x, y, dy, dx),
                     "the unary backward kernel");
 }
@@ -141,6 +159,17 @@ static illume_status cuda_reveal_cancel(backend *self, const reveal_cancel_desc 
                     illume_cuda_reveal_cancel(of(self)->stream, desc, x, positive, negative, dy, positive_gradient,
                                               negative_gradient),
                     "the RevealCancel kernel");
+}
+
+static illume_status cuda_noise(backend *self, const noise_desc *desc, const float *x, float *y) {
+    return launched(self, illume_cuda_noise(of(self)->stream, desc, x, y), "the noise kernel");
+}
+
+static illume_status cuda_class_activation(backend *self, const class_activation_desc *desc,
+                                           const float *activation, const float *gradient, float *weights,
+                                           float *maps) {
+    return launched(self, illume_cuda_class_activation(of(self)->stream, desc, activation, gradient, weights, maps),
+                    "the class activation map kernels");
 }
 
 illume_status cuda_missing(backend *self, const char *what) {
@@ -250,6 +279,8 @@ backend *cuda_backend_create(illume_context *context, int device, backend_option
     self->destroy = cuda_destroy;
     self->allocate = cuda_allocate;
     self->release = cuda_release;
+    self->allocate_host = cuda_allocate_host;
+    self->release_host = cuda_release_host;
     self->upload = cuda_upload;
     self->download = cuda_download;
     self->synchronize = cuda_synchronize;
@@ -277,6 +308,8 @@ backend *cuda_backend_create(illume_context *context, int device, backend_option
     self->relevance_term = cuda_relevance_term;
     self->deeplift = cuda_deeplift;
     self->reveal_cancel = cuda_reveal_cancel;
+    self->noise = cuda_noise;
+    self->class_activation = cuda_class_activation;
     if (cuda_check(self, cudaSetDevice(device), "cudaSetDevice") != ILLUME_OK ||
         cuda_check(self, cudaStreamCreateWithFlags(&cuda->stream, cudaStreamNonBlocking), "cudaStreamCreate") !=
             ILLUME_OK ||

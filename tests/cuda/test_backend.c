@@ -8,7 +8,8 @@
  * backward; convolutions forward (bias, fused
  * Relu, residual accumulation, groups; transposed, unevenly padded; on fast
  * and autotuned backends too) and backward-data on cuDNN, matrix
- * products on cuBLAS (transposes, bias, beta, broadcast batches)), on
+ * products on cuBLAS (transposes, bias, beta, broadcast batches)),
+ * SmoothGrad's noise (bit for bit), Grad-CAM's weights and maps, on
  * the same inputs uploaded to the device.
  * Without a CUDA device (or a build without the CUDA backend) it reports
  * skipped: exit code 77. */
@@ -84,7 +85,7 @@ static void unary_ops(backend *cpu, backend *gpu) {
     float x[COUNT], dy[COUNT], want[COUNT], y[COUNT];
     random_values(x, COUNT, -4.0f, 4.0f);
     random_values(dy, COUNT, -1.0f, 1.0f);
-    for (int kind = UNARY_COPY; kind <= UNARY_LINEAR; kind++) {
+    for (int kind = UNARY_COPY; kind <= UNARY_ABS; kind++) {
         device_buffers buffers = {gpu, {0}, 0};
         unary_desc desc = {(unary_kind)kind, kind == UNARY_CLIP ? -0.5f : 0.2f, 0.6f, COUNT};
         float *device_x = to_device(&buffers, x, COUNT), *device_y = to_device(&buffers, NULL, COUNT);
@@ -424,6 +425,56 @@ static void pool_ops(backend *cpu, backend *gpu) {
     }
 }
 
+/* A seed gives the same noise on both backends, bit for bit. */
+static void noise_ops(backend *cpu, backend *gpu) {
+    float x[COUNT], want[COUNT], got[COUNT];
+    random_values(x, COUNT, -1.0f, 1.0f);
+    device_buffers buffers = {gpu, {0}, 0};
+    float *device_x = to_device(&buffers, x, COUNT), *device_y = to_device(&buffers, NULL, COUNT);
+    noise_desc desc = {20261122ull, 7u, 5, COUNT, 0.25f};
+    cpu->noise(cpu, &desc, x, want);
+    cases++;
+    illume_status status = gpu->noise(gpu, &desc, device_x, device_y);
+    if (status == ILLUME_OK) status = gpu->download(gpu, got, device_y, sizeof got);
+    if (status == ILLUME_OK) status = gpu->synchronize(gpu);
+    int differing = 0;
+    for (int64_t i = 0; status == ILLUME_OK && i < COUNT; i++)
+        differing += memcmp(&got[i], &want[i], sizeof(float)) != 0;
+    if (status != ILLUME_OK || differing) {
+        failures++;
+        printf("FAIL noise: %s (%d of %d elements differ)\n",
+               status == ILLUME_OK ? "the CUDA noise is not the CPU's" : illume_last_error(gpu->context), differing,
+               COUNT);
+    }
+    release_all(&buffers);
+}
+
+/* Grad-CAM and Grad-CAM++ weights and maps, planes and channels last. */
+static void class_activation_ops(backend *cpu, backend *gpu) {
+    enum { ROWS = 2, CHANNELS = 6, PLANE = 300, ELEMENTS = ROWS * CHANNELS * PLANE };
+    static float activation[ELEMENTS], gradient[ELEMENTS];
+    float weights[ROWS * CHANNELS], maps[ROWS * PLANE];
+    random_values(activation, ELEMENTS, 0.0f, 2.0f);
+    random_values(gradient, ELEMENTS, -1.0f, 1.0f);
+    for (int variant = 0; variant < 4; variant++) {
+        device_buffers buffers = {gpu, {0}, 0};
+        float *device_activation = to_device(&buffers, activation, ELEMENTS);
+        float *device_gradient = to_device(&buffers, gradient, ELEMENTS);
+        float *device_weights = to_device(&buffers, NULL, ROWS * CHANNELS);
+        float *device_maps = to_device(&buffers, NULL, ROWS * PLANE);
+        class_activation_desc desc = {ROWS, CHANNELS, PLANE, variant & 1, variant >> 1};
+        char label[80];
+        snprintf(label, sizeof label, "%s%s", desc.plus_plus ? "Grad-CAM++" : "Grad-CAM",
+                 desc.channels_last ? ", channels last" : "");
+        cpu->class_activation(cpu, &desc, activation, gradient, weights, maps);
+        illume_status status =
+            gpu->class_activation(gpu, &desc, device_activation, device_gradient, device_weights, device_maps);
+        expect_same(label, gpu, status, device_weights, weights, ROWS * CHANNELS);
+        expect_same(label, gpu, status, device_maps, maps, ROWS * PLANE);
+        release_all(&buffers);
+    }
+}
+
 /* Pad in every mode, padding one axis and cropping another, and its backward. */
 static void pad_ops(backend *cpu, backend *gpu) {
     enum { IN = 2 * 3 * 9 * 7, OUT = 2 * 3 * 12 * 9 };
@@ -526,6 +577,8 @@ int main(void) {
     convolution_ops(cpu, gpu);
     convolution_shapes(cpu, gpu, "deterministic", 1e-5);
     matmul_ops(cpu, gpu);
+    noise_ops(cpu, gpu);
+    class_activation_ops(cpu, gpu);
     pad_ops(cpu, gpu);
     resize_ops(cpu, gpu);
     batchnorm_ops(cpu, gpu);

@@ -1,18 +1,19 @@
-// test_kernels: the CUDA backend's kernels (runtime/cuda/elementwise.cu,
-// batch_normalization.cu, padding.cu, resizing.cu,
-// pooling.cu, reductions.cu), compiled as host C++ against the CPU
-// execution harness
+// test_kernels: the CUDA backend's kernels (every .cu file of
+// runtime/cuda/), compiled as host C++ against the CPU execution harness
 // (kernel_harness.h), run on the same inputs as the CPU backend and
 // compared with it: every launcher, every kind and rule, broadcast and
 // strided shapes, sizes that leave a partial last block and sizes over one
-// grid (so that the grid-stride loops run more than once). Under the
-// AddressSanitizer build an out-of-bounds index fails the test.
+// grid (so that the grid-stride loops run more than once), and the block
+// reductions of class_activation.cu on fibers. Under the AddressSanitizer
+// build an out-of-bounds index fails the test.
 #include "elementwise.cu"
 #include "pooling.cu"
 #include "reductions.cu"
 #include "batch_normalization.cu"
 #include "padding.cu"
 #include "resizing.cu"
+#include "noise.cu"
+#include "class_activation.cu"
 
 #include <cmath>
 #include <cstdio>
@@ -81,7 +82,8 @@ static void fills_and_terms(backend *cpu) {
 
 static void unary_kinds(backend *cpu) {
     const unary_kind kinds[] = {UNARY_COPY,         UNARY_RELU,       UNARY_LEAKY_RELU, UNARY_SIGMOID, UNARY_TANH,
-                                UNARY_HARD_SIGMOID, UNARY_HARD_SWISH, UNARY_ELU,        UNARY_CLIP,    UNARY_LINEAR};
+                                UNARY_HARD_SIGMOID, UNARY_HARD_SWISH, UNARY_ELU,        UNARY_CLIP,    UNARY_LINEAR,
+                                UNARY_ABS};
     const gradient_rule rules[] = {RULE_GRADIENT, RULE_GUIDED, RULE_DECONV};
     for (unary_kind kind : kinds)
         for (int64_t count : {(int64_t)300, (int64_t)5000}) {
@@ -97,7 +99,7 @@ static void unary_kinds(backend *cpu) {
             std::vector<float> y = want;
             for (gradient_rule rule : rules)
                 for (int from_output = 0; from_output < 2; from_output++) {
-                    if (from_output && kind == UNARY_HARD_SWISH) continue; // its derivative needs the input
+                    if (from_output && illume_unary_gradient_reads(kind) == ILLUME_READS_INPUT) continue;
                     unary_backward_desc backward = {kind, desc.alpha, desc.beta, count, rule};
                     const float *input = from_output ? nullptr : x.data();
                     std::snprintf(label, sizeof label, "unary backward kind %d rule %d from the %s", (int)kind,
@@ -280,6 +282,24 @@ static void reductions(backend *cpu) {
         }
 }
 
+// SmoothGrad's noise: rows that start and end inside a Philox block, and
+// one long enough for several blocks of threads.
+static void noise_draws(backend *cpu) {
+    const int64_t firsts[] = {0, 3, 1000001}, lengths[] = {1, 7, 257 * 4 + 3};
+    for (int64_t first : firsts)
+        for (int64_t count : lengths)
+            for (uint32_t sample : {0u, 41u}) {
+                std::vector<float> x = random_values(count, -1.0f, 1.0f), got((size_t)count), want((size_t)count);
+                noise_desc desc = {1234567ull, sample, first, count, 0.3f};
+                char label[96];
+                std::snprintf(label, sizeof label, "noise of %lld from %lld, sample %u", (long long)count,
+                              (long long)first, sample);
+                expect_launched(label, illume_cuda_noise(nullptr, &desc, x.data(), got.data()));
+                cpu->noise(cpu, &desc, x.data(), want.data());
+                expect_same(label, got, want);
+            }
+}
+
 // Pad in every mode over ranks 1 to 5: pads on either side, size-1 axes,
 // negative pads (crops, then the mode pads what they leave), pads wider
 // than the axis, and a plane large enough for many blocks.
@@ -450,6 +470,35 @@ static void batch_normalization(backend *cpu) {
     }
 }
 
+// Grad-CAM and Grad-CAM++: planes smaller and larger than a block (the
+// block's threads then take several elements each), one and several rows.
+static void class_activation_maps(backend *cpu) {
+    struct shape {
+        int64_t rows, channels, plane;
+    };
+    const shape shapes[] = {{1, 3, 49}, {2, 5, 700}, {3, 2, 1}};
+    for (const shape &s : shapes)
+        for (int variant = 0; variant < 4; variant++) {
+            int plus_plus = variant & 1, channels_last = variant >> 1;
+            int64_t elements = s.rows * s.channels * s.plane;
+            std::vector<float> activation = random_values(elements, 0.0f, 2.0f, true);
+            std::vector<float> gradient = random_values(elements, -1.0f, 1.0f, true);
+            std::vector<float> weights_got((size_t)(s.rows * s.channels)), weights_want(weights_got.size());
+            std::vector<float> maps_got((size_t)(s.rows * s.plane)), maps_want(maps_got.size());
+            class_activation_desc desc = {s.rows, s.channels, s.plane, plus_plus, channels_last};
+            char label[96];
+            std::snprintf(label, sizeof label, "%s of (%lld, %lld, %lld)%s", plus_plus ? "Grad-CAM++" : "Grad-CAM",
+                          (long long)s.rows, (long long)s.channels, (long long)s.plane,
+                          channels_last ? ", channels last" : "");
+            expect_launched(label, illume_cuda_class_activation(nullptr, &desc, activation.data(), gradient.data(),
+                                                                weights_got.data(), maps_got.data()));
+            cpu->class_activation(cpu, &desc, activation.data(), gradient.data(), weights_want.data(),
+                                  maps_want.data());
+            expect_same(label, weights_got, weights_want);
+            expect_same(label, maps_got, maps_want);
+        }
+}
+
 int main() {
     illume_context *context = illume_context_create();
     backend *cpu = cpu_backend_create(context);
@@ -466,6 +515,8 @@ int main() {
     padding(cpu);
     resizing(cpu);
     batch_normalization(cpu);
+    noise_draws(cpu);
+    class_activation_maps(cpu);
     cpu->destroy(cpu);
     illume_context_destroy(context);
     std::printf("cuda/kernels: %d cases, %d failures, %lld launches on the CPU harness\n", cases, failures,
