@@ -15,8 +15,9 @@ static const char *const help =
     "\n"
     "Times forward passes of MODEL on random input and prints images/s, the\n"
     "median and minimum time per batch, the planned activation arena and the\n"
-    "process's peak resident memory. A benchmark, not a test: compare runs made\n"
-    "on the same machine (bench/ has scripts that time ONNX Runtime beside it).\n"
+    "process's peak resident memory (on CUDA also the device memory peak). A\n"
+    "benchmark, not a test: compare runs made on the same machine (bench/ has\n"
+    "scripts that time ONNX Runtime beside it).\n"
     "\n"
     "  --batch N        batch size for a symbolic first dimension (default 1)\n"
     "  --shape DIMS     the full input shape, e.g. 16,3,224,224\n"
@@ -27,7 +28,8 @@ static const char *const help =
     "  --fast           CUDA: allow TF32 math and non-deterministic algorithms\n"
     "  --autotune       CUDA: time cuDNN's convolution algorithms once per layer\n"
     "  --json           one JSON object instead of text\n"
-    "  --profile        also print the time spent in each op type\n"
+    "  --profile        also print the time spent in each op type and in transfers\n"
+    "                   (on CUDA: the split between cuDNN/cuBLAS, illume's kernels and transfers)\n"
     "  -m METHOD        time an explanation method instead (illume explain's methods and\n"
     "                   options below); --batch inputs per call, --target K (default 0)\n"
     "\n";
@@ -47,6 +49,48 @@ static int compare_doubles(const void *a, const void *b) {
 static void print_profile_entry(const illume_profile_entry *entry, long long runs, const char *run) {
     printf("  %-22s %-9s %9.3f ms per %s  (%lld calls)\n", entry->op_type, entry->backward ? "backward" : "",
            entry->seconds * 1e3 / (double)runs, run, (long long)entry->calls);
+}
+
+/* The profile of a session or of an explainer, entry by entry. */
+typedef int (*profile_reader)(const void *source, int index, illume_profile_entry *entry);
+
+static int session_entry(const void *session, int index, illume_profile_entry *entry) {
+    return illume_session_profile(session, index, entry);
+}
+
+static int explainer_entry(const void *explainer, int index, illume_profile_entry *entry) {
+    return illume_explainer_profile(explainer, index, entry);
+}
+
+static int on_cuda(const char *device) { return strncmp(device, "cuda", 4) == 0; }
+
+/* --profile: each op's time, and on CUDA where the time went: cuDNN and
+ * cuBLAS (the convolutions and matrix products, a fused activation's kernel
+ * included), illume's own kernels (every other op), and the transfers. */
+static void print_profile(profile_reader read, const void *source, long long runs, const char *run,
+                          const char *device) {
+    static const char *const library_ops[] = {"Conv", "ConvTranspose", "Gemm", "MatMul"};
+    double library = 0.0, kernels = 0.0, transfers = 0.0;
+    illume_profile_entry entry;
+    for (int k = 0; k < read(source, k, &entry); k++) {
+        print_profile_entry(&entry, runs, run);
+        int in_library = 0;
+        for (size_t op = 0; op < sizeof library_ops / sizeof library_ops[0]; op++)
+            in_library |= strcmp(entry.op_type, library_ops[op]) == 0;
+        if (strcmp(entry.op_type, ILLUME_PROFILE_TRANSFERS) == 0) transfers += entry.seconds;
+        else if (in_library) library += entry.seconds;
+        else kernels += entry.seconds;
+    }
+    double total = library + kernels + transfers;
+    if (!on_cuda(device) || total <= 0.0) return;
+    printf("time split: cuDNN and cuBLAS %.1f%%, illume's kernels %.1f%%, transfers %.1f%% (of %.3f ms per %s)\n",
+           100.0 * library / total, 100.0 * kernels / total, 100.0 * transfers / total, total * 1e3 / (double)runs,
+           run);
+}
+
+/* The device memory line, on CUDA. */
+static void print_device_memory(const char *device) {
+    if (on_cuda(device)) printf("device memory peak: %.1f MiB\n", (double)illume_cuda_peak_bytes() / 1048576.0);
 }
 
 /* Times illume_explain on one batch of inputs, after warm-up calls. */
@@ -86,10 +130,10 @@ static int bench_explain(illume_context *context, const illume_model *model, con
         if (json)
             printf("{\"model\": \"%s\", \"method\": \"%s\", \"batch\": %lld, \"median_ms\": %.3f, "
                    "\"min_ms\": %.3f, \"images_per_second\": %.3f, \"batch_rows\": %lld, \"passes\": %lld, "
-                   "\"arena_bytes\": %zu, \"peak_rss_mib\": %.1f}\n",
+                   "\"arena_bytes\": %zu, \"peak_rss_mib\": %.1f, \"device_peak_mib\": %.1f}\n",
                    path, illume_method_name(options->method), (long long)count, median * 1e3, times[0] * 1e3,
                    (double)count / median, (long long)summary.batch_rows, (long long)summary.passes,
-                   summary.peak_bytes, peak_mib);
+                   summary.peak_bytes, peak_mib, (double)illume_cuda_peak_bytes() / 1048576.0);
         else
             printf("model: %s  method %s  %lld inputs per call, %lld calls after %lld warm-up\n"
                    "time per call: median %.3f ms, min %.3f ms\nthroughput: %.2f inputs/s\n"
@@ -98,9 +142,9 @@ static int bench_explain(illume_context *context, const illume_model *model, con
                    times[0] * 1e3, (double)count / median, (long long)summary.batch_rows, (long long)summary.passes,
                    summary.peak_bytes / 1048576.0, peak_mib);
     }
-    illume_profile_entry entry;
-    for (int k = 0; code == 0 && k < illume_explainer_profile(explainer, k, &entry); k++)
-        print_profile_entry(&entry, warmup + iterations, "call");
+    if (code == 0 && !json) print_device_memory(options->device);
+    if (code == 0 && options->profile)
+        print_profile(explainer_entry, explainer, warmup + iterations, "call", options->device);
     illume_explainer_free(explainer);
     free(attributions.data);
     free(targets);
@@ -259,9 +303,10 @@ int command_bench(int argc, char **argv) {
     if (json) {
         printf("{\"model\": \"%s\", \"batch\": %lld, \"iterations\": %lld, \"median_ms\": %.3f, \"min_ms\": %.3f, "
                "\"images_per_second\": %.3f, \"arena_bytes\": %zu, \"activation_bytes\": %zu, "
-               "\"constant_bytes\": %zu, \"peak_rss_mib\": %.1f, \"setup_ms\": %.1f}\n",
+               "\"constant_bytes\": %zu, \"peak_rss_mib\": %.1f, \"device_peak_mib\": %.1f, \"setup_ms\": %.1f}\n",
                path, (long long)images, iterations, median * 1e3, fastest * 1e3, (double)images / median,
-               stats.arena_bytes, stats.activation_bytes, stats.constant_bytes, peak_mib, setup * 1e3);
+               stats.arena_bytes, stats.activation_bytes, stats.constant_bytes, peak_mib,
+               (double)illume_cuda_peak_bytes() / 1048576.0, setup * 1e3);
     } else {
         printf("model: %s  batch %lld  %lld runs after %lld warm-up\n", path, (long long)images, iterations, warmup);
         printf("time per batch: median %.3f ms, min %.3f ms\n", median * 1e3, fastest * 1e3);
@@ -271,9 +316,8 @@ int command_bench(int argc, char **argv) {
         printf("weights: %.1f MiB; peak resident memory: %.1f MiB; setup %.1f ms\n",
                stats.constant_bytes / 1048576.0, peak_mib, setup * 1e3);
     }
-    illume_profile_entry entry;
-    for (int k = 0; profile && k < illume_session_profile(session, k, &entry); k++)
-        print_profile_entry(&entry, warmup + iterations, "run");
+    if (!json) print_device_memory(device);
+    if (profile) print_profile(session_entry, session, warmup + iterations, "run", device);
 done:
     for (int o = 0; outputs && o < output_count; o++) free(outputs[o].data);
     free(outputs);

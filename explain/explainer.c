@@ -324,8 +324,8 @@ illume_status illume_explainer_create(illume_context *context, const illume_mode
     e->row_elements = (int64_t)(illume_tensor_bytes(row) / sizeof(float));
     illume_status status = ILLUME_OK;
     if (options->profile) {
-        e->profile_seconds = calloc(2 * (size_t)op_count(), sizeof(double));
-        e->profile_calls = calloc(2 * (size_t)op_count(), sizeof(int64_t));
+        e->profile_seconds = calloc((size_t)session_profile_keys(), sizeof(double));
+        e->profile_calls = calloc((size_t)session_profile_keys(), sizeof(int64_t));
         if (!e->profile_seconds || !e->profile_calls)
             status = illume_fail(context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
     }
@@ -356,7 +356,7 @@ illume_status illume_explainer_create(illume_context *context, const illume_mode
 
 int illume_explainer_profile(const illume_explainer *e, int index, illume_profile_entry *entry) {
     if (!e || !e->profile_seconds) return 0;
-    size_t keys = 2 * (size_t)op_count();
+    size_t keys = (size_t)session_profile_keys();
     double *seconds = malloc(sizeof(double) * keys);
     int64_t *calls = malloc(sizeof(int64_t) * keys);
     int count = 0;

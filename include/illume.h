@@ -206,7 +206,10 @@ illume_status illume_session_value(const illume_session *session, const char *na
 
 /* Time spent per op type, forward and backward apart, over all runs of a
  * session made with profile set: entry index in [0, count) where count is
- * the return value. */
+ * the return value. One entry, of op_type ILLUME_PROFILE_TRANSFERS, times
+ * the transfers between host and device (inputs, outputs, seeds and values
+ * read). */
+#define ILLUME_PROFILE_TRANSFERS "transfers"
 typedef struct illume_profile_entry {
     const char *op_type;
     int backward; /* the time of the op's backward pass */
@@ -357,6 +360,9 @@ int illume_explainer_profile(const illume_explainer *explainer, int index, illum
  * CUDA runtime sees (0 without the backend, a driver or a GPU). */
 int illume_has_cuda(void);
 int illume_cuda_devices(void);
+/* The most device memory this process has held at once on CUDA devices
+ * through illume (arenas, weights, workspaces), in bytes; 0 without CUDA. */
+size_t illume_cuda_peak_bytes(void);
 
 /* Utilities ---------------------------------------------------------------- */
 

@@ -27,6 +27,14 @@ int illume_cuda_devices(void) {
 #endif
 }
 
+size_t illume_cuda_peak_bytes(void) {
+#ifdef ILLUME_HAVE_CUDA
+    return cuda_memory_peak();
+#else
+    return 0;
+#endif
+}
+
 /* The device index of "cuda" (0) or "cuda:N", or -1 when the name is neither. */
 static int cuda_index(const char *device) {
     if (strcmp(device, "cuda") == 0) return 0;

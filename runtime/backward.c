@@ -121,8 +121,8 @@ static copy_desc storage_copy(const graph_value *value, int to_storage) {
     return desc;
 }
 
-static illume_status transfer(illume_session *session, const graph_value *value, float *device, void *host,
-                              int upload) {
+static illume_status copy_value(illume_session *session, const graph_value *value, float *device, void *host,
+                                int upload) {
     backend *device_backend = session->backend;
     size_t bytes;
     value_byte_size(value, &bytes);
@@ -146,6 +146,14 @@ static illume_status transfer(illume_session *session, const graph_value *value,
     }
     free(staging);
     return status;
+}
+
+/* A value between host and device, timed as a transfer when profiling. */
+static illume_status transfer(illume_session *session, const graph_value *value, float *device, void *host,
+                              int upload) {
+    double start = session_now();
+    ILLUME_TRY(copy_value(session, value, device, host, upload));
+    return session_profile_transfer(session, start);
 }
 
 static illume_status check_shape(illume_context *context, const graph_value *value, const illume_tensor *tensor,

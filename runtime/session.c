@@ -248,8 +248,8 @@ illume_status illume_session_create(illume_context *context, const illume_model 
     if (status == ILLUME_OK) status = prepare_calls(session);
     if (status == ILLUME_OK && session->has_backward) status = session_prepare_backward(session);
     if (status == ILLUME_OK && options->profile) {
-        session->op_seconds = calloc(2 * (size_t)op_count(), sizeof(double));
-        session->op_calls = calloc(2 * (size_t)op_count(), sizeof(int64_t));
+        session->op_seconds = calloc((size_t)session_profile_keys(), sizeof(double));
+        session->op_calls = calloc((size_t)session_profile_keys(), sizeof(int64_t));
         if (!session->op_seconds || !session->op_calls)
             status = illume_fail(context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
     }
@@ -351,8 +351,19 @@ static illume_status run_steps(illume_session *session) {
     return ILLUME_OK;
 }
 
+int session_profile_keys(void) { return 2 * op_count() + 1; }
+
+illume_status session_profile_transfer(illume_session *session, double start) {
+    if (!session->op_seconds) return ILLUME_OK;
+    ILLUME_TRY(session->backend->synchronize(session->backend));
+    int key = 2 * op_count();
+    session->op_seconds[key] += session_now() - start;
+    session->op_calls[key]++;
+    return ILLUME_OK;
+}
+
 void session_profile_add(const illume_session *session, double *seconds, int64_t *calls) {
-    for (int key = 0; session && session->op_seconds && key < 2 * op_count(); key++) {
+    for (int key = 0; session && session->op_seconds && key < session_profile_keys(); key++) {
         seconds[key] += session->op_seconds[key];
         calls[key] += session->op_calls[key];
     }
@@ -360,11 +371,11 @@ void session_profile_add(const illume_session *session, double *seconds, int64_t
 
 int session_profile_entry(const double *seconds, const int64_t *calls, int index, illume_profile_entry *entry) {
     int count = 0;
-    for (int key = 0; seconds && key < 2 * op_count(); key++) {
+    for (int key = 0; seconds && key < session_profile_keys(); key++) {
         if (!calls[key]) continue;
         if (count++ != index) continue;
-        entry->op_type = op_get(key % op_count())->name;
-        entry->backward = key >= op_count();
+        entry->op_type = key == 2 * op_count() ? ILLUME_PROFILE_TRANSFERS : op_get(key % op_count())->name;
+        entry->backward = key >= op_count() && key < 2 * op_count();
         entry->seconds = seconds[key];
         entry->calls = calls[key];
     }
@@ -421,6 +432,7 @@ illume_status illume_session_run(illume_session *session, int input_count, const
     if (input_count != g->input_count || output_count != g->output_count)
         return illume_fail(context, ILLUME_ERROR_INVALID_INPUT, "the model has %d inputs and %d outputs; got %d and %d",
                            g->input_count, g->output_count, input_count, output_count);
+    double start = session_now();
     for (int i = 0; i < input_count; i++) {
         const graph_value *value = &g->values[g->inputs[i]];
         ILLUME_TRY(check_tensor(context, value, &inputs[i], "input", value->name));
@@ -428,6 +440,7 @@ illume_status illume_session_run(illume_session *session, int input_count, const
         ILLUME_TRY(device->upload(device, session->pointers[g->inputs[i]], inputs[i].data,
                                   illume_tensor_bytes(&inputs[i])));
     }
+    ILLUME_TRY(session_profile_transfer(session, start));
     for (int o = 0; o < output_count; o++)
         ILLUME_TRY(check_tensor(context, &g->values[g->outputs[o]], &outputs[o], "output", g->output_names[o]));
     return session_forward(session, outputs);
@@ -442,6 +455,7 @@ illume_status session_forward(illume_session *session, illume_tensor *outputs) {
     session->forward_spent = 0;
     ILLUME_TRY(run_steps(session));
     session->ran = 1;
+    double start = session_now();
     for (int o = 0; o < output_count; o++) {
         const graph_value *value = &g->values[g->outputs[o]];
         size_t bytes = illume_tensor_bytes(&outputs[o]);
@@ -451,6 +465,7 @@ illume_status session_forward(illume_session *session, illume_tensor *outputs) {
         else
             ILLUME_TRY(device->download(device, outputs[o].data, session->pointers[g->outputs[o]], bytes));
     }
+    ILLUME_TRY(session_profile_transfer(session, start));
     return device->synchronize(device);
 }
 

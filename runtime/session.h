@@ -44,10 +44,14 @@ void session_free_backward(illume_session *session);
  * shape inferred, constants folded, nothing fused (the caller frees it). */
 illume_status session_infer_shapes(illume_context *context, const illume_model *model, int input_count,
                                    const illume_tensor *input_shapes, graph **result);
-/* A profile is 2 x op_count() times and calls: per op of the op table, then
- * per op's backward. session_profile_add adds the session's (if it was made
- * with profile) to one; session_profile_entry reads entry index of one and
+/* A profile is session_profile_keys() times and calls: per op of the op
+ * table, then per op's backward, then the transfers between host and
+ * device. session_profile_add adds the session's (if it was made with
+ * profile) to one; session_profile_entry reads entry index of one and
  * returns the number of entries. */
+int session_profile_keys(void);
+/* With profile: waits for the device, then counts the time since start as a transfer. */
+illume_status session_profile_transfer(illume_session *session, double start);
 void session_profile_add(const illume_session *session, double *seconds, int64_t *calls);
 int session_profile_entry(const double *seconds, const int64_t *calls, int index, illume_profile_entry *entry);
 /* A monotonic clock in seconds, for the profile. */

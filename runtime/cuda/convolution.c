@@ -61,7 +61,7 @@ static void destroy_state(cuda_state *header) {
     if (state->bias) cudnnDestroyTensorDescriptor(state->bias);
     if (state->weights) cudnnDestroyFilterDescriptor(state->weights);
     if (state->convolution) cudnnDestroyConvolutionDescriptor(state->convolution);
-    if (state->padded) cudaFree(state->padded);
+    cuda_memory_free(state->padded);
     free(state);
 }
 
@@ -185,8 +185,8 @@ static illume_status prepare_padding(cuda_backend *cuda, const convolution_desc 
     backend *self = &cuda->base;
     int rank = desc->spatial_rank;
     int64_t padded_elements = elements(desc->batch, g->image_channels, rank, g->padded_size);
-    ILLUME_TRY(cuda_check(self, cudaMalloc((void **)&state->padded, sizeof(float) * (size_t)padded_elements),
-                          "allocating a convolution's padded image"));
+    ILLUME_TRY(cuda_memory_allocate(self, sizeof(float) * (size_t)padded_elements, (void **)&state->padded,
+                                    "allocating a convolution's padded image"));
     copy_desc *copy = &state->between;
     copy->rank = rank + 2;
     copy->dims[0] = desc->batch;
@@ -314,10 +314,10 @@ static illume_status tune(cuda_backend *cuda, convolution_state *state, const fl
     float *target = output;
     illume_status result = ILLUME_OK;
     if (workspace_bytes)
-        result = cuda_check(self, cudaMalloc(&workspace, workspace_bytes), "allocating autotune's workspace");
+        result = cuda_memory_allocate(self, workspace_bytes, &workspace, "allocating autotune's workspace");
     if (result == ILLUME_OK && accumulate)
-        result = cuda_check(self, cudaMalloc((void **)&target, sizeof(float) * (size_t)state->output_elements),
-                            "allocating autotune's output");
+        result = cuda_memory_allocate(self, sizeof(float) * (size_t)state->output_elements, (void **)&target,
+                                      "allocating autotune's output");
     /* Find times the descriptor's math type: open it again to every one allowed. */
     if (result == ILLUME_OK)
         result = cudnn_check(self, cudnnSetConvolutionMathType(state->convolution, math_of(cuda)),
@@ -347,8 +347,8 @@ static illume_status tune(cuda_backend *cuda, convolution_state *state, const fl
     /* Find blocks until its timings end; the stream may hold nothing that reads the temporaries. */
     illume_status synchronized = cuda_check(self, cudaStreamSynchronize(cuda->stream), "cudaStreamSynchronize");
     if (result == ILLUME_OK) result = synchronized;
-    if (workspace) cudaFree(workspace);
-    if (target != output) cudaFree(target);
+    cuda_memory_free(workspace);
+    if (target != output) cuda_memory_free(target);
     state->tuned = 1;
     return result;
 }

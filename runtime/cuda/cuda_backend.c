@@ -1,13 +1,14 @@
-/* The CUDA backend: device memory from cudaMalloc, one stream per backend,
- * the element-wise ops on the kernels of elementwise.cu, pooling and its
- * gather backward on those of pooling.cu, softmax and reductions on those of
- * reductions.cu, batch normalization on batch_normalization.cu, Pad and
- * Resize and their gather backward passes on padding.cu and resizing.cu,
- * convolutions on cuDNN (convolution.c), matrix products on cuBLAS
- * (matmul.c). What it does not run yet (channels-last activations,
- * transposed and unevenly padded convolutions, among others) fails with an
- * error that names it, so a model that needs it is refused, never run
- * wrong. "auto" stays on the CPU for now (runtime/backend.c). */
+/* The CUDA backend: device memory from cudaMalloc, counted (memory.c),
+ * page-locked host buffers, one stream per backend; the element-wise ops on
+ * the kernels of elementwise.cu, pooling and its gather backward on
+ * pooling.cu, softmax and reductions on reductions.cu, batch normalization
+ * on batch_normalization.cu, Pad and Resize and their gather backward
+ * passes on padding.cu and resizing.cu, SmoothGrad's noise on noise.cu,
+ * Grad-CAM's maps on class_activation.cu, convolutions on cuDNN
+ * (convolution.c), matrix products on cuBLAS (matmul.c). What it does not
+ * run (channels-last activations, which it never asks for) fails with an
+ * error that names it, never runs wrong. "auto" stays on the CPU until the
+ * backend has been verified on a GPU (runtime/backend.c). */
 #include "cuda_backend.h"
 
 #include <stdlib.h>
@@ -52,10 +53,10 @@ illume_status cuda_workspace(cuda_backend *cuda, size_t bytes, void **workspace)
     if (bytes > cuda->workspace_bytes) {
         /* The stream may still read the old one: wait before freeing it. */
         ILLUME_TRY(cuda_check(&cuda->base, cudaStreamSynchronize(cuda->stream), "cudaStreamSynchronize"));
-        if (cuda->workspace) cudaFree(cuda->workspace);
+        cuda_memory_free(cuda->workspace);
         cuda->workspace = NULL;
         cuda->workspace_bytes = 0;
-        ILLUME_TRY(cuda_check(&cuda->base, cudaMalloc(&cuda->workspace, bytes), "allocating the cuDNN workspace"));
+        ILLUME_TRY(cuda_memory_allocate(&cuda->base, bytes, &cuda->workspace, "allocating the cuDNN workspace"));
         cuda->workspace_bytes = bytes;
     }
     *workspace = cuda->workspace;
@@ -68,14 +69,12 @@ static illume_status launched(backend *self, int error, const char *what) {
 
 static void *cuda_allocate(backend *self, size_t bytes) {
     void *memory = NULL;
-    if (cudaSetDevice(of(self)->device) != cudaSuccess) return NULL;
-    if (cudaMalloc(&memory, bytes ? bytes : 1) != cudaSuccess) return NULL;
-    return memory;
+    return cuda_memory_allocate(self, bytes, &memory, "cudaMalloc") == ILLUME_OK ? memory : NULL;
 }
 
 static void cuda_release(backend *self, void *memory) {
     (void)self;
-    if (memory) cudaFree(memory);
+    cuda_memory_free(memory);
 }
 
 static void *cuda_allocate_host(backend *self, size_t bytes) {
@@ -247,7 +246,7 @@ static illume_status cuda_resize_backward(backend *self, const resize_desc *desc
 
 static void cuda_destroy(backend *self) {
     cuda_backend *cuda = of(self);
-    if (cuda->workspace) cudaFree(cuda->workspace);
+    cuda_memory_free(cuda->workspace);
     if (cuda->cudnn) cudnnDestroy(cuda->cudnn);
     if (cuda->cublas) cublasDestroy(cuda->cublas);
     if (cuda->stream) cudaStreamDestroy(cuda->stream);

@@ -9,5 +9,7 @@
 backend *cuda_backend_create(illume_context *context, int device, backend_options options);
 /* CUDA devices the runtime sees (0 without a driver or a GPU). */
 int cuda_device_count(void);
+/* The most device memory the process has held through the backend (runtime/cuda/memory.c). */
+size_t cuda_memory_peak(void);
 
 #endif

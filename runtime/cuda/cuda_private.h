@@ -33,6 +33,10 @@ illume_status cudnn_check(backend *self, cudnnStatus_t status, const char *what)
 illume_status cublas_check(backend *self, cublasStatus_t status, const char *what);
 /* The shared workspace, at least bytes long. */
 illume_status cuda_workspace(cuda_backend *cuda, size_t bytes, void **workspace);
+/* Device memory, counted in the process's peak (memory.c); what names the
+ * use in the error when cudaMalloc fails. */
+illume_status cuda_memory_allocate(backend *self, size_t bytes, void **memory, const char *what);
+void cuda_memory_free(void *memory);
 /* An op the backend does not run yet: the error that says so. */
 illume_status cuda_missing(backend *self, const char *what);
 
