@@ -3,6 +3,7 @@
  * (one output per image, resumable); with no arguments, the bundled demo. */
 #include <errno.h>
 #include <glob.h>
+#include <pthread.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -538,6 +539,82 @@ static illume_status ensure_directory(explain_run *run, const char *path) {
     return fail(run, ILLUME_ERROR_IO, "cannot make folder '%s': %s", path, strerror(errno));
 }
 
+/* Images a dataset run explains at once. */
+#define CHUNK_IMAGES 32
+
+/* A chunk of the dataset, decoded on a thread of its own while the chunk
+ * before it is explained, so that decoding (on the host) and explaining (on
+ * the device, or the other cores) overlap. */
+typedef struct chunk {
+    char *files[CHUNK_IMAGES];
+    int count;
+    const illume_value_info *input_info;
+    const input_options *preprocessing;
+    illume_tensor inputs;
+    illume_status status;
+    char error[1024];
+    pthread_t thread;
+    int decoding; /* the thread runs and must be joined */
+} chunk;
+
+static void *decode_chunk(void *argument) {
+    chunk *c = argument;
+    c->status = input_load(c->files, c->count, c->input_info, c->preprocessing, &c->inputs, c->error,
+                           sizeof c->error);
+    return NULL;
+}
+
+/* Takes the next images not done yet into c (counting the skipped ones)
+ * and starts decoding them; c->count 0 when none are left. */
+static void start_chunk(explain_run *run, char **files, int total, int *next, chunk *c) {
+    c->count = 0;
+    while (*next < total && c->count < CHUNK_IMAGES) {
+        char *file = files[(*next)++];
+        if (run->request->output && already_done(run->request, file)) run->skipped++;
+        else c->files[c->count++] = file;
+    }
+    if (!c->count) return;
+    c->decoding = pthread_create(&c->thread, NULL, decode_chunk, c) == 0;
+    if (!c->decoding) decode_chunk(c);
+}
+
+static illume_status finish_chunk(chunk *c) {
+    if (c->decoding) pthread_join(c->thread, NULL);
+    c->decoding = 0;
+    return c->status;
+}
+
+/* Explains a decoded chunk and writes its outputs. */
+static illume_status explain_chunk(explain_run *run, chunk *c) {
+    explain_request *request = run->request;
+    int64_t *targets = targets_for(request, 0, c->count);
+    explain_results results;
+    struct timespec start, end;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    illume_status status = targets ? explain_batch(run, &c->inputs, targets, &results)
+                                   : fail(run, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    run->seconds += (double)(end.tv_sec - start.tv_sec) + (double)(end.tv_nsec - start.tv_nsec) * 1e-9;
+    free(targets);
+    if (status != ILLUME_OK) return status;
+    for (int r = 0; status == ILLUME_OK && request->output && r < c->count; r++) {
+        char file[1024], path[4096];
+        stem(c->files[r], file, sizeof file);
+        for (int m = 0; status == ILLUME_OK && m < request->method_count; m++) {
+            snprintf(path, sizeof path, "%s/%s.%s.npy", request->output, file, illume_method_name(request->methods[m]));
+            status = write_rows(run, &results.attributions[m], r, 1, path);
+        }
+    }
+    if (status == ILLUME_OK && request->heatmap) status = write_heatmaps(run, &c->inputs, &results, c->files, 0);
+    if (status == ILLUME_OK) {
+        if (!isatty(STDOUT_FILENO) || !isatty(STDERR_FILENO)) print_rows(run, &results, c->files, c->count, 0);
+        write_json_rows(run, &results, c->files, c->count, 0);
+        run->done += c->count;
+    }
+    free_results(&results, request->method_count);
+    return status;
+}
+
 static illume_status run_dataset_mode(explain_run *run, char **files, int count) {
     explain_request *request = run->request;
     if (!request->output && !request->heatmap)
@@ -546,57 +623,33 @@ static illume_status run_dataset_mode(explain_run *run, char **files, int count)
     if (request->target_count > 1)
         return fail(run, ILLUME_ERROR_INVALID_INPUT, "a dataset takes one target for all images, or top");
     if (request->output) TRY(ensure_directory(run, request->output));
-    const int chunk = 8;
-    char **pending = malloc(sizeof(char *) * (size_t)chunk);
-    if (!pending) return fail(run, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
-    illume_status status = ILLUME_OK;
-    for (int next = 0; next < count && status == ILLUME_OK;) {
-        int batch = 0;
-        while (next < count && batch < chunk) {
-            if (request->output && already_done(request, files[next])) run->skipped++;
-            else pending[batch++] = files[next];
-            next++;
-        }
-        if (batch == 0) {
-            progress(run, count);
-            continue;
-        }
-        illume_tensor inputs;
-        char error[1024];
-        status = input_load(pending, batch, &run->input_info, &request->preprocessing, &inputs, error, sizeof error);
-        if (status != ILLUME_OK) {
-            status = fail(run, status, "%s", error);
-            break;
-        }
-        int64_t *targets = targets_for(request, 0, batch);
-        explain_results results;
-        struct timespec start, end;
-        clock_gettime(CLOCK_MONOTONIC, &start);
-        status = targets ? explain_batch(run, &inputs, targets, &results)
-                         : fail(run, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
-        clock_gettime(CLOCK_MONOTONIC, &end);
-        run->seconds += (double)(end.tv_sec - start.tv_sec) + (double)(end.tv_nsec - start.tv_nsec) * 1e-9;
-        for (int r = 0; status == ILLUME_OK && request->output && r < batch; r++) {
-            char file[1024], path[4096];
-            stem(pending[r], file, sizeof file);
-            for (int m = 0; status == ILLUME_OK && m < request->method_count; m++) {
-                snprintf(path, sizeof path, "%s/%s.%s.npy", request->output, file,
-                         illume_method_name(request->methods[m]));
-                status = write_rows(run, &results.attributions[m], r, 1, path);
-            }
-        }
-        if (status == ILLUME_OK && request->heatmap) status = write_heatmaps(run, &inputs, &results, pending, 0);
-        if (status == ILLUME_OK) {
-            if (!isatty(STDOUT_FILENO) || !isatty(STDERR_FILENO)) print_rows(run, &results, pending, batch, 0);
-            write_json_rows(run, &results, pending, batch, 0);
-            run->done += batch;
-        }
-        free_results(&results, request->method_count);
-        free(targets);
-        free(inputs.data);
-        progress(run, count);
+    chunk *chunks = calloc(2, sizeof *chunks);
+    if (!chunks) return fail(run, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
+    for (int k = 0; k < 2; k++) {
+        chunks[k].input_info = &run->input_info;
+        chunks[k].preprocessing = &request->preprocessing;
     }
-    free(pending);
+    int next = 0, current = 0;
+    illume_status status = ILLUME_OK;
+    start_chunk(run, files, count, &next, &chunks[current]);
+    if (!chunks[current].count) progress(run, count); /* every image was done before */
+    while (status == ILLUME_OK && chunks[current].count) {
+        chunk *this = &chunks[current], *following = &chunks[1 - current];
+        start_chunk(run, files, count, &next, following);
+        status = finish_chunk(this);
+        if (status != ILLUME_OK) status = fail(run, status, "%s", this->error);
+        else status = explain_chunk(run, this);
+        free(this->inputs.data);
+        this->inputs.data = NULL;
+        progress(run, count);
+        current = 1 - current;
+    }
+    /* After a failure the chunk decoding ahead still runs: wait for it before its memory goes. */
+    for (int k = 0; k < 2; k++) {
+        finish_chunk(&chunks[k]);
+        free(chunks[k].inputs.data);
+    }
+    free(chunks);
     return status;
 }
 

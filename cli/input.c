@@ -116,16 +116,30 @@ static illume_status load_images(char **paths, int count, const illume_value_inf
         snprintf(error, size, "out of memory for %d images", count);
         return ILLUME_ERROR_OUT_OF_MEMORY;
     }
+    /* Images decode side by side; the first that fails (by position, whatever
+     * the threads' order) gives the error. */
+    int first_failure = count, failure_kind = 0;
+#pragma omp parallel for schedule(dynamic)
     for (int i = 0; i < count; i++) {
         image img;
-        int failure = image_load(paths[i], &img, error, size);
+        char message[1024];
+        int failure = image_load(paths[i], &img, message, sizeof message);
         if (failure) {
-            free(tensor->data);
-            tensor->data = NULL;
-            return failure == IMAGE_UNREADABLE ? ILLUME_ERROR_IO : ILLUME_ERROR_INVALID_INPUT;
+#pragma omp critical(image_failure)
+            if (i < first_failure) {
+                first_failure = i;
+                failure_kind = failure;
+                snprintf(error, size, "%s", message);
+            }
+            continue;
         }
         image_to_tensor(&img, &prep, (float *)tensor->data + per_image * (size_t)i);
         image_free(&img);
+    }
+    if (first_failure < count) {
+        free(tensor->data);
+        tensor->data = NULL;
+        return failure_kind == IMAGE_UNREADABLE ? ILLUME_ERROR_IO : ILLUME_ERROR_INVALID_INPUT;
     }
     return ILLUME_OK;
 }
