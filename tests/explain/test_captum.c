@@ -26,7 +26,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "illume.h"
+#include "method_options.h"
 #include "npy.h"
 
 #define DEFAULT_TOLERANCE 1e-3
@@ -73,34 +75,6 @@ static int read_fixture_file(const reference_set *set, const char *name, const c
     return 1;
 }
 
-static int parse_number(const char *text, double *value) {
-    char *end;
-    *value = strtod(text, &end);
-    return end != text && *end == '\0' && isfinite(*value);
-}
-
-static int parse_pair(const char *text, int64_t pair[2]) {
-    char *end;
-    long long first = strtoll(text, &end, 10);
-    if (end == text || *end != ',') return 0;
-    const char *rest = end + 1;
-    long long second = strtoll(rest, &end, 10);
-    if (end == rest || *end != '\0') return 0;
-    pair[0] = first;
-    pair[1] = second;
-    return 1;
-}
-
-static int parse_quadrature(const char *text, illume_quadrature *quadrature) {
-    static const char *const names[] = {"gauss-legendre", "left", "right", "middle", "trapezoid"};
-    for (int q = 0; q < 5; q++)
-        if (strcmp(text, names[q]) == 0) {
-            *quadrature = (illume_quadrature)q;
-            return 1;
-        }
-    return 0;
-}
-
 /* Fills a case from the words of a manifest line after MODEL FAMILY. */
 static int parse_case(char **words, int count, test_case *test) {
     memset(test, 0, sizeof *test);
@@ -117,15 +91,16 @@ static int parse_case(char **words, int count, test_case *test) {
     }
     illume_explain_options *options = &test->options;
     for (int i = 2; i < count; i++) {
+        /* The options of `illume explain`, parsed as the command line parses them. */
+        const char *baseline_path = NULL;
+        int parsed = method_option_parse(test->name, count, words, &i, options, &baseline_path);
+        if (parsed < 0) return 0;
+        if (parsed && baseline_path) {
+            printf("ERROR %s: a manifest's baseline is zeros, blur or a number\n", test->name);
+            return 0;
+        }
+        if (parsed) continue;
         const char *flag = words[i];
-        if (strcmp(flag, "--abs") == 0) {
-            options->absolute = 1;
-            continue;
-        }
-        if (strcmp(flag, "--upsample") == 0) {
-            options->upsample = 1;
-            continue;
-        }
         if (strcmp(flag, "--delta") == 0) {
             test->delta = 1;
             continue;
@@ -135,38 +110,15 @@ static int parse_case(char **words, int count, test_case *test) {
             return 0;
         }
         const char *value = words[++i];
-        double number = 0.0;
-        int numeric = parse_number(value, &number), ok = 1;
-        if (strcmp(flag, "--steps") == 0) ok = numeric && (options->steps = (int)number) == number;
-        else if (strcmp(flag, "--samples") == 0) ok = numeric && (options->samples = (int)number) == number;
-        else if (strcmp(flag, "--seed") == 0) ok = numeric && number >= 0 && ((options->seed = (uint64_t)number), 1);
-        else if (strcmp(flag, "--noise") == 0) ok = numeric && ((options->noise = (float)number), 1);
-        else if (strcmp(flag, "--sigma") == 0) ok = numeric && ((options->sigma = (float)number), 1);
-        else if (strcmp(flag, "--fill") == 0) ok = numeric && ((options->fill = (float)number), 1);
-        else if (strcmp(flag, "--quadrature") == 0) ok = parse_quadrature(value, &options->quadrature);
-        else if (strcmp(flag, "--base") == 0) ok = illume_method_from_name(value, &options->base) == ILLUME_OK;
-        else if (strcmp(flag, "--layer") == 0) options->layer = value;
-        else if (strcmp(flag, "--feature") == 0) options->feature = value;
-        else if (strcmp(flag, "--channel") == 0) ok = numeric && ((options->feature_channel = (int64_t)number) == number);
-        else if (strcmp(flag, "--window") == 0) ok = parse_pair(value, options->window);
-        else if (strcmp(flag, "--stride") == 0) ok = parse_pair(value, options->stride);
-        else if (strcmp(flag, "--composite") == 0) options->composite = value;
-        else if (strcmp(flag, "--rules") == 0) options->rules = value;
-        else if (strcmp(flag, "--epsilon") == 0) ok = numeric && ((options->epsilon = (float)number), 1);
-        else if (strcmp(flag, "--gamma") == 0) ok = numeric && ((options->gamma = (float)number), 1);
-        else if (strcmp(flag, "--stabilizer") == 0) ok = numeric && ((options->stabilizer = (float)number), 1);
-        else if (strcmp(flag, "--low") == 0) ok = numeric && ((options->low = (float)number), 1);
-        else if (strcmp(flag, "--high") == 0) ok = numeric && ((options->high = (float)number), 1);
-        else if (strcmp(flag, "--target") == 0) ok = strcmp(value, "top") == 0 && (test->top = 1);
-        else if (strcmp(flag, "--ambiguity") == 0) ok = numeric && number >= 0 && ((test->ambiguity = number), 1);
-        else if (strcmp(flag, "--baseline") == 0) {
-            if (strcmp(value, "zeros") == 0) {
-                options->baseline = ILLUME_BASELINE_ZEROS;
-            } else {
-                ok = numeric;
-                options->baseline = ILLUME_BASELINE_CONSTANT;
-                options->baseline_value = (float)number;
-            }
+        char *end;
+        double number = strtod(value, &end);
+        int ok;
+        if (strcmp(flag, "--target") == 0) {
+            ok = strcmp(value, "top") == 0;
+            test->top = 1;
+        } else if (strcmp(flag, "--ambiguity") == 0) {
+            ok = end != value && *end == '\0' && number >= 0;
+            test->ambiguity = number;
         } else {
             printf("ERROR %s: unknown option %s\n", test->name, flag);
             return 0;
@@ -362,10 +314,13 @@ int main(int argc, char **argv) {
     }
     reference_set set = {.directory = argv[1], .tolerance = DEFAULT_TOLERANCE};
     const char *model = argv[2], *family = argv[3];
-    if (argc == 6 && (!parse_number(argv[5], &set.tolerance) || set.tolerance < 0)) {
+    float tolerance = (float)DEFAULT_TOLERANCE;
+    int values;
+    if (argc == 6 && (parse_floats(argv[5], &tolerance, 1, &values) || tolerance < 0)) {
         fprintf(stderr, "test_captum: bad tolerance '%s'\n", argv[5]);
         return 2;
     }
+    set.tolerance = tolerance;
     char path[LINE_SIZE];
     snprintf(path, sizeof path, "%s/manifest.txt", set.directory);
     FILE *manifest = fopen(path, "r");
