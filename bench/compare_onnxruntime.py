@@ -15,28 +15,25 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 
 import numpy as np
 import onnxruntime
 
+import peers
+
 
 def illume_images_per_second(illume, model, batch, threads, iterations):
-    command = [illume, "bench", model, "--batch", str(batch), "--threads", str(threads),
-               "--iterations", str(iterations), "--warmup", "2", "--json"]
-    result = subprocess.run(command, check=True, capture_output=True, text=True)
-    return json.loads(result.stdout)
+    return json.loads(peers.run([illume, "bench", model, "--batch", str(batch), "--threads", str(threads),
+                                 "--iterations", str(iterations), "--warmup", "2", "--json"]))
 
 
 def onnxruntime_images_per_second(model, batch, threads, iterations):
     """Times ONNX Runtime in a process of its own, so that its spinning worker
     threads are gone before illume runs."""
-    command = [sys.executable, __file__, "--onnxruntime-child", model, "--batch", str(batch), "--threads",
-               str(threads), "--iterations", str(iterations)]
-    result = subprocess.run(command, check=True, capture_output=True, text=True)
-    return float(result.stdout)
+    return float(peers.run([sys.executable, __file__, "--onnxruntime-child", model, "--batch", str(batch),
+                            "--threads", str(threads), "--iterations", str(iterations)]))
 
 
 def onnxruntime_child(model, batch, threads, iterations):
@@ -73,21 +70,18 @@ def main():
         onnxruntime_child(arguments.model, arguments.batch, arguments.threads, arguments.iterations)
         return 0
 
-    ratios, ours, theirs = [], [], []
-    for _ in range(arguments.rounds):
-        report = illume_images_per_second(arguments.illume, arguments.model, arguments.batch, arguments.threads,
-                                          arguments.iterations)
-        peer = onnxruntime_images_per_second(arguments.model, arguments.batch, arguments.threads,
+    def ours():
+        return illume_images_per_second(arguments.illume, arguments.model, arguments.batch, arguments.threads,
+                                        arguments.iterations)
+
+    def theirs():
+        return onnxruntime_images_per_second(arguments.model, arguments.batch, arguments.threads,
                                              arguments.iterations)
-        ours.append(report["images_per_second"])
-        theirs.append(peer)
-        ratios.append(report["images_per_second"] / peer)
+
+    report, illume_rates, peer_rates, ratios = peers.alternate(arguments.rounds, ours, theirs)
     print(f"model {os.path.basename(arguments.model)}  batch {arguments.batch}  threads {arguments.threads}  "
-          f"rounds {arguments.rounds} x {arguments.iterations} runs")
-    print(f"illume        {statistics.median(ours):9.2f} images/s  (peak resident {report['peak_rss_mib']:.0f} MiB)")
-    print(f"onnxruntime   {statistics.median(theirs):9.2f} images/s  (version {onnxruntime.__version__})")
-    print(f"ratio illume/onnxruntime: median {statistics.median(ratios):.2f} "
-          f"(min {min(ratios):.2f}, max {max(ratios):.2f})")
+          f"rounds {arguments.rounds} x {arguments.iterations} runs  (onnxruntime {onnxruntime.__version__})")
+    peers.print_rates("onnxruntime", report, illume_rates, peer_rates, ratios)
     return 0
 
 

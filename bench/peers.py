@@ -1,8 +1,8 @@
-"""What the scripts that time illume beside a PyTorch peer share
-(compare_captum.py, compare_zennit.py): the torchvision model both sides
-run (random weights, fixed seed) and its ONNX export, running a child
-process, the rounds that alternate illume and the peer, and the report of
-their rates and ratio."""
+"""What the scripts that time illume beside a peer share
+(compare_captum.py, compare_zennit.py, compare_onnxruntime.py): the
+torchvision model both sides run (random weights, fixed seed) and its ONNX
+export, running a child process, the rounds that alternate illume and the
+peer, and the report of their rates and ratio."""
 import statistics
 import subprocess
 
@@ -46,7 +46,8 @@ def alternate(rounds, illume_rate, peer_rate):
 
 
 def print_rates(peer_name, report, ours, theirs, ratios):
-    print(f"illume  {statistics.median(ours):9.3f} inputs/s  (rows per pass {report['batch_rows']}, "
+    passes = f"rows per pass {report['batch_rows']}, " if "batch_rows" in report else ""
+    print(f"illume  {statistics.median(ours):9.3f} inputs/s  ({passes}"
           f"peak resident {report['peak_rss_mib']:.0f} MiB)")
     print(f"{peer_name:6s}  {statistics.median(theirs):9.3f} inputs/s")
     print(f"ratio illume/{peer_name}: median {statistics.median(ratios):.2f} "
