@@ -11,9 +11,12 @@
 // block skip (undefined on a GPU) stops the test. __shared__ variables are
 // static, so the fibers of a block, which run on one system thread, share
 // them, and the next block finds what the last one left, as a GPU may.
-// Out-of-bounds accesses are caught by AddressSanitizer, under which the
-// test suite also runs (the fiber switches are announced to it, so its
-// warning that makecontext may give false positives does not apply).
+// atomicAdd and atomicMax are plain updates (nothing else runs between a
+// fiber's barriers). Out-of-bounds accesses are caught by
+// AddressSanitizer, under which the test suite also runs (the fiber
+// switches are announced to it, so its warning that makecontext may give
+// false positives does not apply). tests/cuda/test_harness.cpp tests the
+// harness itself.
 #ifndef ILLUME_TESTS_KERNEL_HARNESS_H
 #define ILLUME_TESTS_KERNEL_HARNESS_H
 
@@ -107,6 +110,23 @@ inline void harness_fiber_start() {
     (*block->body)();
     block->current->finished = true;
     harness_yield(true);
+}
+
+// Atomics: the fibers of a block switch only at barriers and blocks run one
+// after another, so a plain read-modify-write is atomic here. Each returns
+// the old value, as CUDA's do.
+template <typename Value>
+inline Value atomicAdd(Value *address, Value value) {
+    Value old = *address;
+    *address = old + value;
+    return old;
+}
+
+template <typename Value>
+inline Value atomicMax(Value *address, Value value) {
+    Value old = *address;
+    if (value > old) *address = value;
+    return old;
 }
 
 inline void __syncthreads() {
