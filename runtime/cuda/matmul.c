@@ -40,8 +40,16 @@ illume_status cuda_matmul(backend *self, const matmul_desc *desc, void **state, 
     for (int d = 0; d < rank - 2; d++) batches *= desc->y_dims[d];
     cublasOperation_t op_a = desc->transpose_a ? CUBLAS_OP_T : CUBLAS_OP_N;
     cublasOperation_t op_b = desc->transpose_b ? CUBLAS_OP_T : CUBLAS_OP_N;
+    int64_t outputs = batches * rows * columns;
+    if (outputs == 0) return ILLUME_OK;
+    if (inner == 0) {
+        /* An empty product leaves beta y, as on the CPU; cuBLAS would refuse
+         * the leading dimension of 0 an empty operand has. */
+        unary_desc scale = {.kind = UNARY_LINEAR, .alpha = desc->beta, .count = outputs};
+        ILLUME_TRY(desc->beta == 0.0f ? self->fill(self, 0.0f, outputs, y) : self->unary(self, &scale, y, y));
+    }
     int lda = (int)desc->a_dims[rank - 1], ldb = (int)desc->b_dims[rank - 1];
-    for (int64_t batch = 0; batch < batches; batch++) {
+    for (int64_t batch = 0; inner > 0 && batch < batches; batch++) {
         const float *a_matrix = a + batch_offset(rank, desc->y_dims, desc->a_dims, batch);
         const float *b_matrix = b + batch_offset(rank, desc->y_dims, desc->b_dims, batch);
         float *y_matrix = y + batch * rows * columns;

@@ -376,7 +376,10 @@ static void matmul_ops(backend *cpu, backend *gpu) {
         {.rank = 2, .a_dims = {7, 3}, .b_dims = {7, 5}, .y_dims = {3, 5}, .transpose_a = 1, .alpha = 0.5f,
          .beta = 2.0f},
         /* MatMul with a broadcast batch: (2, 3, 7) x (1, 7, 5) */
-        {.rank = 3, .a_dims = {2, 3, 7}, .b_dims = {1, 7, 5}, .y_dims = {2, 3, 5}, .alpha = 1.0f}};
+        {.rank = 3, .a_dims = {2, 3, 7}, .b_dims = {1, 7, 5}, .y_dims = {2, 3, 5}, .alpha = 1.0f},
+        /* an empty inner dimension, (3, 0) x (0, 5): beta y + bias, no product */
+        {.rank = 2, .a_dims = {3, 0}, .b_dims = {0, 5}, .y_dims = {3, 5}, .alpha = 1.0f, .beta = 0.5f,
+         .has_bias = 1}};
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         const matmul_desc *desc = &cases[k];
         device_buffers buffers = {gpu, {0}, 0};
