@@ -30,6 +30,11 @@ static cuda_backend *of(backend *self) { return (cuda_backend *)self; }
 
 illume_status cuda_check(backend *self, cudaError_t error, const char *what) {
     if (error == cudaSuccess) return ILLUME_OK;
+    /* A failed call also leaves its error as the runtime's last error, where
+     * the next kernel launch's check (cudaGetLastError) would find it and
+     * report it as its own: a failed cudaMalloc the caller survives would
+     * fail the next fill. Reported here, it is cleared; sticky errors stay. */
+    cudaGetLastError();
     return illume_fail(self->context, error == cudaErrorMemoryAllocation ? ILLUME_ERROR_OUT_OF_MEMORY
                                                                           : ILLUME_ERROR_BACKEND,
                        "CUDA failed in %s: %s", what, cudaGetErrorString(error));
@@ -78,9 +83,9 @@ static void cuda_release(backend *self, void *memory) {
 }
 
 static void *cuda_allocate_host(backend *self, size_t bytes) {
-    (void)self;
     void *memory = NULL;
-    return cudaMallocHost(&memory, bytes ? bytes : 1) == cudaSuccess ? memory : NULL;
+    return cuda_check(self, cudaMallocHost(&memory, bytes ? bytes : 1), "cudaMallocHost") == ILLUME_OK ? memory
+                                                                                                     : NULL;
 }
 
 static void cuda_release_host(backend *self, void *memory) {

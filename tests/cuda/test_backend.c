@@ -563,6 +563,25 @@ static void batchnorm_ops(backend *cpu, backend *gpu) {
     release_all(&buffers);
 }
 
+/* An allocation that fails, and that the caller survives, must not fail the
+ * next kernel: the runtime keeps a failed call's error as its last error,
+ * which each launch's check reads. */
+static void failed_allocation(backend *gpu) {
+    static float want[COUNT];
+    cases++;
+    if (gpu->allocate(gpu, (size_t)1 << 62)) {
+        failures++;
+        printf("FAIL allocating 2^62 bytes succeeded\n");
+        return;
+    }
+    device_buffers buffers = {gpu, {0}, 0};
+    float *device_y = to_device(&buffers, NULL, COUNT);
+    for (int i = 0; i < COUNT; i++) want[i] = 2.5f;
+    expect_same("a fill after a failed allocation", gpu, gpu->fill(gpu, 2.5f, COUNT, device_y), device_y, want,
+                COUNT);
+    release_all(&buffers);
+}
+
 int main(void) {
     illume_context *context = illume_context_create();
     backend *gpu = backend_create(context, "cuda");
@@ -585,6 +604,7 @@ int main(void) {
     pad_ops(cpu, gpu);
     resize_ops(cpu, gpu);
     batchnorm_ops(cpu, gpu);
+    failed_allocation(gpu);
     /* TF32 keeps 10 bits of each product's operands: some 1e-3 relative per term. */
     backend *fast = backend_create_with_options(context, "cuda", (backend_options){.fast = 1});
     backend *tuned = backend_create_with_options(context, "cuda", (backend_options){.autotune = 1});
