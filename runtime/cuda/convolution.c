@@ -430,6 +430,7 @@ static illume_status convolve(cuda_backend *cuda, convolution_state *state, cons
 
 illume_status cuda_convolution(backend *self, const convolution_desc *desc, void **slot, const float *x,
                                const float *weights, const float *bias, float *y) {
+    CUDA_USE_DEVICE(self);
     cuda_backend *cuda = (cuda_backend *)self;
     convolution_state *state;
     ILLUME_TRY(state_of(cuda, desc, slot, 0, &state));
@@ -446,6 +447,7 @@ illume_status cuda_convolution(backend *self, const convolution_desc *desc, void
 
 illume_status cuda_convolution_backward(backend *self, const convolution_desc *desc, void **slot, const float *dy,
                                         const float *weights, float *dx) {
+    CUDA_USE_DEVICE(self);
     cuda_backend *cuda = (cuda_backend *)self;
     convolution_state *state;
     ILLUME_TRY(state_of(cuda, desc, slot, 1, &state));

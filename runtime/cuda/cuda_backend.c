@@ -82,10 +82,12 @@ static void cuda_release(backend *self, void *memory) {
     cuda_memory_free(memory);
 }
 
+/* Portable: page-locked for every device's context, not only the current one's. */
 static void *cuda_allocate_host(backend *self, size_t bytes) {
     void *memory = NULL;
-    return cuda_check(self, cudaMallocHost(&memory, bytes ? bytes : 1), "cudaMallocHost") == ILLUME_OK ? memory
-                                                                                                     : NULL;
+    illume_status status = cuda_check(self, cudaHostAlloc(&memory, bytes ? bytes : 1, cudaHostAllocPortable),
+                                      "cudaHostAlloc");
+    return status == ILLUME_OK ? memory : NULL;
 }
 
 static void cuda_release_host(backend *self, void *memory) {
@@ -94,16 +96,19 @@ static void cuda_release_host(backend *self, void *memory) {
 }
 
 static illume_status cuda_upload(backend *self, void *device, const void *host, size_t bytes) {
+    CUDA_USE_DEVICE(self);
     return cuda_check(self, cudaMemcpyAsync(device, host, bytes, cudaMemcpyHostToDevice, of(self)->stream),
                  "cudaMemcpyAsync to the device");
 }
 
 static illume_status cuda_download(backend *self, void *host, const void *device, size_t bytes) {
+    CUDA_USE_DEVICE(self);
     return cuda_check(self, cudaMemcpyAsync(host, device, bytes, cudaMemcpyDeviceToHost, of(self)->stream),
                  "cudaMemcpyAsync to the host");
 }
 
 static illume_status cuda_synchronize(backend *self) {
+    CUDA_USE_DEVICE(self);
     return cuda_check(self, cudaStreamSynchronize(of(self)->stream), "cudaStreamSynchronize");
 }
 
@@ -114,23 +119,28 @@ static void cuda_release_state(backend *self, void *state) {
 }
 
 static illume_status cuda_fill(backend *self, float value, int64_t count, float *y) {
+    CUDA_USE_DEVICE(self);
     return launched(self, illume_cuda_fill(of(self)->stream, value, count, y), "the fill kernel");
 }
 
 static illume_status cuda_copy(backend *self, const copy_desc *desc, const float *x, float *y) {
+    CUDA_USE_DEVICE(self);
     return launched(self, illume_cuda_copy(of(self)->stream, desc, x, y), "the copy kernel");
 }
 
 static illume_status cuda_unary(backend *self, const unary_desc *desc, const float *x, float *y) {
+    CUDA_USE_DEVICE(self);
     return launched(self, illume_cuda_unary(of(self)->stream, desc, x, y), "the unary kernel");
 }
 
 static illume_status cuda_binary(backend *self, const binary_desc *desc, const float *a, const float *b, float *y) {
+    CUDA_USE_DEVICE(self);
     return launched(self, illume_cuda_binary(of(self)->stream, desc, a, b, y), "the binary kernel");
 }
 
 static illume_status cuda_unary_backward(backend *self, const unary_backward_desc *desc, const float *x,
                                          const float *y, const float *dy, float *dx) {
+    CUDA_USE_DEVICE(self);
     int reads = illume_unary_gradient_reads(desc->kind);
     if (!x && (reads == ILLUME_READS_INPUT || (reads == ILLUME_READS_EITHER && !y)))
         return illume_fail(self->context, ILLUME_ERROR_INTERNAL, "the gradient of unary op %d needs its %s",
@@ -141,24 +151,28 @@ static illume_status cuda_unary_backward(backend *self, const unary_backward_des
 
 static illume_status cuda_relevance_ratio(backend *self, const relevance_ratio_desc *desc, const float *r,
                                           const float *z, const float *g, float *y) {
+    CUDA_USE_DEVICE(self);
     return launched(self, illume_cuda_relevance_ratio(of(self)->stream, desc, r, z, g, y),
                     "the relevance ratio kernel");
 }
 
 static illume_status cuda_relevance_term(backend *self, int64_t count, float coefficient, const float *a,
                                          const float *b, float *y) {
+    CUDA_USE_DEVICE(self);
     return launched(self, illume_cuda_relevance_term(of(self)->stream, count, coefficient, a, b, y),
                     "the relevance term kernel");
 }
 
 static illume_status cuda_deeplift(backend *self, deeplift_step step, int64_t half, const float *x, const float *y,
                                    const float *dy, float *dx) {
+    CUDA_USE_DEVICE(self);
     return launched(self, illume_cuda_deeplift(of(self)->stream, step, half, x, y, dy, dx), "the DeepLIFT kernel");
 }
 
 static illume_status cuda_reveal_cancel(backend *self, const reveal_cancel_desc *desc, const float *x,
                                         const float *positive, const float *negative, const float *dy,
                                         float *positive_gradient, float *negative_gradient) {
+    CUDA_USE_DEVICE(self);
     return launched(self,
                     illume_cuda_reveal_cancel(of(self)->stream, desc, x, positive, negative, dy, positive_gradient,
                                               negative_gradient),
@@ -166,12 +180,14 @@ static illume_status cuda_reveal_cancel(backend *self, const reveal_cancel_desc 
 }
 
 static illume_status cuda_noise(backend *self, const noise_desc *desc, const float *x, float *y) {
+    CUDA_USE_DEVICE(self);
     return launched(self, illume_cuda_noise(of(self)->stream, desc, x, y), "the noise kernel");
 }
 
 static illume_status cuda_class_activation(backend *self, const class_activation_desc *desc,
                                            const float *activation, const float *gradient, float *weights,
                                            float *maps) {
+    CUDA_USE_DEVICE(self);
     return launched(self, illume_cuda_class_activation(of(self)->stream, desc, activation, gradient, weights, maps),
                     "the class activation map kernels");
 }
@@ -182,6 +198,7 @@ illume_status cuda_missing(backend *self, const char *what) {
 }
 
 static illume_status cuda_pool(backend *self, const pool_desc *desc, const float *x, float *y, int32_t *argmax) {
+    CUDA_USE_DEVICE(self);
     if (desc->channels_last) return cuda_missing(self, "channels-last pooling");
     return launched(self, illume_cuda_pool(of(self)->stream, desc, x, y, argmax), "the pooling kernel");
 }
@@ -189,6 +206,7 @@ static illume_status cuda_pool(backend *self, const pool_desc *desc, const float
 static illume_status cuda_batchnorm(backend *self, const batchnorm_desc *desc, void **state, const float *x,
                                     const float *scale, const float *shift, const float *mean,
                                     const float *variance, float *y) {
+    CUDA_USE_DEVICE(self);
     (void)state;
     if (desc->channels_last) return cuda_missing(self, "channels-last batch normalization");
     return launched(self, illume_cuda_batchnorm(of(self)->stream, desc, x, scale, shift, mean, variance, y),
@@ -196,23 +214,28 @@ static illume_status cuda_batchnorm(backend *self, const batchnorm_desc *desc, v
 }
 
 static illume_status cuda_softmax(backend *self, const softmax_desc *desc, const float *x, float *y) {
+    CUDA_USE_DEVICE(self);
     return launched(self, illume_cuda_softmax(of(self)->stream, desc, x, y), "the softmax kernel");
 }
 
 static illume_status cuda_reduce(backend *self, const reduce_desc *desc, const float *x, float *y) {
+    CUDA_USE_DEVICE(self);
     return launched(self, illume_cuda_reduce(of(self)->stream, desc, x, y), "the reduction kernel");
 }
 
 static illume_status cuda_pad(backend *self, const pad_desc *desc, const float *x, float *y) {
+    CUDA_USE_DEVICE(self);
     return launched(self, illume_cuda_pad(of(self)->stream, desc, x, y), "the Pad kernel");
 }
 
 static illume_status cuda_resize(backend *self, const resize_desc *desc, const float *x, float *y) {
+    CUDA_USE_DEVICE(self);
     return launched(self, illume_cuda_resize(of(self)->stream, desc, x, y), "the Resize kernel");
 }
 
 static illume_status cuda_pool_backward(backend *self, const pool_desc *desc, const float *dy, const int32_t *argmax,
                                         float *dx) {
+    CUDA_USE_DEVICE(self);
     if (desc->channels_last) return cuda_missing(self, "channels-last pooling");
     if (desc->kind == POOL_MAX && !argmax)
         return illume_fail(self->context, ILLUME_ERROR_INTERNAL, "max pooling backward without the forward's argmax");
@@ -222,6 +245,7 @@ static illume_status cuda_pool_backward(backend *self, const pool_desc *desc, co
 
 static illume_status cuda_binary_backward(backend *self, const binary_desc *desc, int operand, const float *a,
                                           const float *b, const float *dy, float *dx) {
+    CUDA_USE_DEVICE(self);
     if (operand != 0 && operand != 1)
         return illume_fail(self->context, ILLUME_ERROR_INTERNAL, "binary backward of operand %d", operand);
     int reads = illume_binary_partial_reads(desc->kind, operand);
@@ -234,15 +258,18 @@ static illume_status cuda_binary_backward(backend *self, const binary_desc *desc
 
 static illume_status cuda_softmax_backward(backend *self, const softmax_desc *desc, const float *y, const float *dy,
                                            float *dx) {
+    CUDA_USE_DEVICE(self);
     return launched(self, illume_cuda_softmax_backward(of(self)->stream, desc, y, dy, dx),
                     "the softmax backward kernel");
 }
 
 static illume_status cuda_pad_backward(backend *self, const pad_desc *desc, const float *dy, float *dx) {
+    CUDA_USE_DEVICE(self);
     return launched(self, illume_cuda_pad_backward(of(self)->stream, desc, dy, dx), "the Pad backward kernel");
 }
 
 static illume_status cuda_resize_backward(backend *self, const resize_desc *desc, const float *dy, float *dx) {
+    CUDA_USE_DEVICE(self);
     void *scratch;
     ILLUME_TRY(cuda_workspace(of(self), illume_cuda_resize_backward_scratch(desc), &scratch));
     return launched(self, illume_cuda_resize_backward(of(self)->stream, desc, scratch, dy, dx),

@@ -33,6 +33,13 @@ illume_status cudnn_check(backend *self, cudnnStatus_t status, const char *what)
 illume_status cublas_check(backend *self, cublasStatus_t status, const char *what);
 /* The shared workspace, at least bytes long. */
 illume_status cuda_workspace(cuda_backend *cuda, size_t bytes, void **workspace);
+/* Makes the backend's device the calling thread's current one: the CUDA
+ * runtime launches on the current device, and a thread may drive backends
+ * of several devices (or get a backend another thread made). The start of
+ * every entry of the table. */
+#define CUDA_USE_DEVICE(self) \
+    ILLUME_TRY(cuda_check((self), cudaSetDevice(((cuda_backend *)(self))->device), "cudaSetDevice"))
+
 /* Device memory, counted in the process's peak (memory.c); what names the
  * use in the error when cudaMalloc fails. */
 illume_status cuda_memory_allocate(backend *self, size_t bytes, void **memory, const char *what);

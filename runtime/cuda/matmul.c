@@ -30,6 +30,7 @@ static int fits_int(const matmul_desc *desc) {
 
 illume_status cuda_matmul(backend *self, const matmul_desc *desc, void **state, const float *a, const float *b,
                           const float *bias, float *y) {
+    CUDA_USE_DEVICE(self);
     (void)state;
     cuda_backend *cuda = (cuda_backend *)self;
     int rank = desc->rank;

@@ -13,6 +13,7 @@
 typedef struct allocation {
     void *memory;
     size_t bytes;
+    int device; /* freed with it current */
 } allocation;
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -20,7 +21,7 @@ static allocation *live;
 static size_t live_count, live_capacity, held_bytes, peak_bytes;
 
 /* Records memory in the table; 0 when the table cannot grow. */
-static int record(void *memory, size_t bytes) {
+static int record(void *memory, size_t bytes, int device) {
     if (live_count == live_capacity) {
         size_t capacity = live_capacity ? 2 * live_capacity : 64;
         allocation *grown = realloc(live, sizeof *grown * capacity);
@@ -28,7 +29,7 @@ static int record(void *memory, size_t bytes) {
         live = grown;
         live_capacity = capacity;
     }
-    live[live_count++] = (allocation){memory, bytes};
+    live[live_count++] = (allocation){memory, bytes, device};
     held_bytes += bytes;
     if (held_bytes > peak_bytes) peak_bytes = held_bytes;
     return 1;
@@ -37,10 +38,11 @@ static int record(void *memory, size_t bytes) {
 illume_status cuda_memory_allocate(backend *self, size_t bytes, void **memory, const char *what) {
     *memory = NULL;
     void *taken = NULL;
-    ILLUME_TRY(cuda_check(self, cudaSetDevice(((cuda_backend *)self)->device), "cudaSetDevice"));
+    int device = ((cuda_backend *)self)->device;
+    ILLUME_TRY(cuda_check(self, cudaSetDevice(device), "cudaSetDevice"));
     ILLUME_TRY(cuda_check(self, cudaMalloc(&taken, bytes ? bytes : 1), what));
     pthread_mutex_lock(&lock);
-    int recorded = record(taken, bytes);
+    int recorded = record(taken, bytes, device);
     pthread_mutex_unlock(&lock);
     if (!recorded) {
         cudaFree(taken);
@@ -52,10 +54,12 @@ illume_status cuda_memory_allocate(backend *self, size_t bytes, void **memory, c
 
 void cuda_memory_free(void *memory) {
     if (!memory) return;
+    int device = -1;
     pthread_mutex_lock(&lock);
     for (size_t k = live_count; k-- > 0;)
         if (live[k].memory == memory) {
             held_bytes -= live[k].bytes;
+            device = live[k].device;
             live[k] = live[--live_count];
             break;
         }
@@ -65,6 +69,7 @@ void cuda_memory_free(void *memory) {
         live_capacity = 0;
     }
     pthread_mutex_unlock(&lock);
+    if (device >= 0) cudaSetDevice(device);
     cudaFree(memory);
 }
 
