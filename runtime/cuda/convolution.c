@@ -25,6 +25,7 @@
 #include <stdlib.h>
 
 #include "context.h"
+#include "convolution_geometry.h"
 #include "cuda_private.h"
 #include "elementwise.h"
 
@@ -63,39 +64,6 @@ static void destroy_state(cuda_state *header) {
     if (state->convolution) cudnnDestroyConvolutionDescriptor(state->convolution);
     cuda_memory_free(state->padded);
     free(state);
-}
-
-/* The geometry cuDNN sees, per spatial axis. */
-typedef struct cudnn_geometry {
-    int64_t image_channels, result_channels;
-    int64_t image_size[ILLUME_MAX_SPATIAL], result_size[ILLUME_MAX_SPATIAL];
-    int64_t padded_size[ILLUME_MAX_SPATIAL];
-    int64_t pad[ILLUME_MAX_SPATIAL];   /* the symmetric part, cuDNN's */
-    int64_t extra[ILLUME_MAX_SPATIAL]; /* zeros added before the image (negative: cropped) */
-    int uneven;
-} cudnn_geometry;
-
-static void geometry_of(const convolution_desc *desc, cudnn_geometry *g) {
-    g->image_channels = desc->transpose ? desc->out_channels : desc->in_channels;
-    g->result_channels = desc->transpose ? desc->in_channels : desc->out_channels;
-    g->uneven = 0;
-    for (int d = 0; d < desc->spatial_rank; d++) {
-        int64_t begin = desc->pad_begin[d], end = desc->pad_end[d];
-        int64_t pad = begin < end ? begin : end;
-        if (pad < 0) pad = 0;
-        g->image_size[d] = desc->transpose ? desc->out_size[d] : desc->in_size[d];
-        g->result_size[d] = desc->transpose ? desc->in_size[d] : desc->out_size[d];
-        g->pad[d] = pad;
-        g->extra[d] = begin - pad;
-        g->padded_size[d] = g->image_size[d] + (begin - pad) + (end - pad);
-        if (begin != pad || end != pad) g->uneven = 1;
-    }
-}
-
-static int64_t elements(int64_t n, int64_t c, int rank, const int64_t *size) {
-    int64_t count = n * c;
-    for (int d = 0; d < rank; d++) count *= size[d];
-    return count;
 }
 
 /* cuDNN takes int dimensions, and the copy kernels index within 2^31. */
@@ -184,38 +152,11 @@ static illume_status prepare_padding(cuda_backend *cuda, const convolution_desc 
                                      convolution_state *state) {
     backend *self = &cuda->base;
     int rank = desc->spatial_rank;
-    int64_t padded_elements = elements(desc->batch, g->image_channels, rank, g->padded_size);
+    int64_t padded_elements = cudnn_geometry_elements(desc->batch, g->image_channels, rank, g->padded_size);
     ILLUME_TRY(cuda_memory_allocate(self, sizeof(float) * (size_t)padded_elements, (void **)&state->padded,
                                     "allocating a convolution's padded image"));
-    copy_desc *copy = &state->between;
-    copy->rank = rank + 2;
-    copy->dims[0] = desc->batch;
-    copy->dims[1] = g->image_channels;
-    int64_t *image_strides = state->forward_api ? copy->src_strides : copy->dst_strides;
-    int64_t *padded_strides = state->forward_api ? copy->dst_strides : copy->src_strides;
-    int64_t image_offset = 0, padded_offset = 0, image_stride = 1, padded_stride = 1;
-    state->covers = 1;
-    for (int d = rank - 1; d >= 0; d--) {
-        /* Padded position j holds image position j - extra where both exist. */
-        int64_t first = g->extra[d] > 0 ? g->extra[d] : 0;
-        int64_t last = g->image_size[d] + g->extra[d] < g->padded_size[d] ? g->image_size[d] + g->extra[d]
-                                                                          : g->padded_size[d];
-        copy->dims[2 + d] = last > first ? last - first : 0;
-        if (copy->dims[2 + d] != g->image_size[d]) state->covers = 0;
-        image_offset += (first - g->extra[d]) * image_stride;
-        padded_offset += first * padded_stride;
-        image_strides[2 + d] = image_stride;
-        padded_strides[2 + d] = padded_stride;
-        image_stride *= g->image_size[d];
-        padded_stride *= g->padded_size[d];
-    }
-    image_strides[1] = image_stride;
-    image_strides[0] = image_stride * g->image_channels;
-    padded_strides[1] = padded_stride;
-    padded_strides[0] = padded_stride * g->image_channels;
-    copy->src_offset = state->forward_api ? image_offset : padded_offset;
-    copy->dst_offset = state->forward_api ? padded_offset : image_offset;
-    state->image_elements = elements(desc->batch, g->image_channels, rank, g->image_size);
+    state->covers = cudnn_padding_copy(desc, g, state->forward_api, &state->between);
+    state->image_elements = cudnn_geometry_elements(desc->batch, g->image_channels, rank, g->image_size);
     if (!state->forward_api) return ILLUME_OK;
     return self->fill(self, 0.0f, padded_elements, state->padded);
 }
@@ -359,7 +300,7 @@ static illume_status state_of(cuda_backend *cuda, const convolution_desc *desc, 
     backend *self = &cuda->base;
     if (desc->x_channels_last || desc->y_channels_last) return cuda_missing(self, "channels-last convolutions");
     cudnn_geometry g;
-    geometry_of(desc, &g);
+    cudnn_geometry_of(desc, &g);
     if (!fits_int(desc, &g)) return cuda_missing(self, "convolutions this large");
     convolution_state *state = *slot;
     if (state && state->backward == backward) {
@@ -373,8 +314,8 @@ static illume_status state_of(cuda_backend *cuda, const convolution_desc *desc, 
     state->backward = backward;
     state->forward_api = backward == desc->transpose;
     state->output_elements =
-        state->forward_api ? elements(desc->batch, g.result_channels, desc->spatial_rank, g.result_size)
-                           : elements(desc->batch, g.image_channels, desc->spatial_rank, g.padded_size);
+        state->forward_api ? cudnn_geometry_elements(desc->batch, g.result_channels, desc->spatial_rank, g.result_size)
+                           : cudnn_geometry_elements(desc->batch, g.image_channels, desc->spatial_rank, g.padded_size);
     illume_status status = describe(cuda, desc, &g, state);
     if (status == ILLUME_OK && g.uneven) status = prepare_padding(cuda, desc, &g, state);
     if (status == ILLUME_OK) status = choose(cuda, state);
@@ -441,7 +382,8 @@ illume_status cuda_convolution(backend *self, const convolution_desc *desc, void
                                "cudnnAddTensor"));
     if (desc->activation == UNARY_COPY) return ILLUME_OK;
     unary_desc activation = {desc->activation, desc->activation_alpha, desc->activation_beta,
-                             elements(desc->batch, desc->out_channels, desc->spatial_rank, desc->out_size)};
+                             cudnn_geometry_elements(desc->batch, desc->out_channels, desc->spatial_rank,
+                                                     desc->out_size)};
     return self->unary(self, &activation, y, y);
 }
 

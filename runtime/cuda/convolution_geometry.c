@@ -1,0 +1,58 @@
+#include "convolution_geometry.h"
+
+#include <string.h>
+
+void cudnn_geometry_of(const convolution_desc *desc, cudnn_geometry *g) {
+    g->image_channels = desc->transpose ? desc->out_channels : desc->in_channels;
+    g->result_channels = desc->transpose ? desc->in_channels : desc->out_channels;
+    g->uneven = 0;
+    for (int d = 0; d < desc->spatial_rank; d++) {
+        int64_t begin = desc->pad_begin[d], end = desc->pad_end[d];
+        int64_t pad = begin < end ? begin : end;
+        if (pad < 0) pad = 0;
+        g->image_size[d] = desc->transpose ? desc->out_size[d] : desc->in_size[d];
+        g->result_size[d] = desc->transpose ? desc->in_size[d] : desc->out_size[d];
+        g->pad[d] = pad;
+        g->extra[d] = begin - pad;
+        g->padded_size[d] = g->image_size[d] + (begin - pad) + (end - pad);
+        if (begin != pad || end != pad) g->uneven = 1;
+    }
+}
+
+int64_t cudnn_geometry_elements(int64_t n, int64_t c, int rank, const int64_t *size) {
+    int64_t count = n * c;
+    for (int d = 0; d < rank; d++) count *= size[d];
+    return count;
+}
+
+int cudnn_padding_copy(const convolution_desc *desc, const cudnn_geometry *g, int forward_api, copy_desc *copy) {
+    int rank = desc->spatial_rank, covers = 1;
+    memset(copy, 0, sizeof *copy);
+    copy->rank = rank + 2;
+    copy->dims[0] = desc->batch;
+    copy->dims[1] = g->image_channels;
+    int64_t *image_strides = forward_api ? copy->src_strides : copy->dst_strides;
+    int64_t *padded_strides = forward_api ? copy->dst_strides : copy->src_strides;
+    int64_t image_offset = 0, padded_offset = 0, image_stride = 1, padded_stride = 1;
+    for (int d = rank - 1; d >= 0; d--) {
+        /* Padded position j holds image position j - extra where both exist. */
+        int64_t first = g->extra[d] > 0 ? g->extra[d] : 0;
+        int64_t last = g->image_size[d] + g->extra[d] < g->padded_size[d] ? g->image_size[d] + g->extra[d]
+                                                                          : g->padded_size[d];
+        copy->dims[2 + d] = last > first ? last - first : 0;
+        if (copy->dims[2 + d] != g->image_size[d]) covers = 0;
+        image_offset += (first - g->extra[d]) * image_stride;
+        padded_offset += first * padded_stride;
+        image_strides[2 + d] = image_stride;
+        padded_strides[2 + d] = padded_stride;
+        image_stride *= g->image_size[d];
+        padded_stride *= g->padded_size[d];
+    }
+    image_strides[1] = image_stride;
+    image_strides[0] = image_stride * g->image_channels;
+    padded_strides[1] = padded_stride;
+    padded_strides[0] = padded_stride * g->image_channels;
+    copy->src_offset = forward_api ? image_offset : padded_offset;
+    copy->dst_offset = forward_api ? padded_offset : image_offset;
+    return covers;
+}
