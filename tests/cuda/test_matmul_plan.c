@@ -1,0 +1,114 @@
+/* test_matmul_plan: the cuBLAS calls the CUDA backend makes for a matrix
+ * product (runtime/cuda/matmul_plan.c), run on the CPU: each call goes to a
+ * column-major Sgemm written here as cuBLAS defines it (op(A) m x k, op(B)
+ * k x n, C m x n, leading dimensions), and the result must be the CPU
+ * backend's row-major matmul: transposes, alpha and beta, batch dims that
+ * broadcast on either side. What is left to a GPU is only cuBLAS itself. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "context.h"
+#include "matmul_plan.h"
+
+static int failures, cases;
+
+/* cuBLAS's Sgemm, column-major: C = alpha op(A) op(B) + beta C. */
+static void column_major_sgemm(const gemm_call *call, float alpha, const float *first, const float *second,
+                               float beta, float *output) {
+    for (int64_t j = 0; j < call->n; j++)
+        for (int64_t i = 0; i < call->m; i++) {
+            double sum = 0.0;
+            for (int64_t l = 0; l < call->k; l++) {
+                float a = call->transpose_first ? first[l + i * call->first_leading]
+                                                : first[i + l * call->first_leading];
+                float b = call->transpose_second ? second[j + l * call->second_leading]
+                                                 : second[l + j * call->second_leading];
+                sum += (double)a * b;
+            }
+            float *c = &output[i + j * call->output_leading];
+            *c = (float)(alpha * sum + beta * *c);
+        }
+}
+
+static int64_t count_of(int rank, const int64_t *dims) {
+    int64_t count = 1;
+    for (int d = 0; d < rank; d++) count *= dims[d];
+    return count;
+}
+
+static void fill_random(float *values, int64_t count, uint64_t *state) {
+    for (int64_t i = 0; i < count; i++) {
+        *state = *state * 6364136223846793005ull + 1442695040888963407ull;
+        values[i] = (float)((*state >> 40) & 0xFFFFFF) / 8388608.0f - 1.0f;
+    }
+}
+
+static void check(backend *cpu, const char *label, matmul_desc desc) {
+    int rank = desc.rank;
+    int64_t a_count = count_of(rank, desc.a_dims), b_count = count_of(rank, desc.b_dims);
+    int64_t y_count = count_of(rank, desc.y_dims);
+    float *a = malloc(sizeof(float) * (size_t)a_count), *b = malloc(sizeof(float) * (size_t)b_count);
+    float *want = malloc(sizeof(float) * (size_t)y_count), *got = malloc(sizeof(float) * (size_t)y_count);
+    uint64_t state = 0x853C49E6748FEA9Bull;
+    fill_random(a, a_count, &state);
+    fill_random(b, b_count, &state);
+    fill_random(want, y_count, &state);
+    memcpy(got, want, sizeof(float) * (size_t)y_count); /* what beta scales */
+    void *slot = NULL;
+    illume_status status = cpu->matmul(cpu, &desc, &slot, a, b, NULL, want);
+    cpu->release_state(cpu, slot);
+    matmul_plan plan = matmul_plan_of(&desc);
+    for (int64_t batch = 0; batch < plan.batches; batch++) {
+        gemm_call call = matmul_batch_call(&desc, &plan, batch);
+        column_major_sgemm(&call, desc.alpha, b + call.first_offset, a + call.second_offset, desc.beta,
+                           got + call.output_offset);
+    }
+    cases++;
+    double worst = 0.0, largest = 1e-30;
+    for (int64_t i = 0; i < y_count; i++) {
+        double difference = fabs((double)got[i] - want[i]);
+        if (!(difference <= worst)) worst = isnan(difference) ? INFINITY : difference;
+        if (fabs(want[i]) > largest) largest = fabs(want[i]);
+    }
+    if (status != ILLUME_OK || !(worst <= 1e-5 * largest)) {
+        failures++;
+        printf("FAIL %s: %s (largest difference %.3g of %.3g)\n", label,
+               status == ILLUME_OK ? "the cuBLAS calls differ from the CPU's product" : "the CPU matmul failed",
+               worst, largest);
+    }
+    free(a);
+    free(b);
+    free(want);
+    free(got);
+}
+
+int main(void) {
+    illume_context *context = illume_context_create();
+    backend *cpu = cpu_backend_create(context);
+    if (!cpu) {
+        printf("FAIL the CPU backend: %s\n", illume_last_error(context));
+        return 1;
+    }
+    for (int transpose = 0; transpose < 4; transpose++) {
+        int ta = transpose & 1, tb = transpose >> 1;
+        char label[96];
+        /* (5 x 7) by (7 x 3), stored transposed where asked. */
+        matmul_desc plain = {.rank = 2, .a_dims = {ta ? 7 : 5, ta ? 5 : 7}, .b_dims = {tb ? 3 : 7, tb ? 7 : 3},
+                             .y_dims = {5, 3}, .transpose_a = ta, .transpose_b = tb, .alpha = 0.75f, .beta = 0.5f};
+        snprintf(label, sizeof label, "2-D, transposes %d %d, alpha and beta", ta, tb);
+        check(cpu, label, plain);
+        /* Batches (2, 3) against a that broadcasts along the first and b along the second. */
+        matmul_desc batched = {.rank = 4, .a_dims = {1, 3, ta ? 6 : 4, ta ? 4 : 6},
+                               .b_dims = {2, 1, tb ? 5 : 6, tb ? 6 : 5}, .y_dims = {2, 3, 4, 5},
+                               .transpose_a = ta, .transpose_b = tb, .alpha = 1.0f, .beta = 0.0f};
+        snprintf(label, sizeof label, "batched and broadcast, transposes %d %d", ta, tb);
+        check(cpu, label, batched);
+    }
+    cpu->destroy(cpu);
+    illume_context_destroy(context);
+    printf("cuda/matmul_plan: %d cases, %d failures\n", cases, failures);
+    return failures ? 1 : 0;
+}
