@@ -9,7 +9,9 @@
  * and shapes must match exactly.
  *
  * Usage: node_test TEST_DIR    run the test; exit 0 when every output matches
- *        node_test --ops       list the ops illume runs, one per line */
+ *        node_test --ops       list the ops illume runs, one per line
+ * On the device ILLUME_TEST_DEVICE names (default cpu); exit 77 when that is
+ * CUDA and no CUDA device is visible. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +29,12 @@
 #define MAX_TENSORS 64
 #define MAX_REPORTED_MISMATCHES 10
 #define MAX_FILE_BYTES ((size_t)1 << 30)
+
+/* The device the test runs on: the CPU, or ILLUME_TEST_DEVICE (cuda for the gpu label). */
+static const char *test_device(void) {
+    const char *device = getenv("ILLUME_TEST_DEVICE");
+    return device ? device : "cpu";
+}
 
 enum { ONNX_UINT16 = 4, ONNX_BFLOAT16 = 16 };
 
@@ -241,7 +249,7 @@ static int run_data_set(illume_context *context, const char *model_path, const O
     }
     illume_session_options options;
     illume_session_options_default(&options);
-    options.device = "cpu";
+    options.device = test_device();
     if (illume_session_create(context, model, &options, runtime_count, runtime_inputs, &session) != ILLUME_OK) {
         fail_with(context, "illume refuses the model");
         goto done;
@@ -293,6 +301,10 @@ int main(int argc, char **argv) {
     if (argc != 2) {
         fprintf(stderr, "usage: node_test TEST_DIR | --ops\n");
         return 2;
+    }
+    if (strncmp(test_device(), "cuda", 4) == 0 && (!illume_has_cuda() || illume_cuda_devices() < 1)) {
+        printf("SKIP no CUDA device\n");
+        return 77;
     }
     const char *test = argv[1];
     char model_path[4096];
