@@ -35,10 +35,21 @@ gradient_check smooth_check(double step) {
     return how;
 }
 
+const char *gradient_device(void) {
+    const char *device = getenv("ILLUME_TEST_DEVICE");
+    return device ? device : "cpu";
+}
+
+void gradient_skip_without_device(void) {
+    if (strncmp(gradient_device(), "cuda", 4) != 0 || (illume_has_cuda() && illume_cuda_devices() > 0)) return;
+    printf("SKIP no CUDA device\n");
+    exit(77);
+}
+
 illume_session_options backward_options(int fuse_activations, int channels_last) {
     illume_session_options options;
     illume_session_options_default(&options);
-    options.device = "cpu";
+    options.device = gradient_device();
     options.backward = 1;
     options.fuse_activations = fuse_activations;
     options.channels_last = channels_last;

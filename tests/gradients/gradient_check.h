@@ -48,6 +48,11 @@ illume_status session_gradients(illume_context *context, const illume_model *mod
                                 const illume_tensor *seed, illume_rule rule, illume_tensor *gradients);
 
 /* Session options for a backward pass on the CPU. */
+/* The device the session tests run on: the CPU, or ILLUME_TEST_DEVICE (cuda
+ * for the gpu label); gradient_skip_without_device exits 77 when that is
+ * CUDA and no CUDA device is visible. */
+const char *gradient_device(void);
+void gradient_skip_without_device(void);
 illume_session_options backward_options(int fuse_activations, int channels_last);
 
 /* Uniform values in [low, high) kept at least margin away from each kink. */

@@ -406,6 +406,7 @@ static void reduce_tests(uint64_t *seed) {
 }
 
 int main(void) {
+    gradient_skip_without_device();
     uint64_t seed = 31;
     activation_tests(&seed);
     arithmetic_tests(&seed);

@@ -152,6 +152,7 @@ static void matmul_tests(uint64_t *seed) {
 }
 
 int main(void) {
+    gradient_skip_without_device();
     uint64_t seed = 99;
     gemm_tests(&seed);
     matmul_tests(&seed);

@@ -372,6 +372,7 @@ static void view_tests(uint64_t *seed) {
 }
 
 int main(void) {
+    gradient_skip_without_device();
     uint64_t seed = 4242;
     concat_tests(&seed);
     split_tests(&seed);

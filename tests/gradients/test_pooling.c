@@ -147,6 +147,7 @@ static void classifier_head(uint64_t *seed) {
 }
 
 int main(void) {
+    gradient_skip_without_device();
     uint64_t seed = 77;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         for (int max = 1; max >= 0; max--) {
