@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "backend.h"
+#include "comparison.h"
 #include "context.h"
 #include "convolution_geometry.h"
 
@@ -80,27 +81,19 @@ static convolution_desc cudnn_view(const convolution_desc *desc, const cudnn_geo
 
 static float *random_floats(int64_t count, uint64_t *state) {
     float *values = malloc(sizeof(float) * (size_t)(count ? count : 1));
-    for (int64_t i = 0; i < count; i++) {
-        *state = *state * 6364136223846793005ull + 1442695040888963407ull;
-        values[i] = (float)((*state >> 40) & 0xFFFFFF) / 8388608.0f - 1.0f;
-    }
+    random_fill(values, count, state);
     return values;
 }
 
 static void expect_close(const char *label, illume_status status, const float *got, const float *want,
                          int64_t count) {
     cases++;
-    double worst = 0.0, largest = 1e-30;
-    for (int64_t i = 0; status == ILLUME_OK && i < count; i++) {
-        double difference = fabs((double)got[i] - want[i]);
-        if (!(difference <= worst)) worst = isnan(difference) ? INFINITY : difference;
-        if (fabs(want[i]) > largest) largest = fabs(want[i]);
-    }
-    if (status != ILLUME_OK || !(worst <= 1e-5 * largest)) {
+    double difference = status == ILLUME_OK ? relative_difference(got, want, count) : INFINITY;
+    if (!(difference <= 1e-5)) {
         failures++;
-        printf("FAIL %s: %s (largest difference %.3g of %.3g)\n", label,
+        printf("FAIL %s: %s (%.3g of the largest magnitude)\n", label,
                status == ILLUME_OK ? "the cuDNN route differs from the direct convolution" : "a call failed",
-               worst, largest);
+               difference);
     }
 }
 

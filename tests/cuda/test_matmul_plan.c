@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "backend.h"
+#include "comparison.h"
 #include "context.h"
 #include "matmul_plan.h"
 
@@ -39,13 +40,6 @@ static int64_t count_of(int rank, const int64_t *dims) {
     return count;
 }
 
-static void fill_random(float *values, int64_t count, uint64_t *state) {
-    for (int64_t i = 0; i < count; i++) {
-        *state = *state * 6364136223846793005ull + 1442695040888963407ull;
-        values[i] = (float)((*state >> 40) & 0xFFFFFF) / 8388608.0f - 1.0f;
-    }
-}
-
 static void check(backend *cpu, const char *label, matmul_desc desc) {
     int rank = desc.rank;
     int64_t a_count = count_of(rank, desc.a_dims), b_count = count_of(rank, desc.b_dims);
@@ -53,9 +47,9 @@ static void check(backend *cpu, const char *label, matmul_desc desc) {
     float *a = malloc(sizeof(float) * (size_t)a_count), *b = malloc(sizeof(float) * (size_t)b_count);
     float *want = malloc(sizeof(float) * (size_t)y_count), *got = malloc(sizeof(float) * (size_t)y_count);
     uint64_t state = 0x853C49E6748FEA9Bull;
-    fill_random(a, a_count, &state);
-    fill_random(b, b_count, &state);
-    fill_random(want, y_count, &state);
+    random_fill(a, a_count, &state);
+    random_fill(b, b_count, &state);
+    random_fill(want, y_count, &state);
     memcpy(got, want, sizeof(float) * (size_t)y_count); /* what beta scales */
     void *slot = NULL;
     illume_status status = cpu->matmul(cpu, &desc, &slot, a, b, NULL, want);
@@ -67,17 +61,12 @@ static void check(backend *cpu, const char *label, matmul_desc desc) {
                            got + call.output_offset);
     }
     cases++;
-    double worst = 0.0, largest = 1e-30;
-    for (int64_t i = 0; i < y_count; i++) {
-        double difference = fabs((double)got[i] - want[i]);
-        if (!(difference <= worst)) worst = isnan(difference) ? INFINITY : difference;
-        if (fabs(want[i]) > largest) largest = fabs(want[i]);
-    }
-    if (status != ILLUME_OK || !(worst <= 1e-5 * largest)) {
+    double difference = status == ILLUME_OK ? relative_difference(got, want, y_count) : INFINITY;
+    if (!(difference <= 1e-5)) {
         failures++;
-        printf("FAIL %s: %s (largest difference %.3g of %.3g)\n", label,
+        printf("FAIL %s: %s (%.3g of the largest magnitude)\n", label,
                status == ILLUME_OK ? "the cuBLAS calls differ from the CPU's product" : "the CPU matmul failed",
-               worst, largest);
+               difference);
     }
     free(a);
     free(b);

@@ -16,11 +16,11 @@
  * ILLUME_TEST_DEVICE=cpu it compares the CPU with itself, which checks this
  * test (and that the methods repeat exactly) where no GPU is. */
 #include <dirent.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "comparison.h"
 #include "illume.h"
 
 #define SKIPPED 77
@@ -33,25 +33,14 @@ static int failures, cases;
 static const char *device = "cuda";
 static int methods[ILLUME_METHOD_COUNT]; /* the methods compared */
 
-static double largest_difference(const float *got, const float *want, int64_t count, double *scale) {
-    double worst = 0.0, largest = 0.0;
-    for (int64_t i = 0; i < count; i++) {
-        double difference = fabs((double)got[i] - want[i]);
-        if (!(difference <= worst)) worst = isnan(difference) ? INFINITY : difference;
-        if (fabs(want[i]) > largest) largest = fabs(want[i]);
-    }
-    *scale = largest > 0.0 ? largest : 1.0;
-    return worst;
-}
-
 static void expect_close(const char *model, const char *what, const float *got, const float *want, int64_t count,
                          double tolerance) {
     cases++;
-    double scale, worst = largest_difference(got, want, count, &scale);
-    if (!(worst <= tolerance * scale)) {
+    double difference = relative_difference(got, want, count);
+    if (!(difference <= tolerance)) {
         failures++;
         printf("FAIL %s, %s: %s differs from the CPU by %.3g of the largest magnitude\n", model, what, device,
-               worst / scale);
+               difference);
     }
 }
 
@@ -144,10 +133,7 @@ static void compare_model(const char *path) {
     int64_t elements = element_count(&input);
     float *data = malloc(sizeof(float) * (size_t)elements);
     uint64_t state = 0x9E3779B97F4A7C15ull;
-    for (int64_t i = 0; i < elements; i++) {
-        state = state * 6364136223846793005ull + 1442695040888963407ull;
-        data[i] = (float)((state >> 40) & 0xFFFFFF) / 8388608.0f - 1.0f;
-    }
+    random_fill(data, elements, &state);
     input.data = data;
 
     int64_t cpu_count = 0, gpu_count = 0;
