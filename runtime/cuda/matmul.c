@@ -1,7 +1,8 @@
 /* Matrix products on cuBLAS: row-major y = alpha op(a) op(b) + beta y
- * computed as column-major y^T = op(b)^T op(a)^T (the same bytes), one
- * cublasSgemm per batch matrix with numpy batch broadcasting (the calls:
- * matmul_plan.c), then the bias
+ * computed as column-major y^T = op(b)^T op(a)^T (the same bytes), with
+ * numpy batch broadcasting: one cublasSgemmStridedBatched where each
+ * operand's batches step evenly, else one cublasSgemm per batch matrix (the
+ * calls: matmul_plan.c), then the bias
  * added along the last axis by the binary kernel. cuBLAS runs in its
  * default math (no TF32) unless the backend is fast (cuda_backend_create
  * sets the handle's math mode). */
@@ -10,6 +11,9 @@
 #include "matmul_plan.h"
 
 static int fits_int(const matmul_desc *desc) {
+    int64_t batches = 1;
+    for (int d = 0; d < desc->rank - 2; d++) batches *= desc->y_dims[d];
+    if (batches >= ((int64_t)1 << 31)) return 0;
     for (int d = 0; d < desc->rank; d++)
         if (desc->a_dims[d] >= ((int64_t)1 << 31) || desc->b_dims[d] >= ((int64_t)1 << 31) ||
             desc->y_dims[d] >= ((int64_t)1 << 31))
@@ -32,16 +36,21 @@ illume_status cuda_matmul(backend *self, const matmul_desc *desc, void **state, 
         unary_desc scale = {.kind = UNARY_LINEAR, .alpha = desc->beta, .count = outputs};
         ILLUME_TRY(desc->beta == 0.0f ? self->fill(self, 0.0f, outputs, y) : self->unary(self, &scale, y, y));
     }
-    for (int64_t batch = 0; plan.inner > 0 && batch < plan.batches; batch++) {
-        gemm_call call = matmul_batch_call(desc, &plan, batch);
-        ILLUME_TRY(cublas_check(self,
-                                cublasSgemm(cuda->cublas, call.transpose_first ? CUBLAS_OP_T : CUBLAS_OP_N,
-                                            call.transpose_second ? CUBLAS_OP_T : CUBLAS_OP_N, (int)call.m,
-                                            (int)call.n, (int)call.k, &desc->alpha, b + call.first_offset,
-                                            (int)call.first_leading, a + call.second_offset,
-                                            (int)call.second_leading, &desc->beta, y + call.output_offset,
-                                            (int)call.output_leading),
-                                "cublasSgemm"));
+    for (int64_t index = 0; plan.inner > 0 && index < plan.calls; index++) {
+        gemm_call call = matmul_call(desc, &plan, index);
+        cublasOperation_t first = call.transpose_first ? CUBLAS_OP_T : CUBLAS_OP_N;
+        cublasOperation_t second = call.transpose_second ? CUBLAS_OP_T : CUBLAS_OP_N;
+        cublasStatus_t status =
+            call.batch_count == 1
+                ? cublasSgemm(cuda->cublas, first, second, (int)call.m, (int)call.n, (int)call.k, &desc->alpha,
+                              b + call.first_offset, (int)call.first_leading, a + call.second_offset,
+                              (int)call.second_leading, &desc->beta, y + call.output_offset, (int)call.output_leading)
+                : cublasSgemmStridedBatched(cuda->cublas, first, second, (int)call.m, (int)call.n, (int)call.k,
+                                            &desc->alpha, b + call.first_offset, (int)call.first_leading,
+                                            call.first_stride, a + call.second_offset, (int)call.second_leading,
+                                            call.second_stride, &desc->beta, y + call.output_offset,
+                                            (int)call.output_leading, call.output_stride, (int)call.batch_count);
+        ILLUME_TRY(cublas_check(self, status, call.batch_count == 1 ? "cublasSgemm" : "cublasSgemmStridedBatched"));
     }
     if (!desc->has_bias || !bias) return ILLUME_OK;
     binary_desc add = {.kind = BINARY_ADD, .rank = 2, .dims = {plan.batches * plan.rows, plan.columns},
