@@ -8,7 +8,8 @@
  * cudnnConvolutionBackwardData.
  *
  * cuDNN pads both sides of an axis alike. Where our pads differ (TF "SAME"
- * exports; a ConvTranspose's output_padding, which is a negative end pad),
+ * exports; a ConvTranspose's output_padding, which is a negative end pad)
+ * and the begin pad on both sides will not do (convolution_geometry.c),
  * cuDNN pads by the smaller one and sees a copy of the image with the rest
  * added as zeros (or cropped) in a scratch buffer the node's state owns:
  * the image is copied in before cudnnConvolutionForward, or copied out of

@@ -8,13 +8,26 @@ void cudnn_geometry_of(const convolution_desc *desc, cudnn_geometry *g) {
     g->uneven = 0;
     for (int d = 0; d < desc->spatial_rank; d++) {
         int64_t begin = desc->pad_begin[d], end = desc->pad_end[d];
+        int64_t image = desc->transpose ? desc->out_size[d] : desc->in_size[d];
+        int64_t result = desc->transpose ? desc->in_size[d] : desc->out_size[d];
+        int64_t extent = desc->dilation[d] * (desc->kernel[d] - 1) + 1, span = image + 2 * begin - extent;
+        g->image_size[d] = image;
+        g->result_size[d] = result;
+        if (span >= 0 && span / desc->stride[d] + 1 == result) {
+            /* The begin pad on both sides puts every window where it belongs
+             * and gives as many: the end pad differs only where no window
+             * reads (zeros either way), as with a ConvTranspose's
+             * output_padding. cuDNN takes it as it is. */
+            g->pad[d] = begin;
+            g->extra[d] = 0;
+            g->padded_size[d] = image;
+            continue;
+        }
         int64_t pad = begin < end ? begin : end;
         if (pad < 0) pad = 0;
-        g->image_size[d] = desc->transpose ? desc->out_size[d] : desc->in_size[d];
-        g->result_size[d] = desc->transpose ? desc->in_size[d] : desc->out_size[d];
         g->pad[d] = pad;
         g->extra[d] = begin - pad;
-        g->padded_size[d] = g->image_size[d] + (begin - pad) + (end - pad);
+        g->padded_size[d] = image + (begin - pad) + (end - pad);
         if (begin != pad || end != pad) g->uneven = 1;
     }
 }
