@@ -42,19 +42,34 @@ ILLUME_INLINE illume_reduce_geometry illume_reduce_split(const reduce_desc *desc
     return g;
 }
 
+/* An output from the sum (in double) and the largest of its count inputs. */
+ILLUME_INLINE float illume_reduce_result(reduce_kind kind, double sum, float largest, int64_t count) {
+    return kind == REDUCE_MAX   ? largest
+           : kind == REDUCE_SUM ? (float)sum
+                                : (count ? (float)(sum / (double)count) : NAN);
+}
+
+/* The first input of an output (the reduced axes at zero). */
+ILLUME_INLINE const float *illume_reduce_base(const illume_reduce_geometry *g, const float *x, int64_t output) {
+    return x + illume_strided_offset(g->kept_rank, g->kept_dims, g->kept_strides, output);
+}
+
+/* Input k of the inputs an output reduces, from its base. */
+ILLUME_INLINE float illume_reduce_input(const illume_reduce_geometry *g, const float *base, int64_t k) {
+    return base[illume_strided_offset(g->reduced_rank, g->reduced_dims, g->reduced_strides, k)];
+}
+
 ILLUME_INLINE float illume_reduce_output(reduce_kind kind, const illume_reduce_geometry *g, const float *x,
                                          int64_t output) {
-    const float *base = x + illume_strided_offset(g->kept_rank, g->kept_dims, g->kept_strides, output);
+    const float *base = illume_reduce_base(g, x, output);
     double sum = 0.0;
     float largest = -INFINITY;
     for (int64_t k = 0; k < g->count; k++) {
-        float value = base[illume_strided_offset(g->reduced_rank, g->reduced_dims, g->reduced_strides, k)];
+        float value = illume_reduce_input(g, base, k);
         sum += value;
         if (value > largest) largest = value;
     }
-    return kind == REDUCE_MAX   ? largest
-           : kind == REDUCE_SUM ? (float)sum
-                                : (g->count ? (float)(sum / (double)g->count) : NAN);
+    return illume_reduce_result(kind, sum, largest, g->count);
 }
 
 #endif

@@ -280,6 +280,24 @@ static void reductions(backend *cpu) {
             cpu->reduce(cpu, &desc, x.data(), want.data());
             expect_same(label, got, want);
         }
+    // Long reductions, a block per output: along the last axis, along the
+    // first (strided inputs), and over everything; a NaN in one line, which
+    // the largest ignores and the sums carry.
+    std::vector<float> long_x = random_values(6000, -3.0f, 3.0f);
+    long_x[4321] = NAN;
+    const reduce_desc long_reductions[] = {{REDUCE_MEAN, 2, {3, 2000}, {0, 1}}, {REDUCE_MAX, 2, {3, 2000}, {0, 1}},
+                                           {REDUCE_SUM, 2, {2000, 3}, {1, 0}}, {REDUCE_MAX, 2, {2000, 3}, {1, 0}},
+                                           {REDUCE_MEAN, 3, {20, 30, 10}, {1, 1, 1}}};
+    for (const reduce_desc &desc : long_reductions) {
+        illume_reduce_geometry geometry = illume_reduce_split(&desc);
+        std::vector<float> got((size_t)geometry.outputs), want((size_t)geometry.outputs);
+        char label[80];
+        std::snprintf(label, sizeof label, "reduce kind %d of %lld inputs an output, a block each", (int)desc.kind,
+                      (long long)geometry.count);
+        expect_launched(label, illume_cuda_reduce(nullptr, &desc, long_x.data(), got.data()));
+        cpu->reduce(cpu, &desc, long_x.data(), want.data());
+        expect_same(label, got, want);
+    }
 }
 
 // SmoothGrad's noise: rows that start and end inside a Philox block, and
