@@ -1,7 +1,8 @@
 """What the reference scripts (tests/explain/make_references.py, Captum's;
-tests/lrp/make_references.py, Zennit's) share: the relative difference they
-measure agreement by, and `--compare`, which checks that a folder of
-committed references is what a fresh run makes.
+tests/lrp/make_references.py, Zennit's) share: how a model is made (seeded
+weights, BatchNorm statistics near what reaches each), the relative
+difference they measure agreement by, and `--compare`, which checks that a
+folder of committed references is what a fresh run makes.
 
 A fresh run and the committed folder agree when they hold the same files;
 the same ONNX graphs and weights; the same inputs and targets, bit for bit;
@@ -21,6 +22,46 @@ import onnx.numpy_helper
 
 # The files beside a case's reference that share its ambiguity (CASE.delta.npy, CASE.sums.npy).
 CASE_SUFFIXES = (".delta.npy", ".sums.npy", ".npy")
+
+
+def set_batchnorm_statistics(model, generator, input_shape):
+    """Gives every BatchNorm random affine parameters and running statistics
+    near those of what reaches it on a random batch (variance x [0.5, 1.5),
+    mean shifted by 0.2 standard deviations x a normal draw), one BatchNorm
+    after another in the order they run. Folding is then far from an
+    identity and activations keep a sensible scale."""
+    import torch
+    norms = [module for module in model.modules() if isinstance(module, torch.nn.BatchNorm2d)]
+    for module in norms:
+        with torch.no_grad():
+            module.weight.copy_(0.5 + torch.rand(module.num_features, generator=generator))
+            module.bias.copy_(0.2 * torch.randn(module.num_features, generator=generator))
+
+    def measure(module, inputs):
+        channels = inputs[0].transpose(0, 1).reshape(module.num_features, -1)
+        spread = 0.5 + torch.rand(module.num_features, generator=generator)
+        offset = 0.2 * torch.randn(module.num_features, generator=generator)
+        module.running_var.copy_(channels.var(dim=1) * spread)
+        module.running_mean.copy_(channels.mean(dim=1) + offset * channels.std(dim=1))
+
+    hooks = [module.register_forward_pre_hook(measure) for module in norms]
+    model.eval()
+    with torch.no_grad():
+        model(torch.randn((8,) + tuple(input_shape), generator=generator))
+    for hook in hooks:
+        hook.remove()
+
+
+def build_model(factory, seed, input_shape):
+    """The model factory() makes under the seed, its BatchNorm statistics set, in eval mode, frozen."""
+    import torch
+    torch.manual_seed(seed)
+    model = factory()
+    set_batchnorm_statistics(model, torch.Generator().manual_seed(seed), input_shape)
+    model.eval()
+    for parameter in model.parameters():
+        parameter.requires_grad_(False)
+    return model
 
 
 def relative_difference(actual, reference):

@@ -336,40 +336,8 @@ MODELS = {"residual": ResidualNet, "concat": ConcatNet, "mobile": MobileNet, "de
 DEEPLIFT_MODELS = ("mobile", "deep")
 
 
-def set_batchnorm_statistics(model, generator):
-    """Gives every BatchNorm random affine parameters and running statistics
-    near those of what reaches it (measured on a random batch): variance
-    times a factor in [0.5, 1.5), mean plus a small offset. Folding is then
-    far from an identity and activations keep a sensible scale."""
-    norms = [module for module in model.modules() if isinstance(module, nn.BatchNorm2d)]
-    for module in norms:
-        with torch.no_grad():
-            module.weight.copy_(0.5 + torch.rand(module.num_features, generator=generator))
-            module.bias.copy_(0.2 * torch.randn(module.num_features, generator=generator))
-
-    def measure(module, inputs):
-        channels = inputs[0].transpose(0, 1).reshape(module.num_features, -1)
-        spread = 0.5 + torch.rand(module.num_features, generator=generator)
-        offset = 0.2 * torch.randn(module.num_features, generator=generator)
-        module.running_var.copy_(channels.var(dim=1) * spread)
-        module.running_mean.copy_(channels.mean(dim=1) + offset * channels.std(dim=1))
-
-    hooks = [module.register_forward_pre_hook(measure) for module in norms]
-    model.eval()
-    with torch.no_grad():
-        model(torch.randn((8,) + INPUT_SHAPE, generator=generator))
-    for hook in hooks:
-        hook.remove()
-
-
 def build(name):
-    torch.manual_seed(SEED)
-    model = MODELS[name]()
-    set_batchnorm_statistics(model, torch.Generator().manual_seed(SEED))
-    model.eval()
-    for parameter in model.parameters():
-        parameter.requires_grad_(False)
-    return model
+    return reference_files.build_model(MODELS[name], SEED, INPUT_SHAPE)
 
 
 

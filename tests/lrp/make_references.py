@@ -281,41 +281,8 @@ def canonizers(name):
     return [ResNetCanonizer()] if name == "residual" else [SequentialMergeBatchNorm()]
 
 
-def set_batchnorm_statistics(model, generator):
-    """Random affine parameters and running statistics near those of what
-    reaches each BatchNorm on a random batch (variance x [0.5, 1.5), mean
-    shifted by 0.2 standard deviations x a normal draw), set one BatchNorm
-    after another in the order they run."""
-    for module in model.modules():
-        if isinstance(module, nn.BatchNorm2d):
-            with torch.no_grad():
-                module.weight.copy_(0.5 + torch.rand(module.num_features, generator=generator))
-                module.bias.copy_(0.2 * torch.randn(module.num_features, generator=generator))
-
-    def measure(module, inputs):
-        channels = inputs[0].transpose(0, 1).reshape(module.num_features, -1)
-        spread = 0.5 + torch.rand(module.num_features, generator=generator)
-        offset = 0.2 * torch.randn(module.num_features, generator=generator)
-        module.running_var.copy_(channels.var(dim=1) * spread)
-        module.running_mean.copy_(channels.mean(dim=1) + offset * channels.std(dim=1))
-
-    hooks = [module.register_forward_pre_hook(measure) for module in model.modules()
-             if isinstance(module, nn.BatchNorm2d)]
-    model.eval()
-    with torch.no_grad():
-        model(torch.randn((8,) + INPUT_SHAPE, generator=generator))
-    for hook in hooks:
-        hook.remove()
-
-
 def build(name):
-    torch.manual_seed(SEED)
-    model = MODELS[name]()
-    set_batchnorm_statistics(model, torch.Generator().manual_seed(SEED))
-    model.eval()
-    for parameter in model.parameters():
-        parameter.requires_grad_(False)
-    return model
+    return reference_files.build_model(MODELS[name], SEED, INPUT_SHAPE)
 
 
 # Cases --------------------------------------------------------------------------
