@@ -706,19 +706,18 @@ illume_status explainer_run(illume_explainer *e, const explain_pass *pass, int64
     return e->session->backend->synchronize(e->session->backend);
 }
 
-typedef struct target_pass {
-    const float *inputs;
-    int64_t row_elements;
-    int64_t *targets;
-    illume_explain_row *rows;
-} target_pass;
-
-static illume_status target_source(void *closure, int64_t index, float *row, int64_t *target) {
-    target_pass *p = closure;
+illume_status explain_input_source(void *closure, int64_t index, float *row, int64_t *target) {
+    const explain_inputs *p = closure;
     memcpy(row, p->inputs + index * p->row_elements, sizeof(float) * (size_t)p->row_elements);
     *target = p->targets[index];
     return ILLUME_OK;
 }
+
+typedef struct target_pass {
+    explain_inputs given; /* first: the pass's source reads it */
+    int64_t *targets;     /* the same targets, resolved in place */
+    illume_explain_row *rows;
+} target_pass;
 
 static illume_status target_consume(void *closure, int64_t index, int64_t target, const float *output,
                                     const float *gradient, const float *layer_gradient, const float *layer) {
@@ -734,8 +733,8 @@ static illume_status target_consume(void *closure, int64_t index, int64_t target
 
 illume_status explain_targets(illume_explainer *e, const float *inputs, int64_t count, int64_t *targets,
                               illume_explain_row *rows) {
-    target_pass p = {inputs, e->row_elements, targets, rows};
-    explain_pass pass = {.backward = 0, .closure = &p, .source = target_source, .consume = target_consume};
+    target_pass p = {{inputs, e->row_elements, targets}, targets, rows};
+    explain_pass pass = {.backward = 0, .closure = &p, .source = explain_input_source, .consume = target_consume};
     return explainer_run(e, &pass, count);
 }
 

@@ -89,6 +89,17 @@ typedef struct explain_pass {
     illume_status (*gather)(void *closure, const explain_device *device, int64_t start, int64_t rows);
 } explain_pass;
 
+/* The caller's input rows as they are, each with its target: a pass over
+ * them starts its closure with this and takes explain_input_source as its
+ * source. */
+typedef struct explain_inputs {
+    const float *inputs;
+    int64_t row_elements;
+    const int64_t *targets;
+} explain_inputs;
+
+illume_status explain_input_source(void *closure, int64_t index, float *row, int64_t *target);
+
 /* Runs count rows through the session; its device work has finished when it returns. */
 illume_status explainer_run(illume_explainer *explainer, const explain_pass *pass, int64_t count);
 

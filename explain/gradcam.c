@@ -8,21 +8,12 @@
 #include "explainer.h"
 
 typedef struct cam_pass {
+    explain_inputs given; /* first: the pass's source reads it */
     illume_explainer *explainer;
-    const float *inputs;
-    const int64_t *targets;
     float *maps;
     cam_batch batch;
     illume_explain_row *rows;
 } cam_pass;
-
-static illume_status cam_source(void *closure, int64_t index, float *row, int64_t *target) {
-    cam_pass *p = closure;
-    int64_t size = p->explainer->row_elements;
-    memcpy(row, p->inputs + index * size, sizeof(float) * (size_t)size);
-    *target = p->targets[index];
-    return ILLUME_OK;
-}
 
 static illume_status cam_batch_gather(void *closure, const explain_device *device, int64_t start, int64_t rows) {
     cam_pass *p = closure;
@@ -51,10 +42,10 @@ static illume_status cam_consume(void *closure, int64_t index, int64_t target, c
 
 illume_status explain_gradcam(illume_explainer *e, const float *inputs, int64_t count, const int64_t *targets,
                               float *attributions, illume_explain_row *rows) {
-    cam_pass p = {e, inputs, targets, attributions, {0}, rows};
+    cam_pass p = {{inputs, e->row_elements, targets}, e, attributions, {0}, rows};
     illume_status status = cam_batch_create(e, e->options.method, &p.batch);
-    explain_pass pass = {.backward = 1, .rule = ILLUME_RULE_GRADIENT, .closure = &p, .source = cam_source,
-                         .gather = cam_batch_gather, .consume = cam_consume};
+    explain_pass pass = {.backward = 1, .rule = ILLUME_RULE_GRADIENT, .closure = &p,
+                         .source = explain_input_source, .gather = cam_batch_gather, .consume = cam_consume};
     if (status == ILLUME_OK) status = explainer_run(e, &pass, count);
     cam_batch_free(&p.batch);
     return status;

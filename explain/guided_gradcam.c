@@ -10,22 +10,13 @@
 #include "explainer.h"
 
 typedef struct guided_pass {
+    explain_inputs given; /* first: the pass's source reads it */
     illume_explainer *explainer;
-    const float *inputs;
-    const int64_t *targets;
     float *attributions;
     float *maps; /* per input: the Grad-CAM map at the input's resolution */
     cam_batch batch;
     illume_explain_row *rows;
 } guided_pass;
-
-static illume_status guided_source(void *closure, int64_t index, float *row, int64_t *target) {
-    guided_pass *p = closure;
-    int64_t size = p->explainer->row_elements;
-    memcpy(row, p->inputs + index * size, sizeof(float) * (size_t)size);
-    *target = p->targets[index];
-    return ILLUME_OK;
-}
 
 static illume_status map_gather(void *closure, const explain_device *device, int64_t start, int64_t rows) {
     guided_pass *p = closure;
@@ -71,18 +62,18 @@ illume_status explain_guided_gradcam(illume_explainer *e, const float *inputs, i
     int64_t plane = e->row.dims[e->row.rank - 2] * e->row.dims[e->row.rank - 1];
     int64_t *chosen = malloc(sizeof(int64_t) * (size_t)count);
     float *maps = malloc(sizeof(float) * (size_t)(count * plane));
-    guided_pass p = {e, inputs, chosen, attributions, maps, {0}, rows};
+    guided_pass p = {{inputs, e->row_elements, chosen}, e, attributions, maps, {0}, rows};
     illume_status status = ILLUME_OK;
     if (!chosen || !maps) status = illume_fail(e->context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
     if (status == ILLUME_OK) status = cam_batch_create(e, ILLUME_GRADCAM, &p.batch);
     if (status == ILLUME_OK) {
         memcpy(chosen, targets, sizeof(int64_t) * (size_t)count);
         explain_pass maps_pass = {.backward = 1, .rule = ILLUME_RULE_GRADIENT, .closure = &p,
-                                  .source = guided_source, .gather = map_gather, .consume = map_consume};
+                                  .source = explain_input_source, .gather = map_gather, .consume = map_consume};
         status = explainer_run(e, &maps_pass, count);
         for (int64_t r = 0; r < count; r++) chosen[r] = rows[r].target;
-        explain_pass guided = {.backward = 1, .rule = ILLUME_RULE_GUIDED, .closure = &p, .source = guided_source,
-                               .consume = guided_consume};
+        explain_pass guided = {.backward = 1, .rule = ILLUME_RULE_GUIDED, .closure = &p,
+                               .source = explain_input_source, .consume = guided_consume};
         if (status == ILLUME_OK) status = explainer_run(e, &guided, count);
     }
     cam_batch_free(&p.batch);

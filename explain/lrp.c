@@ -10,21 +10,12 @@
 #include "explainer.h"
 
 typedef struct tap_pass {
+    explain_inputs given; /* first: the pass's source reads it */
     illume_explainer *explainer;
-    const float *inputs;
-    const int64_t *targets;
     float *relevance;
     int64_t size; /* of one row of the result */
     illume_explain_row *rows;
 } tap_pass;
-
-static illume_status tap_source(void *closure, int64_t index, float *row, int64_t *target) {
-    tap_pass *p = closure;
-    int64_t size = p->explainer->row_elements;
-    memcpy(row, p->inputs + index * size, sizeof(float) * (size_t)size);
-    *target = p->targets[index];
-    return ILLUME_OK;
-}
 
 static illume_status tap_consume(void *closure, int64_t index, int64_t target, const float *output,
                                  const float *gradient, const float *layer_gradient, const float *layer) {
@@ -51,9 +42,9 @@ illume_status explain_lrp(illume_explainer *e, const float *inputs, int64_t coun
     int64_t size = e->row_elements;
     if (e->layer) {
         size = e->layer_elements / (e->options.sum_channels ? e->layer_info.dims[1] : 1);
-        tap_pass p = {e, inputs, targets, attributions, size, rows};
-        explain_pass pass = {.backward = 1, .rule = ILLUME_RULE_RELEVANCE, .closure = &p, .source = tap_source,
-                             .consume = tap_consume};
+        tap_pass p = {{inputs, e->row_elements, targets}, e, attributions, size, rows};
+        explain_pass pass = {.backward = 1, .rule = ILLUME_RULE_RELEVANCE, .closure = &p,
+                             .source = explain_input_source, .consume = tap_consume};
         ILLUME_TRY(explainer_run(e, &pass, count));
     } else {
         ILLUME_TRY(explain_gradients(e, ILLUME_RULE_RELEVANCE, inputs, count, targets, attributions, rows));
