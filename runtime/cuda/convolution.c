@@ -300,6 +300,7 @@ static illume_status state_of(cuda_backend *cuda, const convolution_desc *desc, 
                               convolution_state **result) {
     backend *self = &cuda->base;
     if (desc->x_channels_last || desc->y_channels_last) return cuda_missing(self, "channels-last convolutions");
+    ILLUME_TRY(cuda_cudnn(cuda));
     cudnn_geometry g;
     cudnn_geometry_of(desc, &g);
     if (!fits_int(desc, &g)) return cuda_missing(self, "convolutions this large");

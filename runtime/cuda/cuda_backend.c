@@ -68,6 +68,40 @@ illume_status cuda_workspace(cuda_backend *cuda, size_t bytes, void **workspace)
     return ILLUME_OK;
 }
 
+/* The library handles are made on first use: a backend that never runs a
+ * convolution or a matrix product (the explainer's, which only holds rows)
+ * does not pay for them. */
+illume_status cuda_cudnn(cuda_backend *cuda) {
+    if (cuda->cudnn) return ILLUME_OK;
+    backend *self = &cuda->base;
+    illume_status status = cudnn_check(self, cudnnCreate(&cuda->cudnn), "cudnnCreate");
+    if (status == ILLUME_OK) status = cudnn_check(self, cudnnSetStream(cuda->cudnn, cuda->stream), "cudnnSetStream");
+    if (status != ILLUME_OK && cuda->cudnn) {
+        cudnnDestroy(cuda->cudnn);
+        cuda->cudnn = NULL;
+    }
+    return status;
+}
+
+illume_status cuda_cublas(cuda_backend *cuda) {
+    if (cuda->cublas) return ILLUME_OK;
+    backend *self = &cuda->base;
+    illume_status status = cublas_check(self, cublasCreate(&cuda->cublas), "cublasCreate");
+    if (status == ILLUME_OK)
+        status = cublas_check(self, cublasSetStream(cuda->cublas, cuda->stream), "cublasSetStream");
+    /* Sgemm in default math stays in FP32 FMA; fast lets it round inputs to TF32. */
+    if (status == ILLUME_OK)
+        status = cublas_check(self,
+                              cublasSetMathMode(cuda->cublas, cuda->fast ? CUBLAS_TF32_TENSOR_OP_MATH
+                                                                         : CUBLAS_DEFAULT_MATH),
+                              "cublasSetMathMode");
+    if (status != ILLUME_OK && cuda->cublas) {
+        cublasDestroy(cuda->cublas);
+        cuda->cublas = NULL;
+    }
+    return status;
+}
+
 static illume_status launched(backend *self, int error, const char *what) {
     return cuda_check(self, (cudaError_t)error, what);
 }
@@ -343,15 +377,7 @@ backend *cuda_backend_create(illume_context *context, int device, backend_option
     self->class_activation = cuda_class_activation;
     if (cuda_check(self, cudaSetDevice(device), "cudaSetDevice") != ILLUME_OK ||
         cuda_check(self, cudaStreamCreateWithFlags(&cuda->stream, cudaStreamNonBlocking), "cudaStreamCreate") !=
-            ILLUME_OK ||
-        cudnn_check(self, cudnnCreate(&cuda->cudnn), "cudnnCreate") != ILLUME_OK ||
-        cudnn_check(self, cudnnSetStream(cuda->cudnn, cuda->stream), "cudnnSetStream") != ILLUME_OK ||
-        cublas_check(self, cublasCreate(&cuda->cublas), "cublasCreate") != ILLUME_OK ||
-        cublas_check(self, cublasSetStream(cuda->cublas, cuda->stream), "cublasSetStream") != ILLUME_OK ||
-        /* Sgemm in default math stays in FP32 FMA; fast lets it round inputs to TF32. */
-        cublas_check(self,
-                     cublasSetMathMode(cuda->cublas, options.fast ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH),
-                     "cublasSetMathMode") != ILLUME_OK) {
+            ILLUME_OK) {
         cuda_destroy(self);
         return NULL;
     }

@@ -31,6 +31,9 @@ typedef struct cuda_state {
 illume_status cuda_check(backend *self, cudaError_t error, const char *what);
 illume_status cudnn_check(backend *self, cudnnStatus_t status, const char *what);
 illume_status cublas_check(backend *self, cublasStatus_t status, const char *what);
+/* The cuDNN and cuBLAS handles, made on first use, on the backend's stream. */
+illume_status cuda_cudnn(cuda_backend *cuda);
+illume_status cuda_cublas(cuda_backend *cuda);
 /* The shared workspace, at least bytes long. */
 illume_status cuda_workspace(cuda_backend *cuda, size_t bytes, void **workspace);
 /* Makes the backend's device the calling thread's current one: the CUDA

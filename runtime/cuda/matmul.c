@@ -36,6 +36,7 @@ illume_status cuda_matmul(backend *self, const matmul_desc *desc, void **state, 
         unary_desc scale = {.kind = UNARY_LINEAR, .alpha = desc->beta, .count = outputs};
         ILLUME_TRY(desc->beta == 0.0f ? self->fill(self, 0.0f, outputs, y) : self->unary(self, &scale, y, y));
     }
+    if (plan.inner > 0) ILLUME_TRY(cuda_cublas(cuda));
     for (int64_t index = 0; plan.inner > 0 && index < plan.calls; index++) {
         gemm_call call = matmul_call(desc, &plan, index);
         cublasOperation_t first = call.transpose_first ? CUBLAS_OP_T : CUBLAS_OP_N;
