@@ -539,8 +539,10 @@ static illume_status ensure_directory(explain_run *run, const char *path) {
     return fail(run, ILLUME_ERROR_IO, "cannot make folder '%s': %s", path, strerror(errno));
 }
 
-/* Images a dataset run explains at once. */
-#define CHUNK_IMAGES 32
+/* Images a dataset run explains at once: four of the explainer's largest
+ * batches (32 rows), so that within a chunk each batch's rows upload and
+ * its results download while another batch computes (explain/explainer.c). */
+#define CHUNK_IMAGES 128
 
 /* A chunk of the dataset, decoded on a thread of its own while the chunk
  * before it is explained, so that decoding (on the host) and explaining (on

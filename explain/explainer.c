@@ -149,7 +149,8 @@ static illume_status size_batch(illume_explainer *e) {
         else second.arena_bytes = 2 * first.arena_bytes; /* all of the one row's arena is per row */
         size_t per_row = second.arena_bytes > first.arena_bytes ? second.arena_bytes - first.arena_bytes : 1;
         size_t fixed = first.arena_bytes > per_row ? first.arena_bytes - per_row : 0;
-        per_row += sizeof(float) * (size_t)(2 * e->row_elements + e->output_elements * 2 + e->layer_elements * 2);
+        /* Two slots of host rows, outputs, gradients and layers, of staged rows and gradients; the seed. */
+        per_row += sizeof(float) * (size_t)(8 * e->row_elements + e->output_elements * 3 + e->layer_elements * 4);
         int64_t batch = budget > fixed ? (int64_t)((budget - fixed) / per_row) : 0;
         /* DeepLIFT runs an input and its baseline in one pass. */
         int64_t least = e->options.method == ILLUME_DEEPLIFT || e->options.method == ILLUME_DEEPLIFT_REVEAL_CANCEL ? 2 : 1;
@@ -371,6 +372,8 @@ int illume_explainer_profile(const illume_explainer *e, int index, illume_profil
     return count;
 }
 
+static void free_slots(illume_explainer *e);
+
 void illume_explainer_free(illume_explainer *e) {
     if (!e) return;
     for (int k = 0; k < EXPLAIN_SESSIONS; k++) illume_session_free(e->sessions[k]);
@@ -380,19 +383,9 @@ void illume_explainer_free(illume_explainer *e) {
     free(e->output_name);
     free(e->layer);
     free(e->feature);
-    free(e->feature_seed);
-    free(e->feature_sums);
     free(e->profile_seconds);
     free(e->profile_calls);
-    if (e->device) {
-        e->device->release_host(e->device, e->inputs);
-        e->device->release_host(e->device, e->outputs);
-        e->device->release_host(e->device, e->gradients);
-    }
-    free(e->layer_gradients);
-    free(e->layer_data);
-    free(e->seed);
-    free(e->targets);
+    free_slots(e);
     explain_free_rules(e);
     if (e->device) e->device->destroy(e->device);
     free(e->logits);
@@ -441,28 +434,57 @@ static illume_status explain_backend(illume_explainer *e) {
     return e->device ? ILLUME_OK : ILLUME_ERROR_INVALID_INPUT; /* backend_create said why */
 }
 
-/* The host buffers, once, for the largest batch; those every batch moves
- * to or from the device in the host memory it transfers fastest. */
+static void free_slots(illume_explainer *e) {
+    for (int k = 0; k < 2 && e->device; k++) {
+        explain_slot *slot = &e->slots[k];
+        e->device->release_host(e->device, slot->inputs);
+        e->device->release_host(e->device, slot->outputs);
+        e->device->release_host(e->device, slot->gradients);
+        if (slot->staged_input) e->device->release(e->device, slot->staged_input);
+        if (slot->staged_gradient) e->device->release(e->device, slot->staged_gradient);
+        free(slot->targets);
+        free(slot->layer_gradients);
+        free(slot->layer_data);
+        free(slot->feature_sums);
+        memset(slot, 0, sizeof *slot);
+    }
+    free(e->seed);
+    free(e->feature_seed);
+    e->seed = e->feature_seed = NULL;
+    e->prepared = 0;
+}
+
+/* The slots and the seed, once, for the largest batch. */
 static illume_status prepare(illume_explainer *e) {
-    if (e->inputs) return ILLUME_OK;
+    if (e->prepared) return ILLUME_OK;
     ILLUME_TRY(explain_backend(e));
-    size_t rows = (size_t)e->batch;
-    e->inputs = e->device->allocate_host(e->device, sizeof(float) * rows * (size_t)e->row_elements);
-    e->outputs = e->device->allocate_host(e->device, sizeof(float) * rows * (size_t)e->output_elements);
+    backend *device = e->device;
+    size_t rows = (size_t)e->batch, row_bytes = sizeof(float) * rows * (size_t)e->row_elements;
+    size_t layer_bytes = sizeof(float) * rows * (size_t)e->layer_elements;
     e->seed = malloc(sizeof(float) * rows * (size_t)e->output_elements);
-    e->targets = malloc(sizeof(int64_t) * rows);
-    e->gradients = e->device->allocate_host(e->device, sizeof(float) * rows * (size_t)e->row_elements);
-    e->layer_gradients = e->layer ? malloc(sizeof(float) * rows * (size_t)e->layer_elements) : NULL;
-    e->layer_data = e->layer ? malloc(sizeof(float) * rows * (size_t)e->layer_elements) : NULL;
     e->feature_seed = e->feature ? malloc(sizeof(float) * rows * (size_t)e->feature_elements) : NULL;
-    e->feature_sums = e->feature ? malloc(sizeof(float) * rows * (size_t)e->feature_info.dims[1]) : NULL;
-    if (e->feature && (!e->feature_seed || !e->feature_sums))
-        return illume_fail(e->context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory for a batch of %lld rows",
+    int ready = e->seed && (!e->feature || e->feature_seed);
+    for (int k = 0; k < 2; k++) {
+        explain_slot *slot = &e->slots[k];
+        slot->inputs = device->allocate_host(device, row_bytes);
+        slot->outputs = device->allocate_host(device, sizeof(float) * rows * (size_t)e->output_elements);
+        slot->gradients = device->allocate_host(device, row_bytes);
+        slot->targets = malloc(sizeof(int64_t) * rows);
+        slot->layer_gradients = e->layer ? malloc(layer_bytes) : NULL;
+        slot->layer_data = e->layer ? malloc(layer_bytes) : NULL;
+        slot->feature_sums = e->feature ? malloc(sizeof(float) * rows * (size_t)e->feature_info.dims[1]) : NULL;
+        slot->staged_input = device->allocate(device, row_bytes);
+        slot->staged_gradient = device->allocate(device, row_bytes);
+        ready = ready && slot->inputs && slot->outputs && slot->gradients && slot->targets && slot->staged_input &&
+                slot->staged_gradient && (!e->layer || (slot->layer_gradients && slot->layer_data)) &&
+                (!e->feature || slot->feature_sums);
+    }
+    if (!ready) {
+        free_slots(e);
+        return illume_fail(e->context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory for two batches of %lld rows",
                            (long long)e->batch);
-    if (!e->inputs || !e->outputs || !e->seed || !e->targets || !e->gradients ||
-        (e->layer && (!e->layer_data || !e->layer_gradients)))
-        return illume_fail(e->context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory for a batch of %lld rows",
-                           (long long)e->batch);
+    }
+    e->prepared = 1;
     return ILLUME_OK;
 }
 
@@ -492,13 +514,6 @@ static illume_status use_session(illume_explainer *e, int64_t rows) {
     return ILLUME_OK;
 }
 
-static illume_tensor batch_tensor(const illume_tensor *row, int64_t rows, void *data) {
-    illume_tensor tensor = *row;
-    tensor.dims[0] = rows;
-    tensor.data = data;
-    return tensor;
-}
-
 /* Reads a batch of a value (its data, or its gradient) into buffer. */
 static illume_status read_batch(illume_explainer *e, const char *name, int gradient, float *buffer) {
     illume_value_info info;
@@ -511,13 +526,13 @@ static illume_status read_batch(illume_explainer *e, const char *name, int gradi
 /* Starts the backward at the feature map: its activation in the chosen
  * channel, zero in the others (and in padded rows). The row's target becomes
  * the channel, and its output the channels' summed activations. */
-static illume_status feature_seed(illume_explainer *e, int64_t rows, illume_rule rule) {
+static illume_status feature_seed(illume_explainer *e, explain_slot *slot, illume_rule rule) {
     illume_value_info info;
     ILLUME_TRY(illume_session_value(e->session, e->feature, &info));
     illume_tensor seed = {.dtype = ILLUME_FLOAT32, .rank = info.rank, .data = e->feature_seed};
     memcpy(seed.dims, info.dims, sizeof seed.dims);
     ILLUME_TRY(illume_session_read(e->session, e->feature, 0, &seed));
-    int64_t channels = info.dims[1], plane = e->feature_elements / channels;
+    int64_t channels = info.dims[1], plane = e->feature_elements / channels, rows = slot->rows;
     for (int64_t r = 0; r < info.dims[0]; r++) {
         float *row = e->feature_seed + r * e->feature_elements;
         for (int64_t c = 0; c < channels; c++) {
@@ -527,11 +542,11 @@ static illume_status feature_seed(illume_explainer *e, int64_t rows, illume_rule
                 sum += *value;
                 if (c != e->options.feature_channel || r >= rows) *value = 0.0f;
             }
-            e->feature_sums[r * channels + c] = (float)sum;
+            slot->feature_sums[r * channels + c] = (float)sum;
         }
-        if (r < rows) e->targets[r] = e->options.feature_channel;
+        if (r < rows) slot->targets[r] = e->options.feature_channel;
     }
-    return illume_session_backward(e->session, rule, &seed);
+    return session_queue_backward(e->session, rule, &seed);
 }
 
 /* Whether the backward goes back to the input (all but Grad-CAM and Grad-CAM++). */
@@ -576,51 +591,55 @@ illume_status explain_device_copy(backend *device, const float *from, int64_t co
     return device->copy(device, &desc, from, to);
 }
 
-/* The batch's input and its gradient on the session's device. */
-static illume_status device_batch(illume_explainer *e, explain_device *device) {
-    illume_session *session = e->session;
-    int input = session->graph->inputs[0];
-    *device = (explain_device){.backend = session->backend, .input = session->pointers[input],
-                               .row_elements = e->row_elements};
+/* The rows of the batch starting at `start`, into slot: a build makes
+ * them on the device when the batch computes; a source writes them (and
+ * their targets) on the host here, and they upload beside the computation.
+ * Rows past the last (the last batch's padding) are zero. */
+static illume_status stage(illume_explainer *e, const explain_pass *pass, explain_slot *slot, int64_t start,
+                           int64_t count) {
+    int64_t batch = e->rows;
+    slot->start = start;
+    slot->rows = count - start < batch ? count - start : batch;
+    for (int64_t r = 0; r < batch; r++) slot->targets[r] = 0;
+    if (pass->build) return ILLUME_OK;
+    for (int64_t r = 0; r < batch; r++) {
+        float *row = slot->inputs + r * e->row_elements;
+        if (r < slot->rows) ILLUME_TRY(pass->source(pass->closure, start + r, row, &slot->targets[r]));
+        else memset(row, 0, sizeof(float) * (size_t)e->row_elements);
+    }
+    backend *b = e->session->backend;
+    double begun = session_now();
+    ILLUME_TRY(b->upload_beside(b, slot->staged_input, slot->inputs, sizeof(float) * (size_t)(batch * e->row_elements)));
+    return session_profile_transfer(e->session, begun);
+}
+
+/* Puts the slot's rows in the session's input: built there, or copied from
+ * where they were staged once their upload is done. */
+static illume_status place_rows(illume_explainer *e, const explain_pass *pass, explain_slot *slot,
+                                const explain_device *device) {
+    backend *b = device->backend;
+    int64_t batch = e->rows, elements = batch * e->row_elements;
     if (!device->input)
         return illume_fail(e->context, ILLUME_ERROR_UNSUPPORTED,
                            "the model does not read its input '%s': there is nothing to explain", e->input_name);
-    return ILLUME_OK;
-}
-
-/* Writes the batch's rows: on the device by the pass's build, or on the host
- * by its source; rows past `rows` (the last batch's padding) are zero. */
-static illume_status make_rows(illume_explainer *e, const explain_pass *pass, const explain_device *device,
-                               int64_t start, int64_t rows) {
-    int64_t batch = e->rows;
-    for (int64_t r = 0; r < batch; r++) e->targets[r] = 0;
     if (pass->build) {
-        ILLUME_TRY(pass->build(pass->closure, device, start, rows, e->targets));
-        if (rows < batch)
-            ILLUME_TRY(device->backend->fill(device->backend, 0.0f, (batch - rows) * e->row_elements,
-                                             device->input + rows * e->row_elements));
+        ILLUME_TRY(pass->build(pass->closure, device, slot->start, slot->rows, slot->targets));
+        if (slot->rows < batch)
+            ILLUME_TRY(b->fill(b, 0.0f, (batch - slot->rows) * e->row_elements,
+                               device->input + slot->rows * e->row_elements));
     } else {
-        for (int64_t r = 0; r < batch; r++) {
-            float *row = e->inputs + r * e->row_elements;
-            if (r < rows) ILLUME_TRY(pass->source(pass->closure, start + r, row, &e->targets[r]));
-            else memset(row, 0, sizeof(float) * (size_t)e->row_elements);
-        }
+        ILLUME_TRY(b->wait_uploads(b));
+        ILLUME_TRY(explain_device_copy(b, slot->staged_input, elements, device->input));
     }
-    for (int64_t r = 0; r < rows; r++)
-        if (e->targets[r] >= e->output_elements)
+    for (int64_t r = 0; r < slot->rows; r++)
+        if (slot->targets[r] >= e->output_elements)
             return illume_fail(e->context, ILLUME_ERROR_INVALID_INPUT, "target %lld is outside the %lld outputs",
-                               (long long)e->targets[r], (long long)e->output_elements);
+                               (long long)slot->targets[r], (long long)e->output_elements);
     return ILLUME_OK;
 }
 
-static illume_status run_batch(illume_explainer *e, const explain_pass *pass, int64_t start, int64_t rows) {
-    int64_t batch = e->rows;
-    explain_device device = {0};
-    if (pass->build || pass->gather) ILLUME_TRY(device_batch(e, &device));
-    ILLUME_TRY(make_rows(e, pass, &device, start, rows));
-    illume_value_info info;
-    illume_session_output(e->session, 0, &info);
-    illume_tensor input = batch_tensor(&e->row, batch, e->inputs);
+/* Downloads the batch's outputs into the slot and waits for its forward. */
+static illume_status read_outputs(illume_explainer *e, explain_slot *slot) {
     int output_count = illume_session_output_count(e->session);
     illume_tensor outputs[8];
     void *extra[8] = {0};
@@ -632,78 +651,146 @@ static illume_status run_batch(illume_explainer *e, const explain_pass *pass, in
         illume_session_output(e->session, o, &output);
         outputs[o] = (illume_tensor){.dtype = output.dtype, .rank = output.rank};
         memcpy(outputs[o].dims, output.dims, sizeof outputs[o].dims);
-        outputs[o].data = o == 0 ? e->outputs : (extra[o] = malloc(illume_tensor_bytes(&outputs[o]) + 1));
+        outputs[o].data = o == 0 ? slot->outputs : (extra[o] = malloc(illume_tensor_bytes(&outputs[o]) + 1));
         if (!outputs[o].data) status = illume_fail(e->context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
     }
-    if (status == ILLUME_OK)
-        status = pass->build ? session_forward(e->session, outputs)
-                             : illume_session_run(e->session, 1, &input, output_count, outputs);
+    if (status == ILLUME_OK) status = session_outputs(e->session, outputs);
     for (int o = 0; o < output_count; o++) free(extra[o]);
     ILLUME_TRY(status);
-    if (e->logits) ILLUME_TRY(read_batch(e, e->logits, 0, e->outputs));
-    e->report.passes++;
-    for (int64_t r = 0; r < rows; r++)
-        if (e->targets[r] < 0) e->targets[r] = explain_top(e->outputs + r * e->output_elements, e->output_elements);
-    if (pass->backward && e->feature) {
-        ILLUME_TRY(feature_seed(e, rows, pass->rule));
-    } else if (pass->backward) {
-        memset(e->seed, 0, sizeof(float) * (size_t)(batch * e->output_elements));
-        /* Relevance starts as the target's output; a gradient as one. */
-        for (int64_t r = 0; r < rows; r++) {
-            int64_t at = r * e->output_elements + e->targets[r];
-            e->seed[at] = pass->rule == ILLUME_RULE_RELEVANCE ? e->outputs[at] : 1.0f;
-        }
-        illume_tensor seed = outputs[0];
-        seed.data = e->seed;
-        ILLUME_TRY(illume_session_backward(e->session, pass->rule, &seed));
-    }
-    /* A gather reads the gradients where they lie, in the session, after the backward. */
-    int host_gradient = pass->backward && input_gradient(e) && !pass->gather;
-    int layer = e->layer && pass->backward && !pass->gather;
-    if (pass->backward && pass->gather) {
-        illume_session *session = e->session;
-        device.gradient = session->gradients ? session->gradients[session->graph->inputs[0]] : NULL;
-        if (e->layer) {
-            int value = session_find_value(session, e->layer);
-            device.layer = session->pointers[value];
-            device.layer_gradient = session->gradients[value];
-            device.layer_channels_last = session->graph->values[value].channels_last;
-        }
-        ILLUME_TRY(pass->gather(pass->closure, &device, start, rows));
-    }
-    if (host_gradient) ILLUME_TRY(read_batch(e, e->input_name, 1, e->gradients));
-    if (layer) {
-        ILLUME_TRY(read_batch(e, e->layer, 1, e->layer_gradients));
-        ILLUME_TRY(read_batch(e, e->layer, 0, e->layer_data));
-    }
-    int feature = e->feature && pass->backward;
-    for (int64_t r = 0; pass->consume && r < rows; r++)
-        ILLUME_TRY(pass->consume(pass->closure, start + r, e->targets[r],
-                                 feature ? e->feature_sums + r * e->feature_info.dims[1]
-                                         : e->outputs + r * e->output_elements,
-                                 host_gradient ? e->gradients + r * e->row_elements : NULL,
-                                 layer ? e->layer_gradients + r * e->layer_elements : NULL,
-                                 layer ? e->layer_data + r * e->layer_elements : NULL));
+    if (e->logits) ILLUME_TRY(read_batch(e, e->logits, 0, slot->outputs));
     return ILLUME_OK;
 }
 
-/* The rows run in passes of the full batch (the last padded), or in one pass
- * of them all when they are fewer: how many rows a method makes (steps,
- * samples, windows) changes how many passes run, never their size, so memory
- * stays flat however many there are. */
+/* Queues the batch's backward: from the feature map, or from the output at
+ * each row's target (relevance starts as the target's output, a gradient as one). */
+static illume_status start_backward(illume_explainer *e, const explain_pass *pass, explain_slot *slot) {
+    if (e->feature) return feature_seed(e, slot, pass->rule);
+    memset(e->seed, 0, sizeof(float) * (size_t)(e->rows * e->output_elements));
+    for (int64_t r = 0; r < slot->rows; r++) {
+        int64_t at = r * e->output_elements + slot->targets[r];
+        e->seed[at] = pass->rule == ILLUME_RULE_RELEVANCE ? slot->outputs[at] : 1.0f;
+    }
+    illume_value_info output;
+    illume_session_output(e->session, 0, &output);
+    illume_tensor seed = {.dtype = ILLUME_FLOAT32, .rank = output.rank, .data = e->seed};
+    memcpy(seed.dims, output.dims, sizeof seed.dims);
+    return session_queue_backward(e->session, pass->rule, &seed);
+}
+
+/* Whether consume gets the input's gradient on the host, and the layer's. */
+static int host_gradient(const illume_explainer *e, const explain_pass *pass) {
+    return pass->backward && input_gradient(e) && !pass->gather;
+}
+
+static int host_layer(const illume_explainer *e, const explain_pass *pass) {
+    return e->layer && pass->backward && !pass->gather;
+}
+
+/* After the backward: the pass's gather on the device, or the gradients
+ * for the host, the input's downloading beside the next batch's forward. */
+static illume_status take_gradients(illume_explainer *e, const explain_pass *pass, explain_slot *slot,
+                                    explain_device *device) {
+    illume_session *session = e->session;
+    backend *b = device->backend;
+    if (pass->gather) {
+        device->gradient = session->gradients ? session->gradients[session->graph->inputs[0]] : NULL;
+        if (e->layer) {
+            int value = session_find_value(session, e->layer);
+            device->layer = session->pointers[value];
+            device->layer_gradient = session->gradients[value];
+            device->layer_channels_last = session->graph->values[value].channels_last;
+        }
+        return pass->gather(pass->closure, device, slot->start, slot->rows);
+    }
+    if (host_gradient(e, pass)) {
+        const float *gradient = session->gradients[session->graph->inputs[0]];
+        int64_t elements = e->rows * e->row_elements;
+        if (!gradient)
+            return illume_fail(e->context, ILLUME_ERROR_INVALID_INPUT,
+                               "no gradient flows to '%s': it lies on no path from the output", e->input_name);
+        ILLUME_TRY(explain_device_copy(b, gradient, elements, slot->staged_gradient));
+        double begun = session_now();
+        ILLUME_TRY(b->download_after(b, slot->gradients, slot->staged_gradient, sizeof(float) * (size_t)elements));
+        ILLUME_TRY(session_profile_transfer(session, begun));
+    }
+    if (host_layer(e, pass)) {
+        ILLUME_TRY(read_batch(e, e->layer, 1, slot->layer_gradients));
+        ILLUME_TRY(read_batch(e, e->layer, 0, slot->layer_data));
+    }
+    return ILLUME_OK;
+}
+
+/* Hands a batch's rows to the pass, once its transfers are done. */
+static illume_status consume_batch(illume_explainer *e, const explain_pass *pass, explain_slot *slot) {
+    int gradient = host_gradient(e, pass), layer = host_layer(e, pass);
+    int feature = e->feature && pass->backward;
+    for (int64_t r = 0; pass->consume && r < slot->rows; r++)
+        ILLUME_TRY(pass->consume(pass->closure, slot->start + r, slot->targets[r],
+                                 feature ? slot->feature_sums + r * e->feature_info.dims[1]
+                                         : slot->outputs + r * e->output_elements,
+                                 gradient ? slot->gradients + r * e->row_elements : NULL,
+                                 layer ? slot->layer_gradients + r * e->layer_elements : NULL,
+                                 layer ? slot->layer_data + r * e->layer_elements : NULL));
+    return ILLUME_OK;
+}
+
+/* One batch, with the batch before it (previous, NULL for the first)
+ * finishing beside it: while this batch's forward computes, the previous
+ * batch's gradients finish downloading and are consumed, and the next
+ * batch's rows are made and upload. */
+static illume_status compute_batch(illume_explainer *e, const explain_pass *pass, explain_slot *slot,
+                                   explain_slot *previous, explain_slot *next, int64_t count) {
+    illume_session *session = e->session;
+    backend *b = session->backend;
+    explain_device device = {.backend = b, .input = session->pointers[session->graph->inputs[0]],
+                             .row_elements = e->row_elements};
+    ILLUME_TRY(place_rows(e, pass, slot, &device));
+    ILLUME_TRY(session_queue_forward(session));
+    if (previous) {
+        ILLUME_TRY(b->finish_transfers(b));
+        ILLUME_TRY(consume_batch(e, pass, previous));
+    }
+    int64_t following = slot->start + slot->rows;
+    if (following < count) ILLUME_TRY(stage(e, pass, next, following, count));
+    ILLUME_TRY(read_outputs(e, slot));
+    e->report.passes++;
+    for (int64_t r = 0; r < slot->rows; r++)
+        if (slot->targets[r] < 0)
+            slot->targets[r] = explain_top(slot->outputs + r * e->output_elements, e->output_elements);
+    if (!pass->backward) return ILLUME_OK;
+    ILLUME_TRY(start_backward(e, pass, slot));
+    return take_gradients(e, pass, slot, &device);
+}
+
+/* The rows run in batches of the pass's session (the last padded), one
+ * batch deep in flight: see compute_batch. How many rows a method makes
+ * (steps, samples, windows) changes how many batches run, never their
+ * size, so memory stays flat however many there are. */
 illume_status explainer_run(illume_explainer *e, const explain_pass *pass, int64_t count) {
     ILLUME_TRY(prepare(e));
+    if (count < 1) return ILLUME_OK;
     /* As many passes as the batch needs, of equal size: 50 rows run as 25 and
      * 25, not as 32 and 18 padded to 32. */
-    if (count < 1) return ILLUME_OK;
     int64_t passes = (count + e->batch - 1) / e->batch;
     ILLUME_TRY(use_session(e, (count + passes - 1) / passes));
-    for (int64_t start = 0; start < count; start += e->rows) {
-        int64_t rows = count - start < e->rows ? count - start : e->rows;
-        ILLUME_TRY(run_batch(e, pass, start, rows));
+    backend *b = e->session->backend;
+    explain_slot *slot = &e->slots[0], *previous = NULL;
+    illume_status status = stage(e, pass, slot, 0, count);
+    while (status == ILLUME_OK) {
+        explain_slot *next = slot == &e->slots[0] ? &e->slots[1] : &e->slots[0];
+        status = compute_batch(e, pass, slot, previous, next, count);
+        int64_t following = slot->start + slot->rows;
+        previous = slot;
+        slot = next;
+        if (following >= count) break;
     }
-    /* A gather's work is still queued on the session's device. */
-    return e->session->backend->synchronize(e->session->backend);
+    /* The last batch's transfers and a gather's work are still queued; after
+     * a failure, nothing may still move into the buffers. */
+    illume_status finished = b->synchronize(b);
+    illume_status transferred = b->finish_transfers(b);
+    if (status == ILLUME_OK) status = finished != ILLUME_OK ? finished : transferred;
+    if (status == ILLUME_OK && previous) status = consume_batch(e, pass, previous);
+    return status;
 }
 
 illume_status explain_input_source(void *closure, int64_t index, float *row, int64_t *target) {

@@ -12,6 +12,20 @@
 
 #define EXPLAIN_SESSIONS 3
 
+/* One batch in flight through a pass (explainer_run): its rows, targets and
+ * results on the host (those that move to or from the device in page-locked
+ * memory), and the device copies of its rows and gradients that move beside
+ * the computation. A pass has two, so that one batch computes while the
+ * other's rows and gradients move. */
+typedef struct explain_slot {
+    int64_t start, rows;
+    float *inputs, *outputs, *gradients;
+    int64_t *targets;
+    float *layer_gradients, *layer_data; /* methods with a layer */
+    float *feature_sums;                 /* per row and channel: a feature-map pass's outputs */
+    float *staged_input, *staged_gradient; /* on the device */
+} explain_slot;
+
 struct illume_explainer {
     illume_context *context;
     const illume_model *model;
@@ -29,7 +43,6 @@ struct illume_explainer {
     illume_value_info feature_info;
     int64_t feature_elements; /* per row */
     float *feature_seed;
-    float *feature_sums;     /* per row and channel: what a feature-map pass reports as its output */
     int backward;            /* the method needs gradients */
     int64_t batch;           /* the most rows a pass runs at once (from the memory budget) */
     /* Sessions by their number of rows: a pass of fewer rows than the batch
@@ -42,8 +55,9 @@ struct illume_explainer {
     double *profile_seconds;  /* with options.profile: the profile of the sessions freed so far */
     int64_t *profile_calls;
     int64_t rows;            /* its rows */
-    float *inputs, *outputs, *gradients, *layer_gradients, *layer_data, *seed;
-    int64_t *targets;
+    explain_slot slots[2];
+    int prepared;            /* the slots and the seed are there, for the largest batch */
+    float *seed;
     illume_explain_report report;
     char *composite, *rules;         /* copies of the options' strings */
     char *logits;                    /* LRP on a model ending in Softmax: its input, explained instead */
@@ -76,7 +90,9 @@ typedef struct explain_pass {
     /* Takes row `index`'s results: its target, the model's output row, and
      * after a backward the gradient of the input (NULL for the Grad-CAM
      * family, whose backward stops at the layer) and, for methods with a
-     * layer, the layer's gradient and data. */
+     * layer, the layer's gradient and data. A batch's rows are consumed
+     * after its gather and before the next batch's gather, while the next
+     * batch computes. */
     illume_status (*consume)(void *closure, int64_t index, int64_t target, const float *output,
                              const float *gradient, const float *layer_gradient, const float *layer);
     /* On the device instead (either may be NULL): build writes rows

@@ -255,6 +255,19 @@ struct backend {
     illume_status (*upload)(backend *self, void *device, const void *host, size_t bytes);
     illume_status (*download)(backend *self, void *host, const void *device, size_t bytes);
     illume_status (*synchronize)(backend *self);
+    /* Transfers beside the computation, so a batch's rows move while
+     * another computes (explain/explainer.c): upload_beside queues a copy to
+     * the device on an upload queue of its own; wait_uploads makes the
+     * computation queued after it wait for every upload queued so far;
+     * download_after queues a copy to the host, on a download queue of its
+     * own, after the computation queued so far; finish_transfers waits, on
+     * the host, for both queues. Neither buffer may be touched until the
+     * copy is known done: an upload after wait_uploads (on the device) or
+     * finish_transfers, a download after finish_transfers. */
+    illume_status (*upload_beside)(backend *self, void *device, const void *host, size_t bytes);
+    illume_status (*wait_uploads)(backend *self);
+    illume_status (*download_after)(backend *self, void *host, const void *device, size_t bytes);
+    illume_status (*finish_transfers)(backend *self);
     /* Frees what a primitive left in a node's state slot. */
     void (*release_state)(backend *self, void *state);
 

@@ -171,6 +171,11 @@ static illume_status check_shape(illume_context *context, const graph_value *val
 
 illume_status illume_session_backward(illume_session *session, illume_rule rule, const illume_tensor *seed) {
     if (!session) return ILLUME_ERROR_INVALID_INPUT;
+    ILLUME_TRY(session_queue_backward(session, rule, seed));
+    return session->backend->synchronize(session->backend);
+}
+
+illume_status session_queue_backward(illume_session *session, illume_rule rule, const illume_tensor *seed) {
     illume_context *context = session->context;
     if (!session->has_backward)
         return illume_fail(context, ILLUME_ERROR_INVALID_INPUT, "the session was made without a backward pass");
@@ -210,7 +215,6 @@ illume_status illume_session_backward(illume_session *session, illume_rule rule,
         session->op_seconds[op_count() + node->op] += session_now() - start;
         session->op_calls[op_count() + node->op]++;
     }
-    ILLUME_TRY(session->backend->synchronize(session->backend));
     session->backward_ran = 1;
     return ILLUME_OK;
 }

@@ -356,6 +356,7 @@ int session_profile_keys(void) { return 2 * op_count() + 1; }
 illume_status session_profile_transfer(illume_session *session, double start) {
     if (!session->op_seconds) return ILLUME_OK;
     ILLUME_TRY(session->backend->synchronize(session->backend));
+    ILLUME_TRY(session->backend->finish_transfers(session->backend));
     int key = 2 * op_count();
     session->op_seconds[key] += session_now() - start;
     session->op_calls[key]++;
@@ -447,14 +448,23 @@ illume_status illume_session_run(illume_session *session, int input_count, const
 }
 
 illume_status session_forward(illume_session *session, illume_tensor *outputs) {
-    graph *g = session->graph;
-    backend *device = session->backend;
-    int output_count = g->output_count;
+    ILLUME_TRY(session_queue_forward(session));
+    return session_outputs(session, outputs);
+}
+
+illume_status session_queue_forward(illume_session *session) {
     session->ran = 0;
     session->backward_ran = 0;
     session->forward_spent = 0;
     ILLUME_TRY(run_steps(session));
     session->ran = 1;
+    return ILLUME_OK;
+}
+
+illume_status session_outputs(illume_session *session, illume_tensor *outputs) {
+    graph *g = session->graph;
+    backend *device = session->backend;
+    int output_count = g->output_count;
     double start = session_now();
     for (int o = 0; o < output_count; o++) {
         const graph_value *value = &g->values[g->outputs[o]];

@@ -50,7 +50,8 @@ illume_status session_infer_shapes(illume_context *context, const illume_model *
  * profile) to one; session_profile_entry reads entry index of one and
  * returns the number of entries. */
 int session_profile_keys(void);
-/* With profile: waits for the device, then counts the time since start as a transfer. */
+/* With profile: waits for the device and its transfer queues, then counts
+ * the time since start as a transfer. */
 illume_status session_profile_transfer(illume_session *session, double start);
 void session_profile_add(const illume_session *session, double *seconds, int64_t *calls);
 int session_profile_entry(const double *seconds, const int64_t *calls, int index, illume_profile_entry *entry);
@@ -58,8 +59,15 @@ int session_profile_entry(const double *seconds, const int64_t *calls, int index
 double session_now(void);
 /* The forward pass of illume_session_run on inputs already in place on the
  * device (session->pointers of the graph's inputs); downloads the outputs,
- * already checked against the graph's, and synchronizes. */
+ * already checked against the graph's, and synchronizes. It is
+ * session_queue_forward, which queues the forward on the device (it may not
+ * have run when the call returns), then session_outputs, which downloads
+ * the outputs and waits. */
 illume_status session_forward(illume_session *session, illume_tensor *outputs);
+illume_status session_queue_forward(illume_session *session);
+illume_status session_outputs(illume_session *session, illume_tensor *outputs);
+/* illume_session_backward without waiting for the device at its end. */
+illume_status session_queue_backward(illume_session *session, illume_rule rule, const illume_tensor *seed);
 /* The index of the value named name in the session's graph, or -1. */
 int session_find_value(const illume_session *session, const char *name);
 

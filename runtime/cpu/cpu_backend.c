@@ -51,6 +51,7 @@ static void cpu_destroy(backend *self) {
     cpu_backend *cpu = (cpu_backend *)self;
     if (cpu->stream) dnnl_stream_destroy(cpu->stream);
     if (cpu->engine) dnnl_engine_destroy(cpu->engine);
+    free(cpu->transfers);
     free(cpu);
 }
 
@@ -73,6 +74,10 @@ backend *cpu_backend_create(illume_context *context) {
     self->upload = cpu_transfer;
     self->download = cpu_transfer;
     self->synchronize = cpu_synchronize;
+    self->upload_beside = cpu_upload_beside;
+    self->wait_uploads = cpu_wait_uploads;
+    self->download_after = cpu_download_after;
+    self->finish_transfers = cpu_finish_transfers;
     self->release_state = cpu_release_state;
     self->convolution = cpu_convolution;
     self->convolution_backward = cpu_convolution_backward;

@@ -8,17 +8,37 @@
 #include "backend.h"
 #include "context.h"
 
+/* A copy queued beside the computation (backend.h's upload_beside and download_after). */
+typedef struct cpu_queued_copy {
+    void *destination;
+    const void *source;
+    size_t bytes;
+    int upload;
+} cpu_queued_copy;
+
 typedef struct cpu_backend {
     backend base;
     dnnl_engine_t engine;
     dnnl_stream_t stream;
     int threads;
+    cpu_queued_copy *transfers; /* queued, not yet done (transfers.c) */
+    int transfer_count, transfer_capacity;
 } cpu_backend;
 
 /* Every state a CPU primitive leaves in a node's slot starts with this. */
 typedef struct cpu_state {
     void (*destroy)(struct cpu_state *state);
 } cpu_state;
+
+/* The transfer queues (transfers.c): a host has no copy engine, so each
+ * copy runs at the last moment the interface allows (an upload at
+ * wait_uploads, a download at finish_transfers). A caller that touches a
+ * buffer too early then sees the wrong data on the CPU as it would, now and
+ * then, on a GPU. */
+illume_status cpu_upload_beside(backend *self, void *device, const void *host, size_t bytes);
+illume_status cpu_wait_uploads(backend *self);
+illume_status cpu_download_after(backend *self, void *host, const void *device, size_t bytes);
+illume_status cpu_finish_transfers(backend *self);
 
 /* Turns a oneDNN failure into a status with a message naming the call. */
 illume_status cpu_dnnl_check(illume_context *context, dnnl_status_t status, const char *what);

@@ -146,6 +146,40 @@ static illume_status cuda_synchronize(backend *self) {
     return cuda_check(self, cudaStreamSynchronize(of(self)->stream), "cudaStreamSynchronize");
 }
 
+static illume_status cuda_upload_beside(backend *self, void *device, const void *host, size_t bytes) {
+    CUDA_USE_DEVICE(self);
+    cuda_backend *cuda = of(self);
+    ILLUME_TRY(cuda_check(self, cudaMemcpyAsync(device, host, bytes, cudaMemcpyHostToDevice, cuda->upload_stream),
+                          "cudaMemcpyAsync to the device, beside the computation"));
+    return cuda_check(self, cudaEventRecord(cuda->uploaded, cuda->upload_stream), "cudaEventRecord");
+}
+
+/* A stream waits for what the event had recorded when the wait was queued:
+ * an upload queued later is not waited for, and before the first upload the
+ * wait is empty. */
+static illume_status cuda_wait_uploads(backend *self) {
+    CUDA_USE_DEVICE(self);
+    cuda_backend *cuda = of(self);
+    return cuda_check(self, cudaStreamWaitEvent(cuda->stream, cuda->uploaded, 0), "cudaStreamWaitEvent");
+}
+
+static illume_status cuda_download_after(backend *self, void *host, const void *device, size_t bytes) {
+    CUDA_USE_DEVICE(self);
+    cuda_backend *cuda = of(self);
+    ILLUME_TRY(cuda_check(self, cudaEventRecord(cuda->computed, cuda->stream), "cudaEventRecord"));
+    ILLUME_TRY(cuda_check(self, cudaStreamWaitEvent(cuda->download_stream, cuda->computed, 0),
+                          "cudaStreamWaitEvent"));
+    return cuda_check(self, cudaMemcpyAsync(host, device, bytes, cudaMemcpyDeviceToHost, cuda->download_stream),
+                      "cudaMemcpyAsync to the host, after the computation");
+}
+
+static illume_status cuda_finish_transfers(backend *self) {
+    CUDA_USE_DEVICE(self);
+    cuda_backend *cuda = of(self);
+    ILLUME_TRY(cuda_check(self, cudaStreamSynchronize(cuda->upload_stream), "cudaStreamSynchronize (uploads)"));
+    return cuda_check(self, cudaStreamSynchronize(cuda->download_stream), "cudaStreamSynchronize (downloads)");
+}
+
 static void cuda_release_state(backend *self, void *state) {
     (void)self;
     cuda_state *header = state;
@@ -316,6 +350,10 @@ static void cuda_destroy(backend *self) {
     if (cuda->cudnn) cudnnDestroy(cuda->cudnn);
     if (cuda->cublas) cublasDestroy(cuda->cublas);
     if (cuda->stream) cudaStreamDestroy(cuda->stream);
+    if (cuda->upload_stream) cudaStreamDestroy(cuda->upload_stream);
+    if (cuda->download_stream) cudaStreamDestroy(cuda->download_stream);
+    if (cuda->uploaded) cudaEventDestroy(cuda->uploaded);
+    if (cuda->computed) cudaEventDestroy(cuda->computed);
     free(cuda);
 }
 
@@ -349,6 +387,10 @@ backend *cuda_backend_create(illume_context *context, int device, backend_option
     self->upload = cuda_upload;
     self->download = cuda_download;
     self->synchronize = cuda_synchronize;
+    self->upload_beside = cuda_upload_beside;
+    self->wait_uploads = cuda_wait_uploads;
+    self->download_after = cuda_download_after;
+    self->finish_transfers = cuda_finish_transfers;
     self->release_state = cuda_release_state;
     self->convolution = cuda_convolution;
     self->convolution_backward = cuda_convolution_backward;
@@ -377,6 +419,14 @@ backend *cuda_backend_create(illume_context *context, int device, backend_option
     self->class_activation = cuda_class_activation;
     if (cuda_check(self, cudaSetDevice(device), "cudaSetDevice") != ILLUME_OK ||
         cuda_check(self, cudaStreamCreateWithFlags(&cuda->stream, cudaStreamNonBlocking), "cudaStreamCreate") !=
+            ILLUME_OK ||
+        cuda_check(self, cudaStreamCreateWithFlags(&cuda->upload_stream, cudaStreamNonBlocking),
+                   "cudaStreamCreate (uploads)") != ILLUME_OK ||
+        cuda_check(self, cudaStreamCreateWithFlags(&cuda->download_stream, cudaStreamNonBlocking),
+                   "cudaStreamCreate (downloads)") != ILLUME_OK ||
+        cuda_check(self, cudaEventCreateWithFlags(&cuda->uploaded, cudaEventDisableTiming), "cudaEventCreate") !=
+            ILLUME_OK ||
+        cuda_check(self, cudaEventCreateWithFlags(&cuda->computed, cudaEventDisableTiming), "cudaEventCreate") !=
             ILLUME_OK) {
         cuda_destroy(self);
         return NULL;

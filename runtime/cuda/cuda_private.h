@@ -15,6 +15,11 @@ typedef struct cuda_backend {
     backend base;
     int device;
     cudaStream_t stream;
+    /* The transfer queues beside the computation (backend.h's upload_beside
+     * and download_after): a stream each, and the events that order them
+     * with the computation's. */
+    cudaStream_t upload_stream, download_stream;
+    cudaEvent_t uploaded, computed;
     cudnnHandle_t cudnn;
     cublasHandle_t cublas;
     void *workspace; /* grown to the largest a call has needed */

@@ -563,6 +563,57 @@ static void batchnorm_ops(backend *cpu, backend *gpu) {
     release_all(&buffers);
 }
 
+/* The transfer queues beside the computation, as the explainer uses them:
+ * rounds of an upload, a kernel that waits for it, and a download after the
+ * kernel, each round's buffers reused two rounds later (after a
+ * finish_transfers), as batches in flight reuse their slots. Each round's
+ * download must hold its own round's values. */
+static void transfers_beside(backend *gpu) {
+    enum { ROUNDS = 16, ELEMENTS = 1 << 20 };
+    size_t bytes = sizeof(float) * ELEMENTS;
+    float *host_in[2], *host_out[2], *device_in[2], *device_out[2];
+    int ready = 1;
+    for (int k = 0; k < 2; k++) {
+        host_in[k] = gpu->allocate_host(gpu, bytes);
+        host_out[k] = gpu->allocate_host(gpu, bytes);
+        device_in[k] = gpu->allocate(gpu, bytes);
+        device_out[k] = gpu->allocate(gpu, bytes);
+        ready = ready && host_in[k] && host_out[k] && device_in[k] && device_out[k];
+    }
+    cases++;
+    illume_status status = ready ? ILLUME_OK : ILLUME_ERROR_OUT_OF_MEMORY;
+    int wrong = -1;
+    unary_desc twice = {UNARY_LINEAR, 2.0f, 1.0f, ELEMENTS};
+    for (int round = 0; status == ILLUME_OK && round <= ROUNDS; round++) {
+        int slot = round % 2;
+        if (round > 0) {
+            /* The round before finished its download: check it. */
+            status = gpu->finish_transfers(gpu);
+            const float *got = host_out[1 - slot];
+            for (int i = 0; status == ILLUME_OK && wrong < 0 && i < ELEMENTS; i += 997)
+                if (got[i] != 2.0f * (float)(round - 1 + i % 1000) + 1.0f) wrong = round - 1;
+        }
+        if (round == ROUNDS) break;
+        for (int i = 0; i < ELEMENTS; i++) host_in[slot][i] = (float)(round + i % 1000);
+        if (status == ILLUME_OK) status = gpu->upload_beside(gpu, device_in[slot], host_in[slot], bytes);
+        if (status == ILLUME_OK) status = gpu->wait_uploads(gpu);
+        if (status == ILLUME_OK) status = gpu->unary(gpu, &twice, device_in[slot], device_out[slot]);
+        if (status == ILLUME_OK) status = gpu->download_after(gpu, host_out[slot], device_out[slot], bytes);
+    }
+    if (status == ILLUME_OK) status = gpu->synchronize(gpu);
+    if (status != ILLUME_OK || wrong >= 0) {
+        failures++;
+        if (status != ILLUME_OK) printf("FAIL transfers beside the computation: %s\n", illume_last_error(gpu->context));
+        else printf("FAIL transfers beside the computation: round %d downloaded another round's values\n", wrong);
+    }
+    for (int k = 0; k < 2; k++) {
+        gpu->release_host(gpu, host_in[k]);
+        gpu->release_host(gpu, host_out[k]);
+        if (device_in[k]) gpu->release(gpu, device_in[k]);
+        if (device_out[k]) gpu->release(gpu, device_out[k]);
+    }
+}
+
 /* An allocation that fails, and that the caller survives, must not fail the
  * next kernel: the runtime keeps a failed call's error as its last error,
  * which each launch's check reads. */
@@ -605,6 +656,7 @@ int main(void) {
     resize_ops(cpu, gpu);
     batchnorm_ops(cpu, gpu);
     failed_allocation(gpu);
+    transfers_beside(gpu);
     /* TF32 keeps 10 bits of each product's operands: some 1e-3 relative per term. */
     backend *fast = backend_create_with_options(context, "cuda", (backend_options){.fast = 1});
     backend *tuned = backend_create_with_options(context, "cuda", (backend_options){.autotune = 1});

@@ -276,6 +276,85 @@ done:
     illume_context_destroy(context);
 }
 
+/* The batches of a pass run one deep in flight (explain/explainer.c): the
+ * next batch's rows upload and the previous batch's gradients download
+ * while a batch computes. On the CPU each of those copies runs at the last
+ * moment the backend interface allows (runtime/cpu/transfers.c), so a pass
+ * that touched a buffer too early would see another batch's rows here. Many
+ * rows, each with its own target, explained in batches of one or two rows
+ * and in one batch of them all: the same attributions, targets and scores,
+ * for a method of every kind of pass. */
+static void batches_in_flight(uint64_t *seed) {
+    illume_context *context = illume_context_create();
+    cnn net = cnn_create("Relu", 0, seed);
+    illume_model *model = cnn_model(context, &net, 0, NULL, 0);
+    enum { rows = 9 };
+    const int64_t dims[4] = {rows, 3, 8, 8};
+    const int64_t targets[rows] = {0, 1, 2, -1, 2, 1, 0, -1, 1};
+    illume_tensor x = tensor_random(4, dims, -1.0f, 1.0f, seed), row = x;
+    row.dims[0] = 1;
+    row.data = NULL;
+    const illume_method methods[] = {ILLUME_SALIENCY, ILLUME_GRADXINPUT, ILLUME_GRADCAM, ILLUME_GUIDED_GRADCAM,
+                                     ILLUME_LRP, ILLUME_DEEPLIFT, ILLUME_INTEGRATED_GRADIENTS, ILLUME_OCCLUSION};
+    for (size_t m = 0; model && m < sizeof methods / sizeof methods[0]; m++) {
+        const char *name = illume_method_name(methods[m]);
+        illume_explain_options options;
+        illume_explain_options_default(&options);
+        options.method = methods[m];
+        options.device = "cpu";
+        options.steps = 4;
+        options.window[0] = options.window[1] = 3;
+        options.stride[0] = options.stride[1] = 3;
+        illume_tensor results[2];
+        illume_explain_row reports[2][rows];
+        illume_explain_report runs[2] = {{0}};
+        int ok = 1;
+        for (int narrow = 0; narrow < 2; narrow++) {
+            illume_explain_options budgeted = options;
+            budgeted.max_memory = narrow ? smallest_budget(context, model, &options, &row) : (size_t)1 << 30;
+            illume_explainer *explainer = NULL;
+            results[narrow] = (illume_tensor){0};
+            count_case();
+            if (!budgeted.max_memory ||
+                illume_explainer_create(context, model, &budgeted, &row, &explainer) != ILLUME_OK) {
+                test_fail("%s: explainer: %s", name, illume_last_error(context));
+                ok = 0;
+                continue;
+            }
+            illume_tensor shape;
+            illume_explainer_shape(explainer, rows, &shape);
+            results[narrow] = tensor_zeros(shape.rank, shape.dims);
+            if (illume_explain(explainer, &x, targets, &results[narrow], reports[narrow], &runs[narrow]) !=
+                ILLUME_OK) {
+                test_fail("%s: %s", name, illume_last_error(context));
+                ok = 0;
+            }
+            illume_explainer_free(explainer);
+        }
+        count_case();
+        if (ok && !(runs[1].passes >= 3 && runs[1].batch_rows < rows))
+            test_fail("%s: the small budget ran %lld passes of %lld rows: too few to overlap", name,
+                      (long long)runs[1].passes, (long long)runs[1].batch_rows);
+        for (int64_t r = 0; ok && r < rows; r++) {
+            if (reports[0][r].target != reports[1][r].target ||
+                fabs(reports[0][r].score - reports[1][r].score) > 1e-5 * (1.0 + fabs(reports[0][r].score)))
+                test_fail("%s: row %lld: target %lld score %g in one batch, target %lld score %g in many", name,
+                          (long long)r, (long long)reports[0][r].target, (double)reports[0][r].score,
+                          (long long)reports[1][r].target, (double)reports[1][r].score);
+            if (targets[r] >= 0 && reports[1][r].target != targets[r])
+                test_fail("%s: row %lld explained target %lld, not %lld", name, (long long)r,
+                          (long long)reports[1][r].target, (long long)targets[r]);
+        }
+        if (ok) expect_close(name, &results[1], &results[0], 1e-5);
+        tensor_release(&results[0]);
+        tensor_release(&results[1]);
+    }
+    tensor_release(&x);
+    illume_model_free(model);
+    cnn_release(&net);
+    illume_context_destroy(context);
+}
+
 /* Memory stays flat: 400 steps of integrated gradients plan what 50 do, per row of a pass. */
 static void flat_memory(uint64_t *seed) {
     illume_context *context = illume_context_create();
@@ -568,6 +647,7 @@ int main(void) {
     integrated_gradients(&seed);
     smoothgrad(&seed);
     flat_memory(&seed);
+    batches_in_flight(&seed);
     occlusion(&seed);
     gradcam(&seed);
     gradcam_flatten(&seed);
