@@ -451,15 +451,17 @@ static void free_slots(illume_explainer *e) {
     free(e->seed);
     free(e->feature_seed);
     e->seed = e->feature_seed = NULL;
-    e->prepared = 0;
+    e->slot_rows = 0;
 }
 
-/* The slots and the seed, once, for the largest batch. */
-static illume_status prepare(illume_explainer *e) {
-    if (e->prepared) return ILLUME_OK;
+/* The slots and the seed for batches of `batch` rows, made again only for
+ * a larger batch: calls of few inputs keep little memory. */
+static illume_status prepare(illume_explainer *e, int64_t batch) {
+    if (e->slot_rows >= batch) return ILLUME_OK;
     ILLUME_TRY(explain_backend(e));
+    free_slots(e);
     backend *device = e->device;
-    size_t rows = (size_t)e->batch, row_bytes = sizeof(float) * rows * (size_t)e->row_elements;
+    size_t rows = (size_t)batch, row_bytes = sizeof(float) * rows * (size_t)e->row_elements;
     size_t layer_bytes = sizeof(float) * rows * (size_t)e->layer_elements;
     e->seed = malloc(sizeof(float) * rows * (size_t)e->output_elements);
     e->feature_seed = e->feature ? malloc(sizeof(float) * rows * (size_t)e->feature_elements) : NULL;
@@ -482,9 +484,9 @@ static illume_status prepare(illume_explainer *e) {
     if (!ready) {
         free_slots(e);
         return illume_fail(e->context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory for two batches of %lld rows",
-                           (long long)e->batch);
+                           (long long)batch);
     }
-    e->prepared = 1;
+    e->slot_rows = batch;
     return ILLUME_OK;
 }
 
@@ -767,12 +769,12 @@ static illume_status compute_batch(illume_explainer *e, const explain_pass *pass
  * (steps, samples, windows) changes how many batches run, never their
  * size, so memory stays flat however many there are. */
 illume_status explainer_run(illume_explainer *e, const explain_pass *pass, int64_t count) {
-    ILLUME_TRY(prepare(e));
     if (count < 1) return ILLUME_OK;
     /* As many passes as the batch needs, of equal size: 50 rows run as 25 and
      * 25, not as 32 and 18 padded to 32. */
     int64_t passes = (count + e->batch - 1) / e->batch;
     ILLUME_TRY(use_session(e, (count + passes - 1) / passes));
+    ILLUME_TRY(prepare(e, e->rows));
     backend *b = e->session->backend;
     explain_slot *slot = &e->slots[0], *previous = NULL;
     illume_status status = stage(e, pass, slot, 0, count);

@@ -56,7 +56,7 @@ struct illume_explainer {
     int64_t *profile_calls;
     int64_t rows;            /* its rows */
     explain_slot slots[2];
-    int prepared;            /* the slots and the seed are there, for the largest batch */
+    int64_t slot_rows;       /* the slots and the seed hold batches of up to this many rows */
     float *seed;
     illume_explain_report report;
     char *composite, *rules;         /* copies of the options' strings */
