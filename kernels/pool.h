@@ -96,6 +96,23 @@ ILLUME_INLINE float illume_pool_at(const pool_desc *desc, const float *plane, co
     return sum / illume_pool_divisor(desc, at);
 }
 
+/* Folds the maximum of one part of a plane (other at other_index, found in
+ * the order of illume_pool_at) into that of another part (*best at *index),
+ * as one scan of both parts in order would choose: the NaN of the larger
+ * index, else the larger value, the smaller index of equal ones. An index of
+ * -1 is an empty part. For reductions of a plane split among threads. */
+ILLUME_INLINE void illume_pool_keep_larger(float *best, int64_t *index, float other, int64_t other_index) {
+    if (other_index < 0) return;
+    int nan = *best != *best, other_nan = other != other, take;
+    if (*index < 0) take = 1;
+    else if (nan || other_nan) take = other_nan && (!nan || other_index > *index);
+    else take = other > *best || (other == *best && other_index < *index);
+    if (take) {
+        *best = other;
+        *index = other_index;
+    }
+}
+
 /* The output with flat index `out` within its plane. */
 ILLUME_INLINE float illume_pool_at_index(const pool_desc *desc, const float *plane, int64_t out, int32_t *argmax) {
     int64_t at[ILLUME_MAX_SPATIAL] = {0, 0, 0};

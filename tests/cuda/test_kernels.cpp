@@ -249,6 +249,46 @@ static void pooling(backend *cpu) {
             }
 }
 
+// Global pooling of large planes, a block per plane: 1 to 3 spatial dims;
+// a plane of ties (the first of equal maxima wins), one with NaNs (the last
+// wins), one whose maximum is its last element.
+static void whole_plane_pooling(backend *cpu) {
+    const int64_t shapes[3][3] = {{2000, 1, 1}, {33, 40, 1}, {11, 12, 10}};
+    for (int kind = 0; kind < 2; kind++)
+        for (int rank = 1; rank <= 3; rank++) {
+            pool_desc desc = {};
+            desc.kind = kind ? POOL_AVERAGE : POOL_MAX;
+            desc.spatial_rank = rank;
+            desc.planes = 5;
+            int64_t in_plane = 1;
+            for (int d = 0; d < rank; d++) {
+                desc.in_size[d] = desc.kernel[d] = shapes[rank - 1][d];
+                desc.out_size[d] = desc.stride[d] = desc.dilation[d] = 1;
+                in_plane *= desc.in_size[d];
+            }
+            std::vector<float> x = random_values(desc.planes * in_plane, -2.0f, 2.0f);
+            for (int64_t i = 0; i < in_plane; i++) x[(size_t)(in_plane + i)] = (float)(i % 7 == 3);
+            x[(size_t)(2 * in_plane + 17)] = NAN;
+            x[(size_t)(2 * in_plane + in_plane - 40)] = NAN;
+            x[(size_t)(4 * in_plane - 1)] = 5.0f;
+            std::vector<float> got((size_t)desc.planes), want((size_t)desc.planes);
+            std::vector<int32_t> got_argmax((size_t)desc.planes, -7), want_argmax((size_t)desc.planes, -7);
+            int32_t *argmax = kind ? nullptr : got_argmax.data();
+            char label[96];
+            std::snprintf(label, sizeof label, "global %s pooling of %lld positions, %d spatial dims",
+                          kind ? "average" : "max", (long long)in_plane, rank);
+            long long launches = harness_launches;
+            expect_launched(label, illume_cuda_pool(nullptr, &desc, x.data(), got.data(), argmax));
+            cpu->pool(cpu, &desc, x.data(), want.data(), kind ? nullptr : want_argmax.data());
+            expect_same(label, got, want);
+            cases++;
+            if (got_argmax != want_argmax || harness_launches != launches + 1) {
+                failures++;
+                std::printf("FAIL %s: the argmax differs from the CPU backend's\n", label);
+            }
+        }
+}
+
 static void reductions(backend *cpu) {
     // Softmax along the first, a middle and the last axis of (4, 5, 6).
     std::vector<float> x = random_values(120, -6.0f, 6.0f), dy = random_values(120, -1.0f, 1.0f);
@@ -529,6 +569,7 @@ int main() {
     broadcast_and_copies(cpu);
     relevance_and_deeplift(cpu);
     pooling(cpu);
+    whole_plane_pooling(cpu);
     reductions(cpu);
     padding(cpu);
     resizing(cpu);
