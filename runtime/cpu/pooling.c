@@ -93,7 +93,19 @@ static void pool_pixels_channels_last(const pool_desc *desc, const float *x, flo
                     int64_t iw = span.start[w0] + kw * span.step[w0];
                     const float *pixel = x + ((n * in_h + ih) * in_w + iw) * channels;
                     int32_t position = (int32_t)(ih * in_w + iw);
-                    if (is_max) {
+                    if (is_max && !argmax) {
+                        /* Without an argmax to keep, only the values: the window's first
+                         * position is the same for every channel. */
+                        if (index[0] < 0) {
+                            for (int64_t c = 0; c < channels; c++) best[c] = pixel[c];
+                        } else {
+                            for (int64_t c = 0; c < channels; c++) {
+                                float value = pixel[c];
+                                best[c] = value > best[c] || value != value ? value : best[c];
+                            }
+                        }
+                        index[0] = position;
+                    } else if (is_max) {
                         for (int64_t c = 0; c < channels; c++) {
                             float value = pixel[c];
                             int better = (value > best[c]) | (value != value) | (index[c] < 0);

@@ -107,6 +107,26 @@ static void pool_agreement(backend *cpu, uint64_t *seed) {
                         }
                     }
         }
+        /* Channels-last max pooling without an argmax (inference) keeps only the values. */
+        if (desc.kind == POOL_MAX) {
+            status = cpu->pool(cpu, &last, x_last, got, NULL);
+            count_case();
+            for (int64_t n = 0; status == ILLUME_OK && n < batch; n++)
+                for (int64_t c = 0; c < channels; c++)
+                    for (int64_t k = 0; k < out_plane; k++) {
+                        int64_t at = (n * out_plane + k) * channels + c, plane = (n * channels + c) * out_plane + k;
+                        if (memcmp(&got[at], &expected[plane], sizeof(float)) != 0) {
+                            test_fail("pool trial %d channels last, no argmax: output %lld of plane %lld is %g, "
+                                      "illume_pool_at gives %g",
+                                      trial, (long long)k, (long long)(n * channels + c), got[at], expected[plane]);
+                            n = batch;
+                            c = channels;
+                            break;
+                        }
+                    }
+            if (status != ILLUME_OK) test_fail("pool trial %d channels last, no argmax: %s", trial,
+                                               illume_last_error(cpu->context));
+        }
         free(x);
         free(x_last);
         free(expected);
