@@ -596,7 +596,10 @@ illume_status explain_device_copy(backend *device, const float *from, int64_t co
 /* The rows of the batch starting at `start`, into slot: a build makes
  * them on the device when the batch computes; a source writes them (and
  * their targets) on the host here, and they upload beside the computation.
- * Rows past the last (the last batch's padding) are zero. */
+ * Rows past the last (the last batch's padding) are zero. The upload may
+ * land at once: the slot's staged rows were last read by the copy into the
+ * session's input two batches back, which read_outputs has since waited
+ * for (the CPU's tests cannot see a copy landing early). */
 static illume_status stage(illume_explainer *e, const explain_pass *pass, explain_slot *slot, int64_t start,
                            int64_t count) {
     int64_t batch = e->rows;

@@ -263,7 +263,9 @@ struct backend {
      * own, after the computation queued so far; finish_transfers waits, on
      * the host, for both queues. Neither buffer may be touched until the
      * copy is known done: an upload after wait_uploads (on the device) or
-     * finish_transfers, a download after finish_transfers. */
+     * finish_transfers, a download after finish_transfers. The host
+     * buffers come from allocate_host: from other memory a copy may wait
+     * for the device, and nothing overlaps. */
     illume_status (*upload_beside)(backend *self, void *device, const void *host, size_t bytes);
     illume_status (*wait_uploads)(backend *self);
     illume_status (*download_after)(backend *self, void *host, const void *device, size_t bytes);

@@ -172,7 +172,9 @@ static illume_status check_shape(illume_context *context, const graph_value *val
 illume_status illume_session_backward(illume_session *session, illume_rule rule, const illume_tensor *seed) {
     if (!session) return ILLUME_ERROR_INVALID_INPUT;
     ILLUME_TRY(session_queue_backward(session, rule, seed));
-    return session->backend->synchronize(session->backend);
+    illume_status status = session->backend->synchronize(session->backend);
+    if (status != ILLUME_OK) session->backward_ran = 0; /* its gradients may be unfinished */
+    return status;
 }
 
 illume_status session_queue_backward(illume_session *session, illume_rule rule, const illume_tensor *seed) {

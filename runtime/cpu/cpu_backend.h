@@ -34,7 +34,9 @@ typedef struct cpu_state {
  * copy runs at the last moment the interface allows (an upload at
  * wait_uploads, a download at finish_transfers). A caller that touches a
  * buffer too early then sees the wrong data on the CPU as it would, now and
- * then, on a GPU. */
+ * then, on a GPU. What the CPU cannot show is the other side: an upload
+ * landing in a buffer that queued computation still reads, since the CPU's
+ * computation has run when its call returns. */
 illume_status cpu_upload_beside(backend *self, void *device, const void *host, size_t bytes);
 illume_status cpu_wait_uploads(backend *self);
 illume_status cpu_download_after(backend *self, void *host, const void *device, size_t bytes);

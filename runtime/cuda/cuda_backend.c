@@ -173,11 +173,16 @@ static illume_status cuda_download_after(backend *self, void *host, const void *
                       "cudaMemcpyAsync to the host, after the computation");
 }
 
+/* Both queues are waited for even when one fails: a caller that gives up
+ * after an error frees the buffers the other may still be writing. */
 static illume_status cuda_finish_transfers(backend *self) {
     CUDA_USE_DEVICE(self);
     cuda_backend *cuda = of(self);
-    ILLUME_TRY(cuda_check(self, cudaStreamSynchronize(cuda->upload_stream), "cudaStreamSynchronize (uploads)"));
-    return cuda_check(self, cudaStreamSynchronize(cuda->download_stream), "cudaStreamSynchronize (downloads)");
+    illume_status uploads =
+        cuda_check(self, cudaStreamSynchronize(cuda->upload_stream), "cudaStreamSynchronize (uploads)");
+    illume_status downloads =
+        cuda_check(self, cudaStreamSynchronize(cuda->download_stream), "cudaStreamSynchronize (downloads)");
+    return uploads != ILLUME_OK ? uploads : downloads;
 }
 
 static void cuda_release_state(backend *self, void *state) {
