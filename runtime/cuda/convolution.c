@@ -162,82 +162,98 @@ static illume_status prepare_padding(cuda_backend *cuda, const convolution_desc 
     return self->fill(self, 0.0f, padded_elements, state->padded);
 }
 
-/* Takes the first usable algorithm of a ranking (cuDNN's heuristic or its
- * timings): deterministic unless fast, in its math type, with its
- * workspace. Returns 0 when none is usable. */
-static int adopt_forward(cuda_backend *cuda, convolution_state *state, const cudnnConvolutionFwdAlgoPerf_t *ranked,
-                         int returned, illume_status *result) {
+/* One entry of a ranking of cuDNN's algorithms (its heuristic's or its
+ * timings), in either direction: the two directions' Perf structs hold the
+ * same fields. */
+typedef struct candidate {
+    int algorithm;
+    cudnnStatus_t status;
+    size_t memory;
+    cudnnDeterminism_t determinism;
+    cudnnMathType_t math;
+} candidate;
+
+#define CANDIDATES                                                                     \
+    ((int)CUDNN_CONVOLUTION_FWD_ALGO_COUNT > (int)CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT \
+         ? (int)CUDNN_CONVOLUTION_FWD_ALGO_COUNT                                        \
+         : (int)CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT)
+#define CANDIDATE_OF(perf) ((candidate){(int)(perf).algo, (perf).status, (perf).memory, (perf).determinism, (perf).mathType})
+
+/* Whether a candidate ran and may be used: deterministic unless fast. */
+static int usable(const cuda_backend *cuda, const candidate *c) {
+    return c->status == CUDNN_STATUS_SUCCESS && (cuda->fast || c->determinism == CUDNN_DETERMINISTIC);
+}
+
+/* Takes the first usable candidate of a ranking, in its math type, with
+ * its workspace. Returns 0 when none is usable. */
+static int adopt(cuda_backend *cuda, convolution_state *state, const candidate *ranked, int returned,
+                 illume_status *result) {
     for (int k = 0; k < returned; k++) {
-        if (ranked[k].status != CUDNN_STATUS_SUCCESS) continue;
-        if (!cuda->fast && ranked[k].determinism != CUDNN_DETERMINISTIC) continue;
-        state->forward_algorithm = ranked[k].algo;
+        if (!usable(cuda, &ranked[k])) continue;
         cudnnStatus_t status = CUDNN_STATUS_SUCCESS;
-        if (cuda->fast) status = cudnnSetConvolutionMathType(state->convolution, ranked[k].mathType);
-        if (status == CUDNN_STATUS_SUCCESS)
-            status = cudnnGetConvolutionForwardWorkspaceSize(cuda->cudnn, state->x, state->weights,
-                                                             state->convolution, state->y, ranked[k].algo,
-                                                             &state->workspace_bytes);
-        *result = cudnn_check(&cuda->base, status, "adopting a forward algorithm");
+        if (cuda->fast) status = cudnnSetConvolutionMathType(state->convolution, ranked[k].math);
+        if (state->forward_api) {
+            state->forward_algorithm = (cudnnConvolutionFwdAlgo_t)ranked[k].algorithm;
+            if (status == CUDNN_STATUS_SUCCESS)
+                status = cudnnGetConvolutionForwardWorkspaceSize(cuda->cudnn, state->x, state->weights,
+                                                                 state->convolution, state->y,
+                                                                 state->forward_algorithm, &state->workspace_bytes);
+        } else {
+            state->backward_algorithm = (cudnnConvolutionBwdDataAlgo_t)ranked[k].algorithm;
+            if (status == CUDNN_STATUS_SUCCESS)
+                status = cudnnGetConvolutionBackwardDataWorkspaceSize(cuda->cudnn, state->weights, state->y,
+                                                                      state->convolution, state->x,
+                                                                      state->backward_algorithm,
+                                                                      &state->workspace_bytes);
+        }
+        *result = cudnn_check(&cuda->base, status,
+                              state->forward_api ? "adopting a forward algorithm" : "adopting a backward-data algorithm");
         return 1;
     }
     return 0;
 }
 
-static int adopt_backward(cuda_backend *cuda, convolution_state *state,
-                          const cudnnConvolutionBwdDataAlgoPerf_t *ranked, int returned, illume_status *result) {
-    for (int k = 0; k < returned; k++) {
-        if (ranked[k].status != CUDNN_STATUS_SUCCESS) continue;
-        if (!cuda->fast && ranked[k].determinism != CUDNN_DETERMINISTIC) continue;
-        state->backward_algorithm = ranked[k].algo;
-        cudnnStatus_t status = CUDNN_STATUS_SUCCESS;
-        if (cuda->fast) status = cudnnSetConvolutionMathType(state->convolution, ranked[k].mathType);
-        if (status == CUDNN_STATUS_SUCCESS)
-            status = cudnnGetConvolutionBackwardDataWorkspaceSize(cuda->cudnn, state->weights, state->y,
-                                                                  state->convolution, state->x, ranked[k].algo,
-                                                                  &state->workspace_bytes);
-        *result = cudnn_check(&cuda->base, status, "adopting a backward-data algorithm");
-        return 1;
+/* cuDNN's heuristic ranking of the state's direction. */
+static illume_status heuristic_ranking(cuda_backend *cuda, convolution_state *state, candidate *ranked,
+                                       int *returned) {
+    backend *self = &cuda->base;
+    *returned = 0;
+    if (state->forward_api) {
+        cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
+        ILLUME_TRY(cudnn_check(self,
+                               cudnnGetConvolutionForwardAlgorithm_v7(cuda->cudnn, state->x, state->weights,
+                                                                      state->convolution, state->y,
+                                                                      CUDNN_CONVOLUTION_FWD_ALGO_COUNT, returned,
+                                                                      perf),
+                               "cudnnGetConvolutionForwardAlgorithm_v7"));
+        for (int k = 0; k < *returned; k++) ranked[k] = CANDIDATE_OF(perf[k]);
+        return ILLUME_OK;
     }
-    return 0;
+    cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
+    ILLUME_TRY(cudnn_check(self,
+                           cudnnGetConvolutionBackwardDataAlgorithm_v7(cuda->cudnn, state->weights, state->y,
+                                                                       state->convolution, state->x,
+                                                                       CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT,
+                                                                       returned, perf),
+                           "cudnnGetConvolutionBackwardDataAlgorithm_v7"));
+    for (int k = 0; k < *returned; k++) ranked[k] = CANDIDATE_OF(perf[k]);
+    return ILLUME_OK;
 }
 
 /* The first usable algorithm of cuDNN's heuristic ranking; notes the
  * largest workspace a usable one needs, for autotune. */
 static illume_status choose(cuda_backend *cuda, convolution_state *state) {
-    backend *self = &cuda->base;
+    candidate ranked[CANDIDATES];
+    int returned = 0;
+    ILLUME_TRY(heuristic_ranking(cuda, state, ranked, &returned));
+    for (int k = 0; k < returned; k++)
+        if (usable(cuda, &ranked[k]) && ranked[k].memory > state->tuning_workspace_bytes)
+            state->tuning_workspace_bytes = ranked[k].memory;
     illume_status result = ILLUME_OK;
-    int returned = 0, adopted;
-    if (state->forward_api) {
-        cudnnConvolutionFwdAlgoPerf_t ranked[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
-        ILLUME_TRY(cudnn_check(self,
-                               cudnnGetConvolutionForwardAlgorithm_v7(cuda->cudnn, state->x, state->weights,
-                                                                      state->convolution, state->y,
-                                                                      CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &returned,
-                                                                      ranked),
-                               "cudnnGetConvolutionForwardAlgorithm_v7"));
-        for (int k = 0; k < returned; k++)
-            if (ranked[k].status == CUDNN_STATUS_SUCCESS && ranked[k].memory > state->tuning_workspace_bytes &&
-                (cuda->fast || ranked[k].determinism == CUDNN_DETERMINISTIC))
-                state->tuning_workspace_bytes = ranked[k].memory;
-        adopted = adopt_forward(cuda, state, ranked, returned, &result);
-    } else {
-        cudnnConvolutionBwdDataAlgoPerf_t ranked[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
-        ILLUME_TRY(cudnn_check(self,
-                               cudnnGetConvolutionBackwardDataAlgorithm_v7(cuda->cudnn, state->weights, state->y,
-                                                                           state->convolution, state->x,
-                                                                           CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT,
-                                                                           &returned, ranked),
-                               "cudnnGetConvolutionBackwardDataAlgorithm_v7"));
-        for (int k = 0; k < returned; k++)
-            if (ranked[k].status == CUDNN_STATUS_SUCCESS && ranked[k].memory > state->tuning_workspace_bytes &&
-                (cuda->fast || ranked[k].determinism == CUDNN_DETERMINISTIC))
-                state->tuning_workspace_bytes = ranked[k].memory;
-        adopted = adopt_backward(cuda, state, ranked, returned, &result);
-    }
-    if (adopted) return result;
-    return illume_fail(self->context, ILLUME_ERROR_BACKEND, "cuDNN offers no %s%s algorithm for a convolution of "
-                       "this shape", cuda->fast ? "" : "deterministic ",
-                       state->forward_api ? "forward" : "backward-data");
+    if (adopt(cuda, state, ranked, returned, &result)) return result;
+    return illume_fail(cuda->base.context, ILLUME_ERROR_BACKEND,
+                       "cuDNN offers no %s%s algorithm for a convolution of this shape",
+                       cuda->fast ? "" : "deterministic ", state->forward_api ? "forward" : "backward-data");
 }
 
 /* Autotune: cuDNN times every algorithm on this node's buffers and the
@@ -264,6 +280,7 @@ static illume_status tune(cuda_backend *cuda, convolution_state *state, const fl
     if (result == ILLUME_OK)
         result = cudnn_check(self, cudnnSetConvolutionMathType(state->convolution, math_of(cuda)),
                              "cudnnSetConvolutionMathType");
+    candidate ranked[CANDIDATES];
     int returned = 0, adopted = 0;
     if (result == ILLUME_OK && state->forward_api) {
         cudnnConvolutionFwdAlgoPerf_t timed[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
@@ -273,7 +290,7 @@ static illume_status tune(cuda_backend *cuda, convolution_state *state, const fl
                                                                     CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &returned,
                                                                     timed, workspace, workspace_bytes),
                              "cudnnFindConvolutionForwardAlgorithmEx");
-        if (result == ILLUME_OK) adopted = adopt_forward(cuda, state, timed, returned, &result);
+        for (int k = 0; result == ILLUME_OK && k < returned; k++) ranked[k] = CANDIDATE_OF(timed[k]);
     } else if (result == ILLUME_OK) {
         cudnnConvolutionBwdDataAlgoPerf_t timed[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
         result = cudnn_check(self,
@@ -282,8 +299,9 @@ static illume_status tune(cuda_backend *cuda, convolution_state *state, const fl
                                  target, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &returned, timed, workspace,
                                  workspace_bytes),
                              "cudnnFindConvolutionBackwardDataAlgorithmEx");
-        if (result == ILLUME_OK) adopted = adopt_backward(cuda, state, timed, returned, &result);
+        for (int k = 0; result == ILLUME_OK && k < returned; k++) ranked[k] = CANDIDATE_OF(timed[k]);
     }
+    if (result == ILLUME_OK) adopted = adopt(cuda, state, ranked, returned, &result);
     /* Nothing usable was timed: back to the heuristic's choice and its math type. */
     if (result == ILLUME_OK && !adopted) result = choose(cuda, state);
     /* Find blocks until its timings end; the stream may hold nothing that reads the temporaries. */
