@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "gradient_check.h"
+#include "op_cases.h"
 
 static gradient_check plain(void) {
     gradient_check how = linear_check();
@@ -61,137 +62,55 @@ static void concat_tests(uint64_t *seed) {
     tensor_release(&parts[1]);
 }
 
-typedef enum split_form { SPLIT_ATTRIBUTE, SPLIT_INPUT, SPLIT_NUM_OUTPUTS, SPLIT_EVEN } split_form;
-
-static void run_split(split_form form, int rank, const int64_t *dims, int64_t axis, int count, const int64_t *sizes,
-                      uint64_t *seed) {
-    illume_tensor x = tensor_random(rank, dims, -1.0f, 1.0f, seed);
-    int opset = form == SPLIT_ATTRIBUTE ? 11 : form == SPLIT_INPUT ? 13 : 18;
-    static const char *const forms[] = {"split attribute", "split input", "num_outputs", "even"};
-    for (int seeded = 0; seeded < count; seeded++) {
-        builder *b = builder_create(opset);
-        int node_inputs[2] = {builder_input(b, "x", rank, dims), -1};
-        if (form == SPLIT_INPUT) node_inputs[1] = builder_int_list(b, "split", count, sizes);
-        int outputs[8];
-        int node = builder_node(b, "Split", form == SPLIT_INPUT ? 2 : 1, node_inputs, count, outputs);
-        if (axis != 0) builder_attribute_int(b, node, "axis", axis);
-        if (form == SPLIT_ATTRIBUTE) builder_attribute_ints(b, node, "split", count, sizes);
-        if (form == SPLIT_NUM_OUTPUTS) builder_attribute_int(b, node, "num_outputs", count);
-        for (int o = 0; o < count; o++) builder_output(b, outputs[o]);
-        char label[128];
-        snprintf(label, sizeof label, "Split %s axis %lld into %d, output %d seeded", forms[form], (long long)axis,
-                 count, seeded);
+/* Each output seeded in turn. */
+static void run_split(const split_case *c, uint64_t *seed) {
+    for (int seeded = 0; seeded < c->count; seeded++) {
+        op_model model = split_model(c, 0, seed);
+        char label[256];
+        snprintf(label, sizeof label, "%s, output %d seeded", model.label, seeded);
         gradient_check how = plain();
         how.output = seeded;
-        expect_gradients(label, b, 1, &x, &how);
+        expect_gradients(label, model.graph, model.input_count, model.inputs, &how);
+        op_model_release(&model);
     }
-    tensor_release(&x);
 }
 
 static void split_tests(uint64_t *seed) {
-    const int64_t dims[3] = {3, 11, 4}, seven[2] = {7, 2}, eight[1] = {8};
-    run_split(SPLIT_ATTRIBUTE, 3, dims, 1, 3, (int64_t[]){2, 3, 6}, seed);
-    run_split(SPLIT_INPUT, 3, dims, -2, 3, (int64_t[]){5, 0, 6}, seed);
-    run_split(SPLIT_INPUT, 3, dims, 2, 2, (int64_t[]){1, 3}, seed);
-    run_split(SPLIT_NUM_OUTPUTS, 2, seven, 0, 3, (int64_t[]){3, 3, 1}, seed);
-    run_split(SPLIT_NUM_OUTPUTS, 1, eight, 0, 4, (int64_t[]){2, 2, 2, 2}, seed);
-    run_split(SPLIT_EVEN, 3, dims, -1, 2, (int64_t[]){2, 2}, seed);
+    for (size_t i = 0; i < shared_split_case_count; i++) run_split(&shared_split_cases[i], seed);
 }
 
-typedef struct slice_case {
-    const char *name;
-    int count;
-    int64_t starts[4], ends[4], axes[4], steps[4];
-    int has_axes, has_steps;
-} slice_case;
+/* Checks a shared case's model, then releases it. */
+static void expect_case_gradients(op_model model) {
+    gradient_check how = plain();
+    expect_gradients(model.label, model.graph, model.input_count, model.inputs, &how);
+    op_model_release(&model);
+}
 
 static void slice_tests(uint64_t *seed) {
-    const int64_t dims[4] = {5, 7, 3, 6};
-    const slice_case cases[] = {
-        {"plain", 2, {1, 2}, {4, 6}, {0}, {0}, 0, 0},
-        {"every axis", 4, {0, 1, 0, 2}, {5, 6, 2, 5}, {0}, {0}, 0, 0},
-        {"negative starts and ends", 2, {-4, -6}, {-1, -2}, {0}, {0}, 0, 0},
-        {"clamped", 2, {-1000, 2}, {1000, 1000}, {0, 1}, {0}, 1, 0},
-        {"axes subset, unordered, negative", 2, {1, 0}, {3, 2}, {-1, 1}, {0}, 1, 0},
-        {"steps 2 and 3", 2, {0, 1}, {5, 7}, {0, 1}, {2, 3}, 1, 1},
-        {"reverse an axis", 1, {-1}, {INT64_MIN}, {1}, {-1}, 1, 1},
-        {"negative step -2 with clamping", 2, {100, 5}, {-100, 0}, {0, 3}, {-2, -2}, 1, 1},
-        {"negative step from the middle", 1, {4}, {1}, {1}, {-3}, 1, 1},
-        {"negative steps on two axes", 2, {-2, 4}, {0, -100}, {3, 1}, {-1, -2}, 1, 1},
-        {"empty result", 1, {4}, {2}, {1}, {1}, 1, 1},
-        {"step larger than the axis", 1, {1}, {7}, {1}, {100}, 1, 1},
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        const slice_case *c = &cases[i];
-        illume_tensor x = tensor_random(4, dims, -1.0f, 1.0f, seed);
-        builder *b = builder_create(13);
-        int node_inputs[5] = {builder_input(b, "x", 4, dims), builder_int_list(b, "starts", c->count, c->starts),
-                              builder_int_list(b, "ends", c->count, c->ends),
-                              c->has_axes ? builder_int_list(b, "axes", c->count, c->axes) : -1,
-                              c->has_steps ? builder_int_list(b, "steps", c->count, c->steps) : -1};
-        int y;
-        builder_node(b, "Slice", c->has_steps ? 5 : c->has_axes ? 4 : 3, node_inputs, 1, &y);
-        builder_output(b, y);
-        char label[128];
-        snprintf(label, sizeof label, "Slice %s", c->name);
-        gradient_check how = plain();
-        expect_gradients(label, b, 1, &x, &how);
-        tensor_release(&x);
-    }
+    for (size_t i = 0; i < shared_slice_case_count; i++)
+        expect_case_gradients(slice_model(&shared_slice_cases[i], 0, seed));
+    const slice_case two_axes = {"negative steps on two axes", 2, {-2, 4}, {0, -100}, {3, 1}, {-1, -2}, 1, 1};
+    expect_case_gradients(slice_model(&two_axes, 0, seed));
 }
 
 static void transpose_tests(uint64_t *seed) {
-    const struct {
-        int rank;
-        int64_t dims[5];
-        int has_perm;
-        int64_t perm[5];
-    } cases[] = {
-        {4, {2, 3, 5, 4}, 0, {0}},          {4, {2, 3, 5, 4}, 1, {0, 2, 3, 1}}, {4, {2, 3, 5, 4}, 1, {3, 1, 0, 2}},
-        {2, {13, 1}, 1, {1, 0}},            {1, {9}, 1, {0}},
-        {5, {2, 1, 3, 2, 4}, 1, {4, 0, 3, 1, 2}},
+    for (size_t i = 0; i < shared_transpose_case_count; i++)
+        expect_case_gradients(transpose_model(&shared_transpose_cases[i], 0, seed));
+    const transpose_case cases[] = {
+        {4, {2, 3, 5, 4}, 0, {0}},
+        {4, {2, 3, 5, 4}, 1, {0, 2, 3, 1}},
+        {4, {2, 3, 5, 4}, 1, {3, 1, 0, 2}},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        illume_tensor x = tensor_random(cases[i].rank, cases[i].dims, -1.0f, 1.0f, seed);
-        builder *b = builder_create(13);
-        int y, input = builder_input(b, "x", cases[i].rank, cases[i].dims);
-        int node = builder_node(b, "Transpose", 1, &input, 1, &y);
-        if (cases[i].has_perm) builder_attribute_ints(b, node, "perm", cases[i].rank, cases[i].perm);
-        builder_output(b, y);
-        char label[64];
-        snprintf(label, sizeof label, "Transpose case %zu rank %d", i, cases[i].rank);
-        gradient_check how = plain();
-        expect_gradients(label, b, 1, &x, &how);
-        tensor_release(&x);
-    }
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        expect_case_gradients(transpose_model(&cases[i], 0, seed));
 }
 
 static void gather_tests(uint64_t *seed) {
-    const int64_t dims[3] = {5, 4, 3};
-    const struct {
-        int64_t axis;
-        int index_rank;
-        int64_t index_dims[2];
-        int64_t indices[6];
-    } cases[] = {
-        {0, 1, {3}, {4, 0, 2}},    {1, 1, {4}, {-1, 0, -4, 2}}, {-1, 2, {2, 3}, {0, 2, 1, 1, -1, -3}},
-        {0, 0, {0}, {-2}},         {1, 2, {3, 1}, {3, 3, 0}},   {0, 1, {6}, {1, 1, 4, 1, -4, 0}},
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        illume_tensor x = tensor_random(3, dims, -1.0f, 1.0f, seed);
-        builder *b = builder_create(13);
-        int node_inputs[2] = {builder_input(b, "x", 3, dims),
-                              builder_ints(b, "indices", cases[i].index_rank, cases[i].index_dims, cases[i].indices)};
-        int y, node = builder_node(b, "Gather", 2, node_inputs, 1, &y);
-        builder_attribute_int(b, node, "axis", cases[i].axis);
-        builder_output(b, y);
-        char label[96];
-        snprintf(label, sizeof label, "Gather axis %lld, indices rank %d (case %zu)", (long long)cases[i].axis,
-                 cases[i].index_rank, i);
-        gradient_check how = plain();
-        expect_gradients(label, b, 1, &x, &how);
-        tensor_release(&x);
-    }
+    for (size_t i = 0; i < shared_gather_case_count; i++)
+        expect_case_gradients(gather_model(&shared_gather_cases[i], 0, ATTRIBUTES_ALL, seed));
+    /* Repeated indices, whose gradients add up. */
+    const gather_case repeated = {0, 1, {6}, {1, 1, 4, 1, -4, 0}};
+    expect_case_gradients(gather_model(&repeated, 0, ATTRIBUTES_ALL, seed));
 }
 
 typedef struct pad_case {

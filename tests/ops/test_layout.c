@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "op_cases.h"
 #include "reference.h"
 #include "test_support.h"
 
@@ -85,92 +86,49 @@ static void concat(uint64_t *seed) {
     tensor_release(&parts[1]);
 }
 
-typedef enum split_form { SPLIT_ATTRIBUTE, SPLIT_INPUT, SPLIT_NUM_OUTPUTS, SPLIT_EVEN } split_form;
-
-static void run_split(split_form form, int rank, const int64_t *dims, int64_t axis, int count, const int64_t *sizes,
-                      int constant, uint64_t *seed) {
-    illume_tensor x = tensor_random(rank, dims, -1.0f, 1.0f, seed);
-    illume_tensor want[8];
-    reference_split(&x, axis, count, sizes, want);
-    int opset = form == SPLIT_ATTRIBUTE ? 11 : form == SPLIT_INPUT ? 13 : 18;
-    builder *b = builder_create(opset);
-    illume_tensor inputs[1];
-    int input_count = 0, node_inputs[2] = {data_value(b, "x", &x, constant, inputs, &input_count), -1};
-    if (form == SPLIT_INPUT) node_inputs[1] = builder_int_list(b, "split", count, sizes);
-    int outputs[8];
-    int node = builder_node(b, "Split", form == SPLIT_INPUT ? 2 : 1, node_inputs, count, outputs);
-    if (axis != 0) builder_attribute_int(b, node, "axis", axis);
-    if (form == SPLIT_ATTRIBUTE) builder_attribute_ints(b, node, "split", count, sizes);
-    if (form == SPLIT_NUM_OUTPUTS) builder_attribute_int(b, node, "num_outputs", count);
-    for (int o = 0; o < count; o++) builder_output(b, outputs[o]);
-    static const char *const forms[] = {"split attribute", "split input", "num_outputs", "even"};
-    char label[128];
-    snprintf(label, sizeof label, "Split %s axis %lld into %d", forms[form], (long long)axis, count);
-    expect_layout(label, b, input_count, inputs, count, want, constant);
-    tensor_release(&x);
+/* A shared case's model through expect_layout; releases the model. */
+static void expect_model(op_model *model, int output_count, illume_tensor *want, int constant) {
+    expect_layout(model->label, model->graph, model->input_count, model->inputs, output_count, want, constant);
+    op_model_release(model);
 }
 
-static void split(uint64_t *seed) {
-    const int64_t dims[3] = {3, 11, 4}, seven[2] = {7, 2}, eight[1] = {8};
+/* Each case runs with its data a graph input, then a constant. */
+static void run_split(const split_case *c, uint64_t *seed) {
     for (int constant = 0; constant <= 1; constant++) {
-        run_split(SPLIT_ATTRIBUTE, 3, dims, 1, 3, (int64_t[]){2, 3, 6}, constant, seed);
-        run_split(SPLIT_INPUT, 3, dims, -2, 3, (int64_t[]){5, 0, 6}, constant, seed);
-        run_split(SPLIT_INPUT, 3, dims, 2, 2, (int64_t[]){1, 3}, constant, seed);
-        run_split(SPLIT_NUM_OUTPUTS, 2, seven, 0, 3, (int64_t[]){3, 3, 1}, constant, seed);
-        run_split(SPLIT_NUM_OUTPUTS, 1, eight, 0, 3, (int64_t[]){3, 3, 2}, constant, seed);
-        run_split(SPLIT_NUM_OUTPUTS, 1, eight, 0, 4, (int64_t[]){2, 2, 2, 2}, constant, seed);
-        run_split(SPLIT_EVEN, 3, dims, 0, 3, (int64_t[]){1, 1, 1}, constant, seed);
-        run_split(SPLIT_EVEN, 3, dims, -1, 2, (int64_t[]){2, 2}, constant, seed);
+        op_model model = split_model(c, constant, seed);
+        illume_tensor want[4];
+        reference_split(&model.operands[0], c->axis, c->count, c->sizes, want);
+        expect_model(&model, c->count, want, constant);
     }
 }
 
-typedef struct slice_case {
-    const char *name;
-    int count;
-    int64_t starts[4], ends[4], axes[4], steps[4];
-    int has_axes, has_steps;
-} slice_case;
+static void split(uint64_t *seed) {
+    for (size_t i = 0; i < shared_split_case_count; i++) run_split(&shared_split_cases[i], seed);
+    const split_case cases[] = {
+        {SPLIT_NUM_OUTPUTS, 1, {8}, 0, 3, {3, 3, 2}},
+        {SPLIT_EVEN, 3, {3, 11, 4}, 0, 3, {1, 1, 1}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_split(&cases[i], seed);
+}
+
+static void run_slice(const slice_case *c, uint64_t *seed) {
+    for (int constant = 0; constant <= 1; constant++) {
+        op_model model = slice_model(c, constant, seed);
+        illume_tensor want = reference_slice(&model.operands[0], c->count, c->starts, c->ends,
+                                             c->has_axes ? c->axes : NULL, c->has_steps ? c->steps : NULL);
+        expect_model(&model, 1, &want, constant);
+    }
+}
 
 static void slice(uint64_t *seed) {
-    const int64_t dims[4] = {5, 7, 3, 6};
+    for (size_t i = 0; i < shared_slice_case_count; i++) run_slice(&shared_slice_cases[i], seed);
     const slice_case cases[] = {
-        {"plain", 2, {1, 2}, {4, 6}, {0}, {0}, 0, 0},
-        {"every axis", 4, {0, 1, 0, 2}, {5, 6, 2, 5}, {0}, {0}, 0, 0},
-        {"negative starts and ends", 2, {-4, -6}, {-1, -2}, {0}, {0}, 0, 0},
-        {"clamped", 2, {-1000, 2}, {1000, 1000}, {0, 1}, {0}, 1, 0},
-        {"axes subset, unordered, negative", 2, {1, 0}, {3, 2}, {-1, 1}, {0}, 1, 0},
-        {"steps 2 and 3", 2, {0, 1}, {5, 7}, {0, 1}, {2, 3}, 1, 1},
-        {"reverse an axis", 1, {-1}, {INT64_MIN}, {1}, {-1}, 1, 1},
-        {"negative step -2 with clamping", 2, {100, 5}, {-100, 0}, {0, 3}, {-2, -2}, 1, 1},
-        {"negative step from the middle", 1, {4}, {1}, {1}, {-3}, 1, 1},
         {"INT64_MAX end", 1, {2}, {INT64_MAX}, {3}, {1}, 1, 1},
-        {"empty result", 1, {4}, {2}, {1}, {1}, 1, 1},
         {"empty result, negative step", 1, {1}, {3}, {0}, {-1}, 1, 1},
-        {"step larger than the axis", 1, {1}, {7}, {1}, {100}, 1, 1},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        for (int constant = 0; constant <= 1; constant++) {
-            const slice_case *c = &cases[i];
-            illume_tensor x = tensor_random(4, dims, -1.0f, 1.0f, seed);
-            illume_tensor want = reference_slice(&x, c->count, c->starts, c->ends, c->has_axes ? c->axes : NULL,
-                                                 c->has_steps ? c->steps : NULL);
-            builder *b = builder_create(13);
-            illume_tensor inputs[1];
-            int input_count = 0;
-            int node_inputs[5] = {data_value(b, "x", &x, constant, inputs, &input_count),
-                                  builder_int_list(b, "starts", c->count, c->starts),
-                                  builder_int_list(b, "ends", c->count, c->ends),
-                                  c->has_axes ? builder_int_list(b, "axes", c->count, c->axes) : -1,
-                                  c->has_steps ? builder_int_list(b, "steps", c->count, c->steps) : -1};
-            int y;
-            builder_node(b, "Slice", c->has_steps ? 5 : c->has_axes ? 4 : 3, node_inputs, 1, &y);
-            builder_output(b, y);
-            char label[128];
-            snprintf(label, sizeof label, "Slice %s", c->name);
-            expect_layout(label, b, input_count, inputs, 1, &want, constant);
-            tensor_release(&x);
-        }
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_slice(&cases[i], seed);
     /* Opset 9: starts, ends and axes are attributes. */
+    const int64_t dims[4] = {5, 7, 3, 6};
     illume_tensor x = tensor_random(4, dims, -1.0f, 1.0f, seed);
     const int64_t starts[2] = {1, -3}, ends[2] = {1000, -1}, axes[2] = {3, 0};
     illume_tensor want = reference_slice(&x, 2, starts, ends, axes, NULL);
@@ -185,33 +143,23 @@ static void slice(uint64_t *seed) {
     tensor_release(&x);
 }
 
+static void run_transpose(const transpose_case *c, uint64_t *seed) {
+    for (int constant = 0; constant <= 1; constant++) {
+        op_model model = transpose_model(c, constant, seed);
+        illume_tensor want = reference_transpose(&model.operands[0], c->has_perm ? c->perm : NULL);
+        expect_model(&model, 1, &want, constant);
+    }
+}
+
 static void transpose(uint64_t *seed) {
-    const struct {
-        int rank;
-        int64_t dims[5];
-        int has_perm;
-        int64_t perm[5];
-    } cases[] = {
-        {4, {2, 3, 5, 7}, 0, {0}},          {4, {2, 3, 5, 7}, 1, {0, 2, 3, 1}}, {4, {2, 3, 5, 7}, 1, {3, 1, 0, 2}},
-        {2, {13, 1}, 1, {1, 0}},            {1, {9}, 1, {0}},
-        {5, {2, 1, 3, 2, 4}, 1, {4, 0, 3, 1, 2}},
+    for (size_t i = 0; i < shared_transpose_case_count; i++) run_transpose(&shared_transpose_cases[i], seed);
+    const transpose_case cases[] = {
+        {4, {2, 3, 5, 7}, 0, {0}},
+        {4, {2, 3, 5, 7}, 1, {0, 2, 3, 1}},
+        {4, {2, 3, 5, 7}, 1, {3, 1, 0, 2}},
         {3, {1, 5, 1}, 0, {0}},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        for (int constant = 0; constant <= 1; constant++) {
-            illume_tensor x = tensor_random(cases[i].rank, cases[i].dims, -1.0f, 1.0f, seed);
-            illume_tensor want = reference_transpose(&x, cases[i].has_perm ? cases[i].perm : NULL);
-            builder *b = builder_create(13);
-            illume_tensor inputs[1];
-            int count = 0, input = data_value(b, "x", &x, constant, inputs, &count);
-            int y, node = builder_node(b, "Transpose", 1, &input, 1, &y);
-            if (cases[i].has_perm) builder_attribute_ints(b, node, "perm", cases[i].rank, cases[i].perm);
-            builder_output(b, y);
-            char label[64];
-            snprintf(label, sizeof label, "Transpose case %zu rank %d", i, cases[i].rank);
-            expect_layout(label, b, count, inputs, 1, &want, constant);
-            tensor_release(&x);
-        }
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_transpose(&cases[i], seed);
 }
 
 /* A one-node graph whose output is its input under a new shape. */
@@ -381,39 +329,21 @@ static void shape(uint64_t *seed) {
     tensor_release(&x);
 }
 
+static void run_gather(const gather_case *c, uint64_t *seed) {
+    for (int constant = 0; constant <= 1; constant++) {
+        op_model model = gather_model(c, constant, ATTRIBUTES_CHANGED, seed);
+        illume_tensor want = reference_gather(&model.operands[0], c->index_rank, c->index_dims, c->indices, c->axis);
+        expect_model(&model, 1, &want, constant);
+    }
+}
+
 static void gather(uint64_t *seed) {
-    const int64_t dims[3] = {5, 4, 3};
-    const struct {
-        int64_t axis;
-        int index_rank;
-        int64_t index_dims[2];
-        int64_t indices[6];
-    } cases[] = {
-        {0, 1, {3}, {4, 0, 2}},          {1, 1, {4}, {-1, 0, -4, 2}},  {-1, 2, {2, 3}, {0, 2, 1, 1, -1, -3}},
-        {0, 0, {0}, {-2}},               {2, 0, {0}, {1}},             {1, 2, {3, 1}, {3, 3, 0}},
-        {0, 1, {0}, {0}},
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        for (int constant = 0; constant <= 1; constant++) {
-            illume_tensor x = tensor_random(3, dims, -1.0f, 1.0f, seed);
-            illume_tensor want = reference_gather(&x, cases[i].index_rank, cases[i].index_dims, cases[i].indices,
-                                                  cases[i].axis);
-            builder *b = builder_create(13);
-            illume_tensor inputs[1];
-            int count = 0;
-            int node_inputs[2] = {data_value(b, "x", &x, constant, inputs, &count),
-                                  builder_ints(b, "indices", cases[i].index_rank, cases[i].index_dims,
-                                               cases[i].indices)};
-            int y, node = builder_node(b, "Gather", 2, node_inputs, 1, &y);
-            if (cases[i].axis != 0) builder_attribute_int(b, node, "axis", cases[i].axis);
-            builder_output(b, y);
-            char label[64];
-            snprintf(label, sizeof label, "Gather axis %lld, indices rank %d", (long long)cases[i].axis,
-                     cases[i].index_rank);
-            expect_layout(label, b, count, inputs, 1, &want, constant);
-            tensor_release(&x);
-        }
+    for (size_t i = 0; i < shared_gather_case_count; i++) run_gather(&shared_gather_cases[i], seed);
+    /* A scalar index on the last axis, and no indices. */
+    const gather_case cases[] = {{2, 0, {0}, {1}}, {0, 1, {0}, {0}}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_gather(&cases[i], seed);
     /* Indices out of range are refused by name. */
+    const int64_t dims[3] = {5, 4, 3};
     builder *b = builder_create(13);
     int64_t index = 5, index_dims[1] = {1};
     int node_inputs[2] = {builder_input(b, "x", 3, dims), builder_ints(b, "indices", 1, index_dims, &index)};
