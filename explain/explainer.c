@@ -153,7 +153,8 @@ static illume_status size_batch(illume_explainer *e) {
         per_row += sizeof(float) * (size_t)(8 * e->row_elements + e->output_elements * 3 + e->layer_elements * 4);
         int64_t batch = budget > fixed ? (int64_t)((budget - fixed) / per_row) : 0;
         /* DeepLIFT runs an input and its baseline in one pass. */
-        int64_t least = e->options.method == ILLUME_DEEPLIFT || e->options.method == ILLUME_DEEPLIFT_REVEAL_CANCEL ? 2 : 1;
+        illume_method method = e->options.method;
+        int64_t least = method == ILLUME_DEEPLIFT || method == ILLUME_DEEPLIFT_REVEAL_CANCEL ? 2 : 1;
         if (least > 1 && fixed_batch)
             status = illume_fail(e->context, ILLUME_ERROR_UNSUPPORTED,
                                  "DeepLIFT runs each input with its baseline in one batch of two rows: the model's "
@@ -614,7 +615,8 @@ static illume_status stage(illume_explainer *e, const explain_pass *pass, explai
     }
     backend *b = e->session->backend;
     double begun = session_now();
-    ILLUME_TRY(b->upload_beside(b, slot->staged_input, slot->inputs, sizeof(float) * (size_t)(batch * e->row_elements)));
+    size_t bytes = sizeof(float) * (size_t)(batch * e->row_elements);
+    ILLUME_TRY(b->upload_beside(b, slot->staged_input, slot->inputs, bytes));
     return session_profile_transfer(e->session, begun);
 }
 
@@ -866,7 +868,8 @@ illume_status illume_explain(illume_explainer *e, const illume_tensor *inputs, c
     static const explain_method methods[ILLUME_METHOD_COUNT] = {
         explain_saliency, explain_gradxinput, explain_guided_backprop, explain_deconvnet,
         explain_integrated_gradients, explain_smoothgrad, explain_smoothgrad, explain_smoothgrad,
-        explain_gradcam, explain_gradcam, explain_guided_gradcam, explain_occlusion, explain_lrp, explain_deeplift, explain_deeplift};
+        explain_gradcam, explain_gradcam, explain_guided_gradcam, explain_occlusion, explain_lrp, explain_deeplift,
+        explain_deeplift};
     memset(&e->report, 0, sizeof e->report);
     double start = now_seconds();
     illume_status status = methods[e->options.method](e, inputs->data, count, chosen, attributions->data, row_report);

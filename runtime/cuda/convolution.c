@@ -177,7 +177,8 @@ typedef struct candidate {
     ((int)CUDNN_CONVOLUTION_FWD_ALGO_COUNT > (int)CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT \
          ? (int)CUDNN_CONVOLUTION_FWD_ALGO_COUNT                                        \
          : (int)CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT)
-#define CANDIDATE_OF(perf) ((candidate){(int)(perf).algo, (perf).status, (perf).memory, (perf).determinism, (perf).mathType})
+#define CANDIDATE_OF(perf) \
+    ((candidate){(int)(perf).algo, (perf).status, (perf).memory, (perf).determinism, (perf).mathType})
 
 /* Whether a candidate ran and may be used: deterministic unless fast. */
 static int usable(const cuda_backend *cuda, const candidate *c) {
@@ -206,8 +207,8 @@ static int adopt(cuda_backend *cuda, convolution_state *state, const candidate *
                                                                       state->backward_algorithm,
                                                                       &state->workspace_bytes);
         }
-        *result = cudnn_check(&cuda->base, status,
-                              state->forward_api ? "adopting a forward algorithm" : "adopting a backward-data algorithm");
+        const char *what = state->forward_api ? "adopting a forward algorithm" : "adopting a backward-data algorithm";
+        *result = cudnn_check(&cuda->base, status, what);
         return 1;
     }
     return 0;
