@@ -18,7 +18,6 @@ import statistics
 import sys
 import time
 
-import numpy as np
 import onnxruntime
 
 import peers
@@ -37,15 +36,7 @@ def onnxruntime_images_per_second(model, batch, threads, iterations):
 
 
 def onnxruntime_child(model, batch, threads, iterations):
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
-    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-    session = onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
-    model_input = session.get_inputs()[0]
-    shape = [batch if not isinstance(d, int) else d for d in model_input.shape]
-    feed = {model_input.name: np.random.default_rng(1).random(shape, dtype=np.float32)}
+    session, feed = peers.onnxruntime_session(model, batch, threads)
     for _ in range(2):
         session.run(None, feed)
     times = []
@@ -53,7 +44,8 @@ def onnxruntime_child(model, batch, threads, iterations):
         start = time.perf_counter()
         session.run(None, feed)
         times.append(time.perf_counter() - start)
-    print(shape[0] / statistics.median(times))
+    rows = next(iter(feed.values())).shape[0]
+    print(rows / statistics.median(times))
 
 
 def main():

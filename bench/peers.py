@@ -1,7 +1,8 @@
 """What the scripts that time illume beside a peer share
-(compare_captum.py, compare_zennit.py, compare_onnxruntime.py): the
-torchvision model both sides run (random weights, fixed seed) and its ONNX
-export, running a child process, the rounds that alternate illume and the
+(compare_captum.py, compare_zennit.py, compare_onnxruntime.py,
+layers_onnxruntime.py): the torchvision model both sides run (random
+weights, fixed seed) and its ONNX export, ONNX Runtime's session, running a
+child process, the rounds that alternate illume and the
 peer, and the report of their rates and ratio."""
 import statistics
 import subprocess
@@ -21,6 +22,28 @@ def export(name, path, size):
     example = torch.randn(1, 3, size, size)
     torch.onnx.export(model, example, path, opset_version=13, input_names=["input"], output_names=["logits"],
                       dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
+
+
+def onnxruntime_session(model, batch, threads, profile_prefix=None):
+    """ONNX Runtime on the CPU as the comparisons run it (all graph
+    optimizations, intra-op threads `threads`, sequential execution), with a
+    random input of `batch` rows for a symbolic batch dimension; profiling
+    into files named from profile_prefix when given. Returns the session and
+    its feed."""
+    import numpy as np
+    import onnxruntime
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+    if profile_prefix:
+        options.enable_profiling = True
+        options.profile_file_prefix = profile_prefix
+    session = onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+    model_input = session.get_inputs()[0]
+    shape = [batch if not isinstance(d, int) else d for d in model_input.shape]
+    return session, {model_input.name: np.random.default_rng(1).random(shape, dtype=np.float32)}
 
 
 def run(command):
