@@ -91,7 +91,10 @@ static void time_convolution(int batch, int iterations, const geometry *g, dnnl_
                                     {DNNL_ARG_BIAS, bias_memory},
                                     {DNNL_ARG_DST, y_memory}};
     double *times = malloc(sizeof(double) * (size_t)iterations);
-    if (!times) check(dnnl_out_of_memory, "allocating the times");
+    if (!times) {
+        fprintf(stderr, "bench_convolution_layouts: out of memory\n");
+        exit(1);
+    }
     for (int i = -2; i < iterations; i++) {
         double start = seconds();
         check(dnnl_primitive_execute(convolution, stream, 4, arguments), "dnnl_primitive_execute");
@@ -133,7 +136,10 @@ int main(int argc, char **argv) {
         if ((strcmp(argv[i], "--batch") == 0 || strcmp(argv[i], "--iterations") == 0) && i + 1 < argc) {
             int value = atoi(argv[i + 1]);
             if (value < 1) return usage("--batch and --iterations take a positive number");
-            *(strcmp(argv[i], "--batch") == 0 ? &batch : &iterations) = value;
+            if (strcmp(argv[i], "--batch") == 0)
+                batch = value;
+            else
+                iterations = value;
             i++;
         } else if (strcmp(argv[i], "--help") == 0) {
             print_usage(stdout);

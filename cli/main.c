@@ -8,14 +8,18 @@
 
 #include "cli.h"
 
-/* OpenMP threads that spin while they wait for work slowed every model tens
- * of times over on shared and virtual machines (measured in
- * docs/performance.md), and the OpenMP runtime reads its wait policy only
- * when it loads, before main: so the command restarts itself once with
- * passive waiting unless the user chose a policy. */
-static void prefer_passive_waiting(char **argv) {
-    if (getenv("OMP_WAIT_POLICY")) return;
-    if (setenv("OMP_WAIT_POLICY", "passive", 1) != 0) return;
+/* How long an OpenMP thread spins for work before it sleeps. Sleeping at once
+ * (OMP_WAIT_POLICY=passive) costs a wake-up at every parallel region: on the
+ * CI machine MobileNetV2 at batch 1 took 5.1 ms a pass that way and 2.1 ms
+ * spinning. Spinning long (libgomp's default, 300,000 turns) made two illume
+ * processes sharing the cores three times slower each (ResNet-50 at batch 1:
+ * 36 ms passive, 86 to 110 ms). 1,000 turns keeps nearly all of the first
+ * gain and costs about 10% in the second (docs/performance.md). libgomp reads
+ * the count only when it loads, before main: so the command restarts itself
+ * once with it, unless the user chose how threads wait. */
+static void prefer_short_spinning(char **argv) {
+    if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT")) return;
+    if (setenv("GOMP_SPINCOUNT", "1000", 1) != 0) return;
     execv("/proc/self/exe", argv);
 }
 
@@ -43,7 +47,7 @@ static const char *const help =
     "  3 file cannot be read or written\n";
 
 int main(int argc, char **argv) {
-    prefer_passive_waiting(argv);
+    prefer_short_spinning(argv);
     if (argc < 2) {
         fputs(help, stderr);
         return EXIT_USAGE;
