@@ -10,13 +10,13 @@
 
 /* How long an OpenMP thread spins for work before it sleeps. Sleeping at once
  * (OMP_WAIT_POLICY=passive) costs a wake-up at every parallel region: on the
- * CI machine MobileNetV2 at batch 1 took 5.1 ms a pass that way and 2.1 ms
- * spinning. Spinning long (libgomp's default, 300,000 turns) made two illume
- * processes sharing the cores three times slower each (ResNet-50 at batch 1:
- * 36 ms passive, 86 to 110 ms). 1,000 turns keeps nearly all of the first
- * gain and costs about 10% in the second (docs/performance.md). libgomp reads
- * the count only when it loads, before main: so the command restarts itself
- * once with it, unless the user chose how threads wait. */
+ * CI machine MobileNetV2 at batch 1 took 4.7 ms a pass that way and 1.7 ms
+ * spinning. Spinning long (libgomp's default, 300,000 turns) slowed two
+ * illume processes sharing the cores 2 to 12 times over (ResNet-50 at batch
+ * 1: 36.6 ms passive, 65 to 468 ms). 1,000 turns keeps the first gain and
+ * costs 10 to 65% in the second (docs/performance.md, "How threads wait").
+ * libgomp reads the count only when it loads, before main: so the command
+ * restarts itself once with it, unless the user chose how threads wait. */
 static void prefer_short_spinning(char **argv) {
     if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT")) return;
     if (setenv("GOMP_SPINCOUNT", "1000", 1) != 0) return;
