@@ -8,7 +8,8 @@ illume's times come from oneDNN's own log of each primitive it runs
 (CPU, all graph optimizations, intra-op threads --threads, sequential). Each
 side's time for a convolution is the median over the timed passes; a group
 sums the convolutions of one geometry (in and out channels, in and out size,
-kernel) and whether they add their output onto a residual (a fused Add). Run it where nothing else runs: the point is the per-layer split,
+kernel) and whether they add their output onto a residual (a fused Add);
+channel counts are rounded up to 16, as ONNX Runtime's profiler reports them. Run it where nothing else runs: the point is the per-layer split,
 compare_onnxruntime.py gives the throughput ratio.
 
 usage: layers_onnxruntime.py MODEL [--batch N] [--threads T] [--iterations K]
@@ -26,8 +27,17 @@ import tempfile
 
 import peers
 
-# oneDNN's problem string, e.g. mb16_ic64oc256_ih56oh56kh1sh1dh0ph0_iw56ow56kw1...
-PROBLEM = re.compile(r"mb\d+(?:_g\d+)?_ic(\d+)oc(\d+)_ih(\d+)oh(\d+)kh(\d+)")
+# oneDNN's problem string, e.g. mb16_ic64oc256_ih56oh56kh1sh1dh0ph0_iw56ow56kw1..., g32mb1_ic32oc32_... grouped
+PROBLEM = re.compile(r"^(?:g\d+)?mb\d+_ic(\d+)oc(\d+)_ih(\d+)oh(\d+)kh(\d+)")
+
+
+def geometry(in_channels, out_channels, in_size, out_size, kernel, residual):
+    """A convolution's row key. ONNX Runtime's profiler reports the channels of
+    its blocked tensors, rounded up to its block of 16 (24 shows as 32), so
+    both sides' channel counts are rounded up alike."""
+    def rounded(channels):
+        return -(-channels // 16) * 16
+    return (rounded(in_channels), rounded(out_channels), in_size, out_size, kernel, residual)
 
 
 def illume_convolutions(illume, model, batch, threads, iterations):
@@ -46,8 +56,8 @@ def illume_convolutions(illume, model, batch, threads, iterations):
         problem = next((f for f in fields if PROBLEM.match(f)), None)
         if problem:
             residual = int(any("sum" in f for f in fields if f.startswith("attr-post-ops")))
-            geometry = tuple(int(g) for g in PROBLEM.match(problem).groups()) + (residual,)
-            runs.append((geometry, float(fields[-1])))
+            dims = (int(g) for g in PROBLEM.match(problem).groups())
+            runs.append((geometry(*dims, residual), float(fields[-1])))
     passes = iterations + 1
     if not runs or len(runs) % passes:
         raise SystemExit(f"oneDNN logged {len(runs)} convolutions, not a multiple of {passes} passes: "
@@ -80,7 +90,7 @@ def onnxruntime_convolutions(model, batch, threads, iterations):
             w = args["input_type_shape"][1]["float"]
             y = args["output_type_shape"][0]["float"]
             residual = int(len(args["input_type_shape"]) > 3)  # X, W, B, then the Sum it adds onto
-            convolutions.append(((x[1], w[0], x[2], y[2], w[2], residual), median))
+            convolutions.append((geometry(x[1], w[0], x[2], y[2], w[2], residual), median))
         else:
             others[args.get("op_name")] += median
     return convolutions, others
@@ -88,9 +98,9 @@ def onnxruntime_convolutions(model, batch, threads, iterations):
 
 def grouped(convolutions):
     times, counts = collections.Counter(), collections.Counter()
-    for geometry, milliseconds in convolutions:
-        times[geometry] += milliseconds
-        counts[geometry] += 1
+    for row, milliseconds in convolutions:
+        times[row] += milliseconds
+        counts[row] += 1
     return times, counts
 
 
@@ -109,11 +119,11 @@ def main():
     theirs, their_counts = grouped(convolutions)
     print(f"{'in':>5} {'out':>5} {'size':>4} {'->':>4} {'k':>2} {'count':>5} {'illume ms':>10} "
           f"{'onnxruntime ms':>15} {'difference':>11} {'residual':>8}")
-    for geometry in sorted(set(ours) | set(theirs), key=lambda g: theirs[g] - ours[g]):
-        count = max(our_counts[geometry], their_counts[geometry])
-        print(f"{geometry[0]:5d} {geometry[1]:5d} {geometry[2]:4d} {geometry[3]:4d} {geometry[4]:2d} {count:5d} "
-              f"{ours[geometry]:10.2f} {theirs[geometry]:15.2f} {ours[geometry] - theirs[geometry]:11.2f} "
-              f"{'yes' if geometry[5] else '':>8}")
+    for row in sorted(set(ours) | set(theirs), key=lambda g: theirs[g] - ours[g]):
+        count = max(our_counts[row], their_counts[row])
+        print(f"{row[0]:5d} {row[1]:5d} {row[2]:4d} {row[3]:4d} {row[4]:2d} {count:5d} "
+              f"{ours[row]:10.2f} {theirs[row]:15.2f} {ours[row] - theirs[row]:11.2f} "
+              f"{'yes' if row[5] else '':>8}")
     print(f"convolutions: illume {sum(ours.values()):.1f} ms, ONNX Runtime {sum(theirs.values()):.1f} ms")
     print("ONNX Runtime's other ops (ms): " + ", ".join(f"{k} {v:.2f}" for k, v in others.most_common()))
     return 0
