@@ -9,7 +9,8 @@ illume's times come from oneDNN's own log of each primitive it runs
 side's time for a convolution is the median over the timed passes; a group
 sums the convolutions of one geometry (in and out channels, in and out size,
 kernel) and whether they add their output onto a residual (a fused Add);
-channel counts are rounded up to 16, as ONNX Runtime's profiler reports them. Run it where nothing else runs: the point is the per-layer split,
+channel counts are rounded up to 16, as ONNX Runtime's profiler reports them.
+Run it where nothing else runs: the point is the per-layer split,
 compare_onnxruntime.py gives the throughput ratio.
 
 usage: layers_onnxruntime.py MODEL [--batch N] [--threads T] [--iterations K]
@@ -21,7 +22,6 @@ import json
 import os
 import re
 import statistics
-import subprocess
 import sys
 import tempfile
 
@@ -43,13 +43,10 @@ def geometry(in_channels, out_channels, in_size, out_size, kernel, residual):
 def illume_convolutions(illume, model, batch, threads, iterations):
     """(geometry, median ms) per convolution of a pass, in order, from oneDNN's log."""
     environment = dict(os.environ, ONEDNN_VERBOSE="1", DNNL_VERBOSE="1")
-    result = subprocess.run([illume, "bench", model, "--batch", str(batch), "--threads", str(threads),
-                             "--iterations", str(iterations), "--warmup", "1"],
-                            capture_output=True, text=True, env=environment)
-    if result.returncode != 0:
-        raise SystemExit(f"illume bench exited with {result.returncode}:\n{result.stderr.strip()}")
+    log = peers.run([illume, "bench", model, "--batch", str(batch), "--threads", str(threads),
+                     "--iterations", str(iterations), "--warmup", "1"], environment)
     runs = []
-    for line in result.stdout.splitlines():
+    for line in log.splitlines():
         fields = line.split(",")
         if "exec" not in fields[:3] or "convolution" not in fields:
             continue

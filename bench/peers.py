@@ -46,9 +46,10 @@ def onnxruntime_session(model, batch, threads, profile_prefix=None):
     return session, {model_input.name: np.random.default_rng(1).random(shape, dtype=np.float32)}
 
 
-def run(command):
-    """Runs a child and returns its standard output; shows its error output when it fails."""
-    result = subprocess.run(command, capture_output=True, text=True)
+def run(command, environment=None):
+    """Runs a child (in `environment`, else this process's) and returns its
+    standard output; shows its error output when it fails."""
+    result = subprocess.run(command, capture_output=True, text=True, env=environment)
     if result.returncode != 0:
         raise SystemExit(f"{' '.join(command)}\nexited with {result.returncode}:\n{result.stderr.strip()}")
     return result.stdout

@@ -12,7 +12,7 @@
  * (OMP_WAIT_POLICY=passive) costs a wake-up at every parallel region: on the
  * CI machine MobileNetV2 at batch 1 took 4.7 ms a pass that way and 1.7 ms
  * spinning. Spinning long (libgomp's default, 300,000 turns) slowed two
- * illume processes sharing the cores 2 to 12 times over (ResNet-50 at batch
+ * illume processes sharing the cores 1.8 to 13 times over (ResNet-50 at batch
  * 1: 36.6 ms passive, 65 to 468 ms). 1,000 turns keeps the first gain and
  * costs 10 to 65% in the second (docs/performance.md, "How threads wait").
  * libgomp reads the count only when it loads, before main: so the command
