@@ -128,6 +128,10 @@ typedef struct illume_session_options {
     int fuse_activations;   /* run a Relu or a residual Add inside the Conv before it */
     int profile;            /* time every node (synchronizing after each); see illume_session_profile */
     int channels_last;      /* keep activations channels last where the backend prefers it */
+    /* Forward only, where the backend gains (the CPU): run the first nodes,
+     * whose activations outweigh their weights, one image at a time, so an
+     * image's activations stay in the caches (docs/architecture.md). */
+    int split_batch;
     /* CUDA (docs/gpu.md); the CPU backend ignores both. fast: non-deterministic
      * cuDNN algorithms and TF32 math in cuDNN and cuBLAS; autotune: cuDNN
      * times its convolution algorithms once per node instead of ranking them
@@ -166,6 +170,7 @@ typedef struct illume_session_stats {
     size_t activation_bytes; /* sum of all intermediate tensors, as if none were reused */
     size_t constant_bytes;   /* weights and folded constants */
     int node_count;          /* nodes left to run after folding */
+    int image_node_count;    /* of those, the first ones that run one image at a time (split_batch) */
 } illume_session_stats;
 
 void illume_session_get_stats(const illume_session *session, illume_session_stats *stats);

@@ -244,6 +244,8 @@ struct backend {
     int shares_host_memory;
     /* Convolutions run fastest on channels-last activations (the layout pass applies). */
     int prefers_channels_last;
+    /* A forward batch's first nodes run faster one image at a time (runtime/split_batch.c). */
+    int splits_batches;
     void (*destroy)(backend *self);
 
     void *(*allocate)(backend *self, size_t bytes);

@@ -115,25 +115,39 @@ static int gradient_block(const planner *p, int v) {
     return v < 0 || !p->needs_gradient[v] ? -1 : p->gradient_block_of[p->gradient_storage[v]];
 }
 
+/* Whether value v, made by a step before first_step, is read from
+ * first_step on (or is a graph output): then it is there when the plan starts. */
+static int read_from_first_step(const planner *p, int v) {
+    const graph *g = p->g;
+    if (g->values[v].is_graph_output) return 1;
+    for (int n = p->result->first_step; n < p->steps; n++)
+        for (int i = 0; i < g->nodes[n].input_count; i++)
+            if (g->nodes[n].inputs[i] == v) return 1;
+    return 0;
+}
+
 static illume_status forward_blocks(planner *p) {
     const graph *g = p->g;
-    for (int n = 0; n < p->steps; n++) {
+    int first_step = p->result->first_step;
+    for (int n = first_step; n < p->steps; n++) {
         const graph_node *node = &g->nodes[n];
         if (op_get(node->op)->is_view && node->inputs[0] >= 0 && !g->values[node->inputs[0]].constant)
             p->storage[node->outputs[0]] = p->storage[node->inputs[0]];
     }
     for (int v = 0; v < g->value_count; v++) {
         const graph_value *value = &g->values[v];
-        int used = value->is_graph_input || value->producer >= 0;
+        int given = value->is_graph_input || (value->producer >= 0 && value->producer < first_step);
+        int used = value->is_graph_input || value->producer >= first_step ||
+                   (given && read_from_first_step(p, v));
         if (value->constant || !used || p->storage[v] != v) continue;
         size_t bytes;
         if (value_byte_size(value, &bytes))
             return illume_fail(p->context, ILLUME_ERROR_INVALID_INPUT, "value '%s' is too large", value->name);
-        int first = value->is_graph_input ? -1 : value->producer;
+        int first = given ? -1 : value->producer;
         p->block_of[v] = add_block(p, bytes, first, first);
     }
     /* Each block lives until its last reader, or to the end for graph outputs. */
-    for (int n = 0; n < p->steps; n++) {
+    for (int n = first_step; n < p->steps; n++) {
         const graph_node *node = &g->nodes[n];
         for (int i = 0; i < node->input_count; i++) extend(p, forward_block(p, node->inputs[i]), n);
         for (int o = 0; o < node->output_count; o++) extend(p, forward_block(p, node->outputs[o]), n);
@@ -152,7 +166,7 @@ static illume_status forward_blocks(planner *p) {
  * Conv with a fused residual Add accumulates into the addend). */
 static void merge_in_place(planner *p) {
     const graph *g = p->g;
-    for (int n = 0; n < p->steps; n++) {
+    for (int n = p->result->first_step; n < p->steps; n++) {
         const graph_node *node = &g->nodes[n];
         int k = node->inplace_input;
         if (k < 0 || k >= node->input_count || node->inputs[k] < 0 || node->outputs[0] < 0) continue;
@@ -338,8 +352,12 @@ static illume_status build(planner *p) {
     return ILLUME_OK;
 }
 
-illume_status plan_build(illume_context *context, const graph *g, const plan_backward *backward, plan *result) {
+illume_status plan_build(illume_context *context, const graph *g, const plan_backward *backward, int first_step,
+                         plan *result) {
     memset(result, 0, sizeof *result);
+    if (first_step < 0 || first_step > g->node_count || (backward && first_step))
+        return illume_fail(context, ILLUME_ERROR_INTERNAL, "a plan cannot start at step %d", first_step);
+    result->first_step = first_step;
     int steps = g->node_count, values = g->value_count;
     planner p;
     memset(&p, 0, sizeof p);

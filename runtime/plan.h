@@ -43,10 +43,15 @@ typedef struct plan {
     int64_t accumulate_offset; /* where a contribution that adds to a gradient is written first */
     size_t arena_bytes;
     size_t activation_bytes;   /* every block, as if none shared */
+    int first_step;            /* the steps before it run elsewhere (runtime/split_batch.c) */
 } plan;
 
-/* backward: NULL for a forward-only plan. */
-illume_status plan_build(illume_context *context, const graph *g, const plan_backward *backward, plan *result);
+/* backward: NULL for a forward-only plan. first_step: 0, or, forward only,
+ * the first step this plan runs; the values the steps before it make and
+ * later steps read are placed as if given, like graph inputs, and nothing
+ * else of theirs is. */
+illume_status plan_build(illume_context *context, const graph *g, const plan_backward *backward, int first_step,
+                         plan *result);
 void plan_free(plan *p);
 
 #endif

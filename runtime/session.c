@@ -10,6 +10,7 @@
 #include "model.h"
 #include "ops/op_support.h"
 #include "passes.h"
+#include "split_batch.h"
 
 static illume_status prepare_calls(illume_session *session);
 
@@ -19,6 +20,7 @@ void illume_session_options_default(illume_session_options *options) {
     options->fold_batchnorm = 1;
     options->fuse_activations = 1;
     options->channels_last = 1;
+    options->split_batch = 1;
 }
 
 /* Refuses graphs that would need integer data at run time. */
@@ -216,7 +218,7 @@ static illume_status plan_with_backward(illume_session *session, const illume_se
     session->relevance = options->relevance;
     plan_backward request = {session->from, session->to, session->to_count, keep, options->keep_count,
                              options->relevance};
-    illume_status status = plan_build(context, g, &request, &session->plan);
+    illume_status status = plan_build(context, g, &request, 0, &session->plan);
     free(keep);
     return status;
 }
@@ -242,10 +244,16 @@ illume_status illume_session_create(illume_context *context, const illume_model 
         status = prepare_graph(context, model, options, input_count, input_shapes, &session->graph);
     if (status == ILLUME_OK && options->channels_last && session->backend->prefers_channels_last)
         status = pass_channels_last(context, session->graph);
-    if (status == ILLUME_OK && options->backward) status = plan_with_backward(session, options);
-    else if (status == ILLUME_OK) status = plan_build(context, session->graph, NULL, &session->plan);
+    if (status == ILLUME_OK && options->backward) {
+        status = plan_with_backward(session, options);
+    } else if (status == ILLUME_OK) {
+        int split = options->split_batch && session->backend->splits_batches && options->keep_count == 0;
+        status = plan_build(context, session->graph, NULL, split ? split_batch_choose(session->graph) : 0,
+                            &session->plan);
+    }
     if (status == ILLUME_OK) status = place_values(session);
     if (status == ILLUME_OK) status = prepare_calls(session);
+    if (status == ILLUME_OK && session->plan.first_step) status = split_batch_create(session);
     if (status == ILLUME_OK && session->has_backward) status = session_prepare_backward(session);
     if (status == ILLUME_OK && options->profile) {
         session->op_seconds = calloc((size_t)session_profile_keys(), sizeof(double));
@@ -261,8 +269,33 @@ illume_status illume_session_create(illume_context *context, const illume_model 
     return ILLUME_OK;
 }
 
+illume_status session_create_part(illume_session *parent, graph *g, illume_session **result) {
+    *result = NULL;
+    illume_session *session = calloc(1, sizeof *session);
+    if (!session) {
+        graph_free(g);
+        return illume_fail(parent->context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
+    }
+    session->context = parent->context;
+    session->backend = parent->backend;
+    session->parent = parent;
+    session->graph = g;
+    session->op_seconds = parent->op_seconds;
+    session->op_calls = parent->op_calls;
+    illume_status status = plan_build(session->context, g, NULL, 0, &session->plan);
+    if (status == ILLUME_OK) status = place_values(session);
+    if (status == ILLUME_OK) status = prepare_calls(session);
+    if (status != ILLUME_OK) {
+        illume_session_free(session);
+        return status;
+    }
+    *result = session;
+    return ILLUME_OK;
+}
+
 void illume_session_free(illume_session *session) {
     if (!session) return;
+    split_batch_free(session);
     backend *device = session->backend;
     if (device) {
         session_free_lrp(session);
@@ -272,15 +305,17 @@ void illume_session_free(illume_session *session) {
         for (int v = 0; session->uploaded && v < session->graph->value_count; v++)
             if (session->uploaded[v]) device->release(device, session->uploaded[v]);
         if (session->arena) device->release(device, session->arena);
-        device->destroy(device);
+        if (!session->parent) device->destroy(device);
     }
     free(session->pointers);
     free(session->uploaded);
     free(session->states);
     free(session->calls);
     free(session->call_pointers);
-    free(session->op_seconds);
-    free(session->op_calls);
+    if (!session->parent) {
+        free(session->op_seconds);
+        free(session->op_calls);
+    }
     free(session->to);
     free(session->gradients);
     plan_free(&session->plan);
@@ -333,8 +368,8 @@ static int outputs_empty(const graph *g, const graph_node *node) {
     return 1;
 }
 
-static illume_status run_steps(illume_session *session) {
-    for (int s = 0; s < session->plan.step_count; s++) {
+illume_status session_run_steps(illume_session *session) {
+    for (int s = session->plan.first_step; s < session->plan.step_count; s++) {
         const op_call *call = &session->calls[s];
         const op_definition *definition = op_get(call->node->op);
         if (!definition->forward || outputs_empty(session->graph, call->node)) continue;
@@ -456,7 +491,8 @@ illume_status session_queue_forward(illume_session *session) {
     session->ran = 0;
     session->backward_ran = 0;
     session->forward_spent = 0;
-    ILLUME_TRY(run_steps(session));
+    if (session->split) ILLUME_TRY(split_batch_run(session));
+    ILLUME_TRY(session_run_steps(session));
     session->ran = 1;
     return ILLUME_OK;
 }
@@ -486,4 +522,11 @@ void illume_session_get_stats(const illume_session *session, illume_session_stat
     stats->activation_bytes = session->plan.activation_bytes;
     stats->constant_bytes = session->constant_bytes;
     stats->node_count = session->graph->node_count;
+    stats->image_node_count = session->plan.first_step;
+    if (session->split) {
+        illume_session_stats images;
+        illume_session_get_stats(split_batch_images(session), &images);
+        stats->arena_bytes += images.arena_bytes;
+        stats->activation_bytes += images.activation_bytes;
+    }
 }

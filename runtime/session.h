@@ -35,7 +35,19 @@ struct illume_session {
     int forward_spent;    /* a backward pass began: it reuses the memory of the forward values it read */
     int relevance;        /* planned for LRP: nothing fused, every forward value kept for the backward */
     struct lrp_state *lrp; /* the LRP rules (runtime/lrp.c), once set */
+
+    /* The first steps, run one image at a time (runtime/split_batch.c); NULL for none. */
+    struct split_batch *split;
+    /* Set on such a part of a session: it runs on the parent's backend and
+     * adds to the parent's profile. */
+    illume_session *parent;
 };
+
+/* A session over g, a graph ready to plan (the session takes it), that
+ * runs on the parent's backend and adds to its profile. */
+illume_status session_create_part(illume_session *parent, graph *g, illume_session **result);
+/* Runs the forward steps of the session's plan, from its first step. */
+illume_status session_run_steps(illume_session *session);
 
 /* Prepares what the backward steps need once the values are placed. */
 illume_status session_prepare_backward(illume_session *session);

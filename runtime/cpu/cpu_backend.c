@@ -66,6 +66,7 @@ backend *cpu_backend_create(illume_context *context) {
     self->context = context;
     self->shares_host_memory = 1;
     self->prefers_channels_last = 1;
+    self->splits_batches = 1;
     self->destroy = cpu_destroy;
     self->allocate = cpu_allocate;
     self->release = cpu_release;
