@@ -27,6 +27,7 @@ ILLUME_INLINE float illume_unary(unary_kind kind, float alpha, float beta, float
     case UNARY_CLIP: return x < alpha ? alpha : (x > beta ? beta : x);
     case UNARY_LINEAR: return alpha * x + beta;
     case UNARY_ABS: return fabsf(x);
+    case UNARY_SWISH: return x * illume_unary(UNARY_SIGMOID, 0.0f, 0.0f, x);
     }
     return x;
 }
@@ -70,18 +71,23 @@ ILLUME_INLINE float illume_unary_gradient(unary_kind kind, float alpha, float be
     case UNARY_CLIP: return x > alpha && x < beta ? dy : 0.0f;
     case UNARY_LINEAR: return alpha * dy;
     case UNARY_ABS: return x > 0.0f ? dy : (x < 0.0f ? -dy : 0.0f);
+    case UNARY_SWISH: {
+        float y = illume_unary(UNARY_SIGMOID, 0.0f, 0.0f, x);
+        return dy * y * (1.0f + x * (1.0f - y));
+    }
     }
     return dy;
 }
 
 /* What a unary op's derivative reads: nothing (copy, linear), its input
- * only (hard swish and abs: their output does not tell the slope), or
- * either its input or its output. */
+ * only (hard swish, abs and swish: their output does not tell the slope),
+ * or either its input or its output. */
 enum { ILLUME_READS_NOTHING, ILLUME_READS_INPUT, ILLUME_READS_EITHER };
 
 ILLUME_INLINE int illume_unary_gradient_reads(unary_kind kind) {
     if (kind == UNARY_COPY || kind == UNARY_LINEAR) return ILLUME_READS_NOTHING;
-    return kind == UNARY_HARD_SWISH || kind == UNARY_ABS ? ILLUME_READS_INPUT : ILLUME_READS_EITHER;
+    return kind == UNARY_HARD_SWISH || kind == UNARY_ABS || kind == UNARY_SWISH ? ILLUME_READS_INPUT
+                                                                                 : ILLUME_READS_EITHER;
 }
 
 /* The same from the output y, for activations fused into the op before them

@@ -214,6 +214,65 @@ illume_status pass_fuse_add(illume_context *context, graph *g) {
     return status;
 }
 
+static int is_op(const graph_node *node, const char *name) {
+    return node->op != GRAPH_NODE_DELETED && strcmp(op_get(node->op)->name, name) == 0;
+}
+
+/* A value only the passes' fused node will read: no graph output, not pinned. */
+static int private_value(const graph_value *value) { return !value->is_graph_output && !value->pinned; }
+
+/* The activation y * gate(y) is, for a gate node reading y: swish for a
+ * Sigmoid, hard swish for HardSigmoid(y / 6 + 1/2) (how PyTorch exports
+ * Hardswish before opset 14); UNARY_COPY for any other gate. */
+static unary_kind gated_activation(illume_context *context, const graph *g, const graph_node *gate) {
+    if (is_op(gate, "Sigmoid")) return UNARY_SWISH;
+    unary_desc hard;
+    if (!is_op(gate, "HardSigmoid") || activation_describe(context, g, gate, &hard) != ILLUME_OK) return UNARY_COPY;
+    return hard.alpha == 1.0f / 6.0f && hard.beta == 0.5f ? UNARY_HARD_SWISH : UNARY_COPY;
+}
+
+/* The Conv that can take in Mul(y, gate(y)) of its output y (SiLU, or
+ * hard swish), where nothing else reads y or the gate's output; -1 if none.
+ * Sets *gate_node to the gate and *kind to the activation. */
+static int gated_conv(illume_context *context, const graph *g, const graph_node *mul, const int *readers,
+                      int *gate_node, unary_kind *kind) {
+    for (int side = 0; side < 2; side++) {
+        const graph_value *gate = graph_input(g, mul, side), *y = graph_input(g, mul, 1 - side);
+        if (!gate || !y || gate->producer < 0 || y->producer < 0) continue;
+        const graph_node *node = &g->nodes[gate->producer];
+        if (node->inputs[0] != mul->inputs[1 - side]) continue;
+        *kind = gated_activation(context, g, node);
+        if (*kind == UNARY_COPY) continue;
+        if (readers[mul->inputs[side]] != 1 || readers[mul->inputs[1 - side]] != 2 || !private_value(gate) ||
+            !private_value(y))
+            continue;
+        const graph_node *producer = &g->nodes[y->producer];
+        if ((!is_op(producer, "Conv") && !is_op(producer, "ConvTranspose")) || producer->fused_activation.kind)
+            continue;
+        *gate_node = gate->producer;
+        return y->producer;
+    }
+    return -1;
+}
+
+/* Conv, gate, Mul (SiLU in EfficientNet, hard swish in MobileNetV3) as one
+ * Conv with that activation: the gate and the Mul would each pass over the
+ * activations once more. */
+static void fuse_gated_activations(illume_context *context, graph *g, const int *readers) {
+    for (int n = 0; n < g->node_count; n++) {
+        graph_node *mul = &g->nodes[n];
+        int gate;
+        unary_kind kind;
+        if (!is_op(mul, "Mul") || mul->input_count != 2) continue;
+        int conv = gated_conv(context, g, mul, readers, &gate, &kind);
+        if (conv < 0) continue;
+        g->nodes[conv].fused_activation = (graph_activation){(int)kind, 0.0f, 0.0f};
+        g->values[g->nodes[gate].outputs[0]].producer = -1;
+        g->nodes[gate].op = GRAPH_NODE_DELETED;
+        graph_absorb(g, conv, mul);
+    }
+}
+
 /* Whether an activation's derivative follows from its output alone. */
 static int derivable_from_output(const unary_desc *activation) {
     if (activation->kind == UNARY_HARD_SWISH) return 0;
@@ -227,6 +286,7 @@ illume_status pass_fuse_activation(illume_context *context, graph *g, int for_ba
     int *readers = graph_count_readers(g);
     if (!readers) return illume_fail(context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
     illume_status status = ILLUME_OK;
+    if (!for_backward) fuse_gated_activations(context, g, readers);
     for (int n = 0; n < g->node_count && status == ILLUME_OK; n++) {
         graph_node *node = &g->nodes[n];
         unary_desc activation;

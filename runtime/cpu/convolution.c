@@ -93,6 +93,9 @@ static illume_status append_activation(illume_context *context, dnnl_post_ops_t 
         DNNL_TRY(context, dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_linear, alpha, beta));
         break;
     case UNARY_ABS: DNNL_TRY(context, dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_abs, 0.0f, 0.0f)); break;
+    case UNARY_SWISH:
+        DNNL_TRY(context, dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_swish, 1.0f, 0.0f));
+        break;
     }
     return ILLUME_OK;
 }

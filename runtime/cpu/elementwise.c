@@ -6,18 +6,33 @@
 
 #define PARALLEL_THRESHOLD 32768
 
+/* One loop per kind, each with the kind a constant: the compiler then
+ * inlines that kind's math alone and vectorizes the loop where the math
+ * allows (a switch inside the loop kept every kind scalar). */
+#define UNARY_CASE(kind_value)                                                                                   \
+    case kind_value:                                                                                             \
+        _Pragma("omp parallel for simd schedule(static) if (count > PARALLEL_THRESHOLD)")                        \
+        for (int64_t i = 0; i < count; i++) y[i] = illume_unary(kind_value, alpha, beta, x[i]);                  \
+        break;
+
 illume_status cpu_unary(backend *self, const unary_desc *desc, const float *x, float *y) {
     (void)self;
     int64_t count = desc->count;
-    unary_kind kind = desc->kind;
     float alpha = desc->alpha, beta = desc->beta;
-    if (kind == UNARY_RELU) {
-#pragma omp parallel for simd schedule(static) if (count > PARALLEL_THRESHOLD)
-        for (int64_t i = 0; i < count; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
-        return ILLUME_OK;
+    switch (desc->kind) {
+        UNARY_CASE(UNARY_COPY)
+        UNARY_CASE(UNARY_RELU)
+        UNARY_CASE(UNARY_LEAKY_RELU)
+        UNARY_CASE(UNARY_SIGMOID)
+        UNARY_CASE(UNARY_TANH)
+        UNARY_CASE(UNARY_HARD_SIGMOID)
+        UNARY_CASE(UNARY_HARD_SWISH)
+        UNARY_CASE(UNARY_ELU)
+        UNARY_CASE(UNARY_CLIP)
+        UNARY_CASE(UNARY_LINEAR)
+        UNARY_CASE(UNARY_ABS)
+        UNARY_CASE(UNARY_SWISH)
     }
-#pragma omp parallel for schedule(static) if (count > PARALLEL_THRESHOLD)
-    for (int64_t i = 0; i < count; i++) y[i] = illume_unary(kind, alpha, beta, x[i]);
     return ILLUME_OK;
 }
 
@@ -46,6 +61,32 @@ static int coalesce(int rank, int64_t *dims, int64_t *a, int64_t *b) {
     return out;
 }
 
+/* As UNARY_CASE: a row's loop per kind and per operand walk (contiguous,
+ * broadcast, strided), each with its math inlined alone. */
+#define BINARY_ROWS(kind_value)                                                                                  \
+    case kind_value:                                                                                             \
+        if (a_step == 1 && b_step == 1) {                                                                        \
+            _Pragma("omp simd") for (int64_t i = 0; i < row; i++) y[i] = illume_binary(kind_value, a[i], b[i]);  \
+        } else if (a_step == 1 && b_step == 0) {                                                                 \
+            _Pragma("omp simd") for (int64_t i = 0; i < row; i++) y[i] = illume_binary(kind_value, a[i], b[0]);  \
+        } else if (a_step == 0 && b_step == 1) {                                                                 \
+            _Pragma("omp simd") for (int64_t i = 0; i < row; i++) y[i] = illume_binary(kind_value, a[0], b[i]);  \
+        } else {                                                                                                 \
+            for (int64_t i = 0; i < row; i++) y[i] = illume_binary(kind_value, a[i * a_step], b[i * b_step]);    \
+        }                                                                                                        \
+        break;
+
+static void binary_row(binary_kind kind, const float *a, int64_t a_step, const float *b, int64_t b_step, float *y,
+                       int64_t row) {
+    switch (kind) {
+        BINARY_ROWS(BINARY_ADD)
+        BINARY_ROWS(BINARY_SUB)
+        BINARY_ROWS(BINARY_MUL)
+        BINARY_ROWS(BINARY_DIV)
+        BINARY_ROWS(BINARY_PRELU)
+    }
+}
+
 illume_status cpu_binary(backend *self, const binary_desc *desc, const float *a, const float *b, float *y) {
     (void)self;
     int64_t dims[ILLUME_MAX_RANK], a_strides[ILLUME_MAX_RANK], b_strides[ILLUME_MAX_RANK];
@@ -66,16 +107,7 @@ illume_status cpu_binary(backend *self, const binary_desc *desc, const float *a,
         const float *pa = a + illume_strided_offset(rank - 1, dims, a_strides, r);
         const float *pb = b + illume_strided_offset(rank - 1, dims, b_strides, r);
         float *py = y + r * row;
-        if (a_step == 1 && b_step == 1 && kind == BINARY_ADD) {
-#pragma omp simd
-            for (int64_t i = 0; i < row; i++) py[i] = pa[i] + pb[i];
-        } else if (a_step == 1 && b_step == 0 && kind == BINARY_MUL) {
-            float scale = pb[0];
-#pragma omp simd
-            for (int64_t i = 0; i < row; i++) py[i] = pa[i] * scale;
-        } else {
-            for (int64_t i = 0; i < row; i++) py[i] = illume_binary(kind, pa[i * a_step], pb[i * b_step]);
-        }
+        binary_row(kind, pa, a_step, pb, b_step, py, row);
     }
     return ILLUME_OK;
 }

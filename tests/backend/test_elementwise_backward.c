@@ -40,6 +40,7 @@ static double unary_derivative(const unary_case *test, gradient_rule rule, doubl
     case UNARY_CLIP: return x > alpha && x < beta ? dy : 0.0;
     case UNARY_LINEAR: return alpha * dy;
     case UNARY_ABS: return x > 0 ? dy : x < 0 ? -dy : 0.0;
+    case UNARY_SWISH: return dy * (sigmoid(x) + x * sigmoid(x) * (1.0 - sigmoid(x)));
     }
     return 0.0;
 }
@@ -92,6 +93,7 @@ static const unary_case unary_cases[] = {
     {"clip", UNARY_CLIP, -1.0f, 2.0f, 1},
     {"linear", UNARY_LINEAR, -0.75f, 0.25f, 1},
     {"absolute", UNARY_ABS, 0.0f, 0.0f, 0},
+    {"swish", UNARY_SWISH, 0.0f, 0.0f, 0},
 };
 
 /* ---- binary ---- */

@@ -83,7 +83,7 @@ static void fills_and_terms(backend *cpu) {
 static void unary_kinds(backend *cpu) {
     const unary_kind kinds[] = {UNARY_COPY,         UNARY_RELU,       UNARY_LEAKY_RELU, UNARY_SIGMOID, UNARY_TANH,
                                 UNARY_HARD_SIGMOID, UNARY_HARD_SWISH, UNARY_ELU,        UNARY_CLIP,    UNARY_LINEAR,
-                                UNARY_ABS};
+                                UNARY_ABS,          UNARY_SWISH};
     const gradient_rule rules[] = {RULE_GRADIENT, RULE_GUIDED, RULE_DECONV};
     for (unary_kind kind : kinds)
         for (int64_t count : {(int64_t)300, (int64_t)5000}) {

@@ -2,7 +2,8 @@
  * depthwise, strides, dilations, asymmetric pads, every auto_pad, 1-D to
  * 3-D, with and without bias, with a Relu fused by the fusion pass, and
  * with weights given as a graph input rather than a constant; chains of
- * convolutions, and residual Adds fused into the Conv before them. */
+ * convolutions, residual Adds fused into the Conv before them, and SiLU and
+ * hard swish (a gate and a Mul) fused as the Conv's activation. */
 #include <stdio.h>
 #include <string.h>
 
@@ -230,6 +231,74 @@ static void residual(residual_kind kind, uint64_t *seed) {
     tensor_release(&inputs[1]);
 }
 
+/* y * gate(y) after a convolution, which the fusion pass runs as the
+ * Conv's activation (one node): SiLU, Mul(y, Sigmoid(y)), in either operand
+ * order, and hard swish as PyTorch exports it, Mul(y, HardSigmoid(y) with
+ * alpha 1/6, beta 1/2). Not fused: a gate whose output has another reader,
+ * and a HardSigmoid of other slopes. */
+typedef enum gated_kind {
+    GATED_SIGMOID_SECOND,
+    GATED_SIGMOID_FIRST,
+    GATED_SIGMOID_READ_ELSEWHERE,
+    GATED_HARD_SIGMOID,
+    GATED_OTHER_HARD_SIGMOID,
+    GATED_KINDS
+} gated_kind;
+
+static void gated(gated_kind kind, uint64_t *seed) {
+    static const char *const names[] = {"Conv, Mul(y, Sigmoid(y))", "Conv, Mul(Sigmoid(y), y)",
+                                        "Conv, Mul(y, Sigmoid(y)) with the Sigmoid an output (not fused)",
+                                        "Conv, Mul(y, HardSigmoid(y)) (hard swish)",
+                                        "Conv, Mul(y, HardSigmoid(y)) of slope 0.2 (not fused)"};
+    const int64_t x_dims[4] = {2, 3, 7, 6}, w_dims[4] = {5, 3, 3, 3}, bias_dims[1] = {5};
+    illume_tensor x = tensor_random(4, x_dims, -1.0f, 1.0f, seed);
+    illume_tensor w = tensor_random(4, w_dims, -2.0f, 2.0f, seed), bias = tensor_random(1, bias_dims, -1.0f, 1.0f, seed);
+    window_params params = window_defaults();
+    for (int d = 0; d < 4; d++) params.pads[d] = 1;
+    int hard = kind == GATED_HARD_SIGMOID || kind == GATED_OTHER_HARD_SIGMOID;
+    float alpha = kind == GATED_HARD_SIGMOID ? 1.0f / 6.0f : 0.2f;
+    illume_tensor produced = reference_conv(&x, &w, &bias, 1, &params, 0);
+    illume_tensor want[2] = {{0}, reference_unary(&produced, hard ? "HardSigmoid" : "Sigmoid", alpha, 0.5f)};
+    want[0] = reference_binary("Mul", &produced, &want[1]);
+    int output_count = kind == GATED_SIGMOID_READ_ELSEWHERE ? 2 : 1;
+    int fusable = kind != GATED_SIGMOID_READ_ELSEWHERE && kind != GATED_OTHER_HARD_SIGMOID;
+    for (int run = 0; run < 4; run++) {
+        int fuse = run / 2, layout = run % 2;
+        builder *b = builder_create(13);
+        int conv_inputs[3] = {builder_input(b, "x", 4, x_dims), builder_floats(b, "w", 4, w_dims, w.data),
+                              builder_floats(b, "b", 1, bias_dims, bias.data)};
+        int y, gate, product;
+        int node = builder_node(b, "Conv", 3, conv_inputs, 1, &y);
+        builder_attribute_ints(b, node, "pads", 4, params.pads);
+        node = builder_node(b, hard ? "HardSigmoid" : "Sigmoid", 1, &y, 1, &gate);
+        if (hard) builder_attribute_float(b, node, "alpha", alpha);
+        int mul_inputs[2] = {kind == GATED_SIGMOID_FIRST ? gate : y, kind == GATED_SIGMOID_FIRST ? y : gate};
+        builder_node(b, "Mul", 2, mul_inputs, 1, &product);
+        builder_output(b, product);
+        if (kind == GATED_SIGMOID_READ_ELSEWHERE) builder_output(b, gate);
+        illume_session_options options;
+        illume_session_options_default(&options);
+        options.device = "cpu";
+        options.fuse_activations = fuse;
+        options.channels_last = layout;
+        illume_tensor expected[2];
+        for (int o = 0; o < output_count; o++) expected[o] = tensor_copy(&want[o]);
+        illume_session_stats stats = {0};
+        char label[192];
+        snprintf(label, sizeof label, "%s, fusion %s%s", names[kind], fuse ? "on" : "off",
+                 layout ? " (channels last)" : "");
+        int nodes = fuse && fusable ? 1 : 3;
+        if (expect_run_with(label, b, &options, 1, &x, output_count, expected, 1e-5, &stats) && !layout &&
+            stats.node_count != nodes)
+            test_fail("%s: %d nodes left after the passes, expected %d", label, stats.node_count, nodes);
+    }
+    for (int o = 0; o < 2; o++) tensor_release(&want[o]);
+    tensor_release(&produced);
+    tensor_release(&x);
+    tensor_release(&w);
+    tensor_release(&bias);
+}
+
 int main(void) {
     uint64_t seed = 20241121;
     run_cases(shared_conv_cases, shared_conv_case_count, 0, &seed);
@@ -238,5 +307,6 @@ int main(void) {
     run_cases(transpose_cases, sizeof transpose_cases / sizeof transpose_cases[0], 1, &seed);
     chains(&seed);
     for (int kind = 0; kind < RESIDUAL_KINDS; kind++) residual((residual_kind)kind, &seed);
+    for (int kind = 0; kind < GATED_KINDS; kind++) gated((gated_kind)kind, &seed);
     return test_report("ops/conv");
 }
