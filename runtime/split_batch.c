@@ -7,18 +7,24 @@
  * rest on the whole batch, whose weights each node then reads once.
  *
  * The cut is where the bytes a node moves per image (its activations) most
- * outweigh those it would read again for every image (its weights): the
- * step before which the sum of activation bytes less twice the weight bytes
- * is largest. The factor 2 is measured, not derived: on ResNet-50 at batch
- * 16 it ends the split where running image by image stops paying (docs/
- * performance.md, "Splitting the batch"). Only nodes that compute each image
- * from that image alone may run before the cut. */
+ * outweigh what running it image by image costs: its weights, read again
+ * for every image, and a fixed cost per call (small problems run less
+ * efficiently, and each call has its overhead). A node's gain is its
+ * activation bytes per image less twice its weight bytes less 512 KiB, and
+ * the cut is the step before which the sum of the gains is largest. Both
+ * the factor and the fixed cost are measured, not derived: across the
+ * torchvision zoo at batch 16 they end the split where running image by
+ * image stops paying (docs/performance.md, "Splitting the batch"). Only
+ * nodes that compute each image from that image alone may run before the
+ * cut. */
 #include "split_batch.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "op.h"
+
+#define CALL_COST_BYTES (512.0 * 1024.0)
 
 struct split_batch {
     illume_session *images; /* the first steps, on a batch of one image */
@@ -86,8 +92,8 @@ static int per_image(const graph *g, const graph_node *node, int64_t batch) {
     return 1;
 }
 
-/* Activation bytes per image less twice the weight bytes: what running the
- * node one image at a time saves, in the cut's measure. */
+/* What running the node one image at a time saves, in the cut's measure:
+ * activation bytes per image less twice the weight bytes less a fixed cost. */
 static double image_gain(const graph *g, const graph_node *node, int64_t batch) {
     double gain = 0;
     for (int k = 0; k < node->input_count + node->output_count; k++) {
@@ -97,7 +103,7 @@ static double image_gain(const graph *g, const graph_node *node, int64_t batch) 
         if (!value || value_byte_size(value, &bytes)) continue;
         gain += value->constant ? -2.0 * (double)bytes : (double)bytes / (double)batch;
     }
-    return gain;
+    return gain - CALL_COST_BYTES;
 }
 
 /* Per value: the last step that reads it, node_count for graph outputs, -1 for none. */

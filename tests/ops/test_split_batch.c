@@ -10,6 +10,7 @@
 #include "test_support.h"
 
 #define BATCH 4
+#define SIZE 96
 
 typedef enum ending { PLAIN, EARLY_OUTPUT, BATCH_CONCAT } ending;
 
@@ -20,14 +21,16 @@ static int constant(builder *b, const char *name, int rank, const int64_t *dims,
     return v;
 }
 
-static int conv(builder *b, const char *name, int x, int64_t in, int64_t out, uint64_t *seed) {
+static int conv(builder *b, const char *name, int x, int64_t in, int64_t out, int64_t stride, uint64_t *seed) {
     char w_name[32], bias_name[32];
     snprintf(w_name, sizeof w_name, "%s_w", name);
     snprintf(bias_name, sizeof bias_name, "%s_b", name);
     int64_t w_dims[4] = {out, in, 3, 3}, bias_dims[1] = {out}, pads[4] = {1, 1, 1, 1};
     int inputs[3] = {x, constant(b, w_name, 4, w_dims, seed), constant(b, bias_name, 1, bias_dims, seed)};
+    int64_t strides[2] = {stride, stride};
     int y, node = builder_node(b, "Conv", 3, inputs, 1, &y);
     builder_attribute_ints(b, node, "pads", 4, pads);
+    builder_attribute_ints(b, node, "strides", 2, strides);
     return y;
 }
 
@@ -37,25 +40,26 @@ static int unary(builder *b, const char *op, int x) {
     return y;
 }
 
-/* A small residual network on (batch, 3, 16, 16) images: large activations
+/* A small residual network on (batch, 3, 96, 96) images: large activations
  * and small weights first (a Conv, a residual block, a MaxPool), then a
- * Conv whose weights outweigh its activations, pooling and a Gemm. With
+ * strided Conv whose weights and fixed cost outweigh its activations,
+ * pooling and a Gemm. With
  * EARLY_OUTPUT the first Relu's output is a graph output too; with
  * BATCH_CONCAT the first Relu's output is joined to itself along the batch
  * axis, which mixes images. */
 static illume_model *network(ending end) {
     uint64_t seed = 7;
     builder *b = builder_create(13);
-    int64_t x_dims[4] = {-1, 3, 16, 16};
+    int64_t x_dims[4] = {-1, 3, SIZE, SIZE};
     int x = builder_input(b, "x", 4, x_dims);
-    int first = unary(b, "Relu", conv(b, "conv1", x, 3, 8, &seed));
+    int first = unary(b, "Relu", conv(b, "conv1", x, 3, 16, 1, &seed));
     if (end == BATCH_CONCAT) {
         int parts[2] = {first, first}, joined;
         int node = builder_node(b, "Concat", 2, parts, 1, &joined);
         builder_attribute_int(b, node, "axis", 0);
         first = joined;
     }
-    int inner = conv(b, "conv2", first, 8, 8, &seed);
+    int inner = conv(b, "conv2", first, 16, 16, 1, &seed);
     int sum_inputs[2] = {inner, first}, sum;
     builder_node(b, "Add", 2, sum_inputs, 1, &sum);
     int block = unary(b, "Relu", sum), pooled;
@@ -63,9 +67,9 @@ static illume_model *network(ending end) {
     int64_t window[2] = {2, 2};
     builder_attribute_ints(b, pool, "kernel_shape", 2, window);
     builder_attribute_ints(b, pool, "strides", 2, window);
-    int wide = unary(b, "Relu", conv(b, "conv3", pooled, 8, 64, &seed));
+    int wide = unary(b, "Relu", conv(b, "conv3", pooled, 16, 128, 4, &seed));
     int flat = unary(b, "Flatten", unary(b, "GlobalAveragePool", wide));
-    int64_t w_dims[2] = {10, 64}, bias_dims[1] = {10};
+    int64_t w_dims[2] = {10, 128}, bias_dims[1] = {10};
     int gemm_inputs[3] = {flat, constant(b, "fc_w", 2, w_dims, &seed), constant(b, "fc_b", 1, bias_dims, &seed)};
     int logits, gemm = builder_node(b, "Gemm", 3, gemm_inputs, 1, &logits);
     builder_attribute_int(b, gemm, "transB", 1);
@@ -127,7 +131,7 @@ static void check_split(const char *label, ending end, int expected_nodes) {
     illume_model *model = network(end);
     if (!model) return;
     uint64_t seed = 11;
-    int64_t dims[4] = {BATCH, 3, 16, 16};
+    int64_t dims[4] = {BATCH, 3, SIZE, SIZE};
     illume_tensor x = tensor_random(4, dims, -1.0f, 1.0f, &seed), earlier = tensor_random(4, dims, -1.0f, 1.0f, &seed);
     int output_count = end == EARLY_OUTPUT ? 2 : 1;
     illume_tensor split[2], whole[2];
@@ -177,7 +181,7 @@ static void check_backward(void) {
     illume_model *model = network(PLAIN);
     if (!model) return;
     uint64_t seed = 13;
-    int64_t dims[4] = {BATCH, 3, 16, 16};
+    int64_t dims[4] = {BATCH, 3, SIZE, SIZE};
     illume_tensor x = tensor_random(4, dims, -1.0f, 1.0f, &seed);
     illume_context *context = illume_context_create();
     illume_session_options options;
