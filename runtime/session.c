@@ -251,16 +251,17 @@ illume_status illume_session_create(illume_context *context, const illume_model 
         status = plan_build(context, session->graph, NULL, split ? split_batch_choose(session->graph) : 0,
                             &session->plan);
     }
-    if (status == ILLUME_OK) status = place_values(session);
-    if (status == ILLUME_OK) status = prepare_calls(session);
-    if (status == ILLUME_OK && session->plan.first_step) status = split_batch_create(session);
-    if (status == ILLUME_OK && session->has_backward) status = session_prepare_backward(session);
     if (status == ILLUME_OK && options->profile) {
         session->op_seconds = calloc((size_t)session_profile_keys(), sizeof(double));
         session->op_calls = calloc((size_t)session_profile_keys(), sizeof(int64_t));
         if (!session->op_seconds || !session->op_calls)
             status = illume_fail(context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
     }
+    if (status == ILLUME_OK) status = place_values(session);
+    if (status == ILLUME_OK) status = prepare_calls(session);
+    /* After the profile, which the part that runs image by image adds to. */
+    if (status == ILLUME_OK && session->plan.first_step) status = split_batch_create(session);
+    if (status == ILLUME_OK && session->has_backward) status = session_prepare_backward(session);
     if (status != ILLUME_OK) {
         illume_session_free(session);
         return status;

@@ -93,6 +93,7 @@ static int run_twice(const char *label, const illume_model *model, int split, co
     illume_session_options_default(&options);
     options.device = "cpu";
     options.split_batch = split;
+    options.profile = 1;
     illume_session *session = NULL;
     illume_status status = illume_session_create(context, model, &options, 1, x, &session);
     for (int o = 0; o < output_count && status == ILLUME_OK; o++) {
@@ -104,6 +105,15 @@ static int run_twice(const char *label, const illume_model *model, int split, co
     if (status == ILLUME_OK) status = illume_session_run(session, 1, x, output_count, outputs);
     if (status == ILLUME_OK) illume_session_get_stats(session, stats);
     else test_fail("%s: %s", label, illume_last_error(context));
+    /* The profile counts every call, those image by image too: the MaxPool,
+     * the third node, runs once per image in each of the two runs when it
+     * comes before the cut. */
+    illume_profile_entry entry;
+    int64_t pool_calls = status == ILLUME_OK && stats->image_node_count >= 3 ? 2 * x->dims[0] : 2;
+    for (int k = 0; status == ILLUME_OK && illume_session_profile(session, k, &entry) > k; k++)
+        if (strcmp(entry.op_type, "MaxPool") == 0 && entry.calls != pool_calls)
+            test_fail("%s: the profile counts %lld MaxPool calls in two runs of a batch of %lld", label,
+                      (long long)entry.calls, (long long)x->dims[0]);
     illume_session_free(session);
     illume_context_destroy(context);
     return status == ILLUME_OK;
