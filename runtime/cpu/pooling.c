@@ -97,11 +97,13 @@ static void pool_pixels_channels_last(const pool_desc *desc, const float *x, flo
                         /* Without an argmax to keep, only the values: the window's first
                          * position is the same for every channel. */
                         if (index[0] < 0) {
+#pragma omp simd
                             for (int64_t c = 0; c < channels; c++) best[c] = pixel[c];
                         } else {
+#pragma omp simd
                             for (int64_t c = 0; c < channels; c++) {
                                 float value = pixel[c];
-                                best[c] = value > best[c] || value != value ? value : best[c];
+                                best[c] = (value > best[c]) | (value != value) ? value : best[c];
                             }
                         }
                         index[0] = position;
@@ -120,6 +122,7 @@ static void pool_pixels_channels_last(const pool_desc *desc, const float *x, flo
             }
             float *out = y + ((n * out_h + oh) * out_w + ow) * channels;
             if (is_max) {
+#pragma omp simd
                 for (int64_t c = 0; c < channels; c++) out[c] = best[c];
                 if (argmax)
                     for (int64_t c = 0; c < channels; c++) argmax[((n * out_h + oh) * out_w + ow) * channels + c] = index[c];
