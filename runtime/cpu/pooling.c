@@ -103,7 +103,7 @@ static void pool_pixels_channels_last(const pool_desc *desc, const float *x, flo
 #pragma omp simd
                             for (int64_t c = 0; c < channels; c++) {
                                 float value = pixel[c];
-                                best[c] = (value > best[c]) | (value != value) ? value : best[c];
+                                best[c] = ((value > best[c]) | (value != value)) ? value : best[c];
                             }
                         }
                         index[0] = position;
