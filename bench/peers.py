@@ -48,8 +48,12 @@ def onnxruntime_session(model, batch, threads, profile_prefix=None):
 
 def run(command, environment=None):
     """Runs a child (in `environment`, else this process's) and returns its
-    standard output; shows its error output when it fails."""
-    result = subprocess.run(command, capture_output=True, text=True, env=environment)
+    standard output; shows its error output when it fails, and names the
+    program when it cannot start (an --illume path that is not built)."""
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, env=environment)
+    except OSError as error:
+        raise SystemExit(f"cannot run {command[0]}: {error.strerror} (build illume first, or give --illume PATH)")
     if result.returncode != 0:
         raise SystemExit(f"{' '.join(command)}\nexited with {result.returncode}:\n{result.stderr.strip()}")
     return result.stdout
