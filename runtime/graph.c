@@ -220,6 +220,44 @@ const float *graph_attribute_floats(const graph_node *node, const char *name, in
     return attribute->floats;
 }
 
+/* The node's attribute `name`, given `type`, made when absent; NULL on allocation failure. */
+static graph_attribute *attribute_slot(graph_node *node, const char *name, graph_attribute_type type) {
+    graph_attribute *attribute = (graph_attribute *)graph_attribute_find(node, name);
+    if (!attribute) {
+        graph_attribute *grown = realloc(node->attributes, sizeof *grown * (size_t)(node->attribute_count + 1));
+        if (!grown) return NULL;
+        node->attributes = grown;
+        attribute = &grown[node->attribute_count];
+        memset(attribute, 0, sizeof *attribute);
+        attribute->name = copy_string(name);
+        if (!attribute->name) return NULL;
+        node->attribute_count++;
+    }
+    attribute->type = type;
+    return attribute;
+}
+
+int graph_attribute_set_int(graph_node *node, const char *name, int64_t value) {
+    graph_attribute *attribute = attribute_slot(node, name, ATTRIBUTE_INT);
+    if (!attribute) return -1;
+    attribute->i = value;
+    return 0;
+}
+
+int graph_attribute_set_ints(graph_node *node, const char *name, int count, const int64_t *values) {
+    int64_t *copy = malloc(sizeof(int64_t) * (size_t)(count + 1));
+    graph_attribute *attribute = copy ? attribute_slot(node, name, ATTRIBUTE_INTS) : NULL;
+    if (!attribute) {
+        free(copy);
+        return -1;
+    }
+    memcpy(copy, values, sizeof(int64_t) * (size_t)count);
+    free(attribute->ints);
+    attribute->ints = copy;
+    attribute->count = count;
+    return 0;
+}
+
 graph_value *graph_input(const graph *g, const graph_node *node, int i) {
     if (i < 0 || i >= node->input_count || node->inputs[i] < 0) return NULL;
     return &g->values[node->inputs[i]];

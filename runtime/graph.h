@@ -109,6 +109,10 @@ const char *graph_attribute_string(const graph_node *node, const char *name, con
 /* The ints of an attribute and their count; NULL and 0 when absent. */
 const int64_t *graph_attribute_ints(const graph_node *node, const char *name, int *count);
 const float *graph_attribute_floats(const graph_node *node, const char *name, int *count);
+/* Set an attribute (added when absent, its type and value replaced when
+ * present); -1 on allocation failure. */
+int graph_attribute_set_int(graph_node *node, const char *name, int64_t value);
+int graph_attribute_set_ints(graph_node *node, const char *name, int count, const int64_t *values);
 
 /* The node's i-th input value, or NULL when omitted or out of range. */
 graph_value *graph_input(const graph *g, const graph_node *node, int i);

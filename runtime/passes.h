@@ -13,6 +13,10 @@ illume_status pass_bind_inputs(illume_context *context, graph *g, int count, con
 illume_status pass_infer_and_fold(illume_context *context, graph *g);
 /* Removes folded nodes, Identity, Dropout and nodes nothing reads. */
 illume_status pass_simplify(illume_context *context, graph *g);
+/* Drops Pads that pad nothing and folds a Pad of zeros around the spatial
+ * axes into the pads of the Conv or AveragePool that alone reads it
+ * (runtime/fold_pad.c). */
+illume_status pass_fold_pad(illume_context *context, graph *g);
 /* Folds a BatchNormalization into the Conv or Gemm before it, where that conv
  * has no other reader and its weights are constant. */
 illume_status pass_fold_batchnorm(illume_context *context, graph *g);

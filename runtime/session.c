@@ -75,6 +75,7 @@ static illume_status prepare_graph(illume_context *context, const illume_model *
     if (status == ILLUME_OK) status = pass_bind_inputs(context, g, input_count, input_shapes);
     if (status == ILLUME_OK) status = pass_infer_and_fold(context, g);
     if (status == ILLUME_OK) status = pass_simplify(context, g);
+    if (status == ILLUME_OK) status = pass_fold_pad(context, g);
     if (status == ILLUME_OK && options->fold_batchnorm) status = pass_fold_batchnorm(context, g);
     /* LRP gives each node its own rule: nothing may run inside another node. */
     int fuse = options->fuse_activations && !options->relevance;

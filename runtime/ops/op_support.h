@@ -55,6 +55,8 @@ void *allocate_output_constant(illume_context *context, graph *g, const graph_no
 /* The element-wise math of an activation node (runtime/ops/activations.c),
  * and whether a node is one. */
 illume_status activation_describe(illume_context *context, const graph *g, const graph_node *node, unary_desc *desc);
+/* A Pad node's padding (runtime/ops/pad.c), for the pass that folds it into its reader. */
+illume_status pad_describe(illume_context *context, const graph *g, const graph_node *node, pad_desc *desc);
 int activation_kind(const graph_node *node);
 
 /* Runs a Conv or ConvTranspose described by desc with what the fusion passes

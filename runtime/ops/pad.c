@@ -17,7 +17,7 @@ static illume_status check(illume_context *context, const graph *g, const graph_
     return ILLUME_OK;
 }
 
-static illume_status describe(illume_context *context, const graph *g, const graph_node *node, pad_desc *desc) {
+illume_status pad_describe(illume_context *context, const graph *g, const graph_node *node, pad_desc *desc) {
     ILLUME_TRY(require_shape(context, g, node, 0, -1));
     const graph_value *x = graph_input(g, node, 0);
     int rank = x->rank;
@@ -88,13 +88,13 @@ static illume_status describe(illume_context *context, const graph *g, const gra
 static illume_status infer(illume_context *context, graph *g, graph_node *node) {
     ILLUME_TRY(require_float(context, g, node, 0));
     pad_desc desc;
-    ILLUME_TRY(describe(context, g, node, &desc));
+    ILLUME_TRY(pad_describe(context, g, node, &desc));
     return set_output(context, g, node, 0, ILLUME_FLOAT32, desc.rank, desc.out_dims);
 }
 
 static illume_status forward(const op_call *call) {
     pad_desc desc;
-    ILLUME_TRY(describe(call->context, call->graph, call->node, &desc));
+    ILLUME_TRY(pad_describe(call->context, call->graph, call->node, &desc));
     return call->backend->pad(call->backend, &desc, call->inputs[0], call->outputs[0]);
 }
 
@@ -103,7 +103,7 @@ static illume_status backward(const op_backward_call *call) {
     ILLUME_TRY(refuse_gradient(call, 1, 3, "pads or pad value"));
     if (!call->input_gradients[0]) return ILLUME_OK;
     pad_desc desc;
-    ILLUME_TRY(describe(forward->context, forward->graph, forward->node, &desc));
+    ILLUME_TRY(pad_describe(forward->context, forward->graph, forward->node, &desc));
     return forward->backend->pad_backward(forward->backend, &desc, call->output_gradients[0],
                                           call->input_gradients[0]);
 }
