@@ -10,13 +10,14 @@
  * outweigh what running it image by image costs: its weights, read again
  * for every image, and a fixed cost per call (small problems run less
  * efficiently, and each call has its overhead). A node's gain is its
- * activation bytes per image less twice its weight bytes less 512 KiB, and
- * the cut is the step before which the sum of the gains is largest. Both
- * the factor and the fixed cost are measured, not derived: across the
- * torchvision zoo at batch 16 they end the split where running image by
- * image stops paying (docs/performance.md, "Splitting the batch"). Only
- * nodes that compute each image from that image alone may run before the
- * cut. */
+ * activation bytes per image, counted only where the batch's (its inputs
+ * and outputs) exceed 8 MiB, which the caches would otherwise keep, less
+ * twice its weight bytes less 512 KiB; the cut is the step before which the
+ * sum of the gains is largest. The factor, the fixed cost and the 8 MiB are
+ * measured, not derived: across the torchvision zoo at batch 16 they end the
+ * split where running image by image stops paying (docs/performance.md,
+ * "Splitting the batch"). Only nodes that compute each image from that
+ * image alone may run before the cut. */
 #include "split_batch.h"
 
 #include <stdlib.h>
@@ -25,6 +26,7 @@
 #include "op.h"
 
 #define CALL_COST_BYTES (512.0 * 1024.0)
+#define CACHED_BYTES (8.0 * 1024.0 * 1024.0)
 
 struct split_batch {
     illume_session *images; /* the first steps, on a batch of one image */
@@ -93,17 +95,20 @@ static int per_image(const graph *g, const graph_node *node, int64_t batch) {
 }
 
 /* What running the node one image at a time saves, in the cut's measure:
- * activation bytes per image less twice the weight bytes less a fixed cost. */
+ * activation bytes per image (where the batch's outgrow the caches) less
+ * twice the weight bytes less a fixed cost. */
 static double image_gain(const graph *g, const graph_node *node, int64_t batch) {
-    double gain = 0;
+    double activations = 0, weights = 0;
     for (int k = 0; k < node->input_count + node->output_count; k++) {
         const graph_value *value = k < node->input_count ? graph_input(g, node, k)
                                                          : graph_output(g, node, k - node->input_count);
         size_t bytes;
         if (!value || value_byte_size(value, &bytes)) continue;
-        gain += value->constant ? -2.0 * (double)bytes : (double)bytes / (double)batch;
+        if (value->constant) weights += (double)bytes;
+        else activations += (double)bytes;
     }
-    return gain - CALL_COST_BYTES;
+    double gain = activations > CACHED_BYTES ? activations / (double)batch : 0;
+    return gain - 2.0 * weights - CALL_COST_BYTES;
 }
 
 /* Per value: the last step that reads it, node_count for graph outputs, -1 for none. */
