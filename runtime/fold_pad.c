@@ -11,10 +11,6 @@
 #include "ops/op_support.h"
 #include "passes.h"
 
-static int is_op(const graph_node *node, const char *name) {
-    return node->op != GRAPH_NODE_DELETED && strcmp(op_get(node->op)->name, name) == 0;
-}
-
 static int pads_nothing(const pad_desc *desc) {
     for (int d = 0; d < desc->rank; d++)
         if (desc->pad_begin[d] != 0 || desc->out_dims[d] != desc->in_dims[d]) return 0;
@@ -36,8 +32,8 @@ static int pads_spatial_zeros(const pad_desc *desc) {
  * has none of its own, and will count it) and drops no window at the end. */
 static int takes_zero_padding(const graph_node *reader) {
     if (strcmp(graph_attribute_string(reader, "auto_pad", "NOTSET"), "NOTSET") != 0) return 0;
-    if (is_op(reader, "Conv")) return 1;
-    if (!is_op(reader, "AveragePool") || graph_attribute_int(reader, "ceil_mode", 0) != 0) return 0;
+    if (graph_node_is(reader, "Conv")) return 1;
+    if (!graph_node_is(reader, "AveragePool") || graph_attribute_int(reader, "ceil_mode", 0) != 0) return 0;
     if (graph_attribute_int(reader, "count_include_pad", 0) != 0) return 1;
     int count;
     const int64_t *pads = graph_attribute_ints(reader, "pads", &count);
@@ -60,7 +56,7 @@ static illume_status grow_pads(illume_context *context, graph_node *reader, cons
         pads[spatial + d] = (own ? own[spatial + d] : 0) + end;
     }
     if (graph_attribute_set_ints(reader, "pads", 2 * spatial, pads) ||
-        (is_op(reader, "AveragePool") && graph_attribute_set_int(reader, "count_include_pad", 1)))
+        (graph_node_is(reader, "AveragePool") && graph_attribute_set_int(reader, "count_include_pad", 1)))
         return illume_fail(context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
     return ILLUME_OK;
 }
@@ -80,7 +76,7 @@ illume_status pass_fold_pad(illume_context *context, graph *g) {
     illume_status status = ILLUME_OK;
     for (int n = 0; n < g->node_count && status == ILLUME_OK; n++) {
         graph_node *pad = &g->nodes[n];
-        if (!is_op(pad, "Pad") || g->values[pad->outputs[0]].pinned) continue;
+        if (!graph_node_is(pad, "Pad") || g->values[pad->outputs[0]].pinned) continue;
         pad_desc desc;
         status = pad_describe(context, g, pad, &desc);
         if (status != ILLUME_OK) break;

@@ -15,23 +15,6 @@
 #include "ops/op_support.h"
 #include "passes.h"
 
-typedef enum op_kind { KIND_OTHER, KIND_CONVOLUTION, KIND_UNARY, KIND_BINARY, KIND_CONCAT } op_kind;
-
-static op_kind kind_of(const graph_node *node) {
-    static const char *const unary[] = {"Relu", "LeakyRelu", "Sigmoid", "Tanh", "HardSigmoid", "HardSwish", "Elu",
-                                        "Clip", "BatchNormalization", "MaxPool", "AveragePool",
-                                        "GlobalAveragePool", "GlobalMaxPool"};
-    static const char *const binary[] = {"Add", "Sub", "Mul", "Div", "PRelu"};
-    const char *name = op_get(node->op)->name;
-    if (strcmp(name, "Conv") == 0 || strcmp(name, "ConvTranspose") == 0) return KIND_CONVOLUTION;
-    if (strcmp(name, "Concat") == 0) return KIND_CONCAT;
-    for (size_t i = 0; i < sizeof unary / sizeof unary[0]; i++)
-        if (strcmp(name, unary[i]) == 0) return KIND_UNARY;
-    for (size_t i = 0; i < sizeof binary / sizeof binary[0]; i++)
-        if (strcmp(name, binary[i]) == 0) return KIND_BINARY;
-    return KIND_OTHER;
-}
-
 /* Whether the node keeps the channels-last order of its inputs: every data
  * (non-constant) input is a 4-D channels-last value, and so is the output. */
 static int keeps_channels_last(const graph *g, const graph_node *node, op_kind kind) {
@@ -224,7 +207,7 @@ static illume_status rewrite(rewriter *r) {
     int node_count = g->node_count;
     for (int n = 0; n < node_count; n++) {
         graph_node node = g->nodes[n];
-        op_kind kind = kind_of(&node);
+        op_kind kind = graph_op_kind(&node);
         int keeps = keeps_channels_last(g, &node, kind);
         if (!keeps) {
             /* Readers that want (N, C, H, W) read converted copies; convolutions read either order. */

@@ -214,7 +214,22 @@ illume_status pass_fuse_add(illume_context *context, graph *g) {
     return status;
 }
 
-static int is_op(const graph_node *node, const char *name) {
+op_kind graph_op_kind(const graph_node *node) {
+    static const char *const unary[] = {"Relu", "LeakyRelu", "Sigmoid", "Tanh", "HardSigmoid", "HardSwish", "Elu",
+                                        "Clip", "BatchNormalization", "MaxPool", "AveragePool",
+                                        "GlobalAveragePool", "GlobalMaxPool"};
+    static const char *const binary[] = {"Add", "Sub", "Mul", "Div", "PRelu"};
+    const char *name = op_get(node->op)->name;
+    if (strcmp(name, "Conv") == 0 || strcmp(name, "ConvTranspose") == 0) return KIND_CONVOLUTION;
+    if (strcmp(name, "Concat") == 0) return KIND_CONCAT;
+    for (size_t i = 0; i < sizeof unary / sizeof unary[0]; i++)
+        if (strcmp(name, unary[i]) == 0) return KIND_UNARY;
+    for (size_t i = 0; i < sizeof binary / sizeof binary[0]; i++)
+        if (strcmp(name, binary[i]) == 0) return KIND_BINARY;
+    return KIND_OTHER;
+}
+
+int graph_node_is(const graph_node *node, const char *name) {
     return node->op != GRAPH_NODE_DELETED && strcmp(op_get(node->op)->name, name) == 0;
 }
 
@@ -225,9 +240,9 @@ static int private_value(const graph_value *value) { return !value->is_graph_out
  * Sigmoid, hard swish for HardSigmoid(y / 6 + 1/2) (how PyTorch exports
  * Hardswish before opset 14); UNARY_COPY for any other gate. */
 static unary_kind gated_activation(illume_context *context, const graph *g, const graph_node *gate) {
-    if (is_op(gate, "Sigmoid")) return UNARY_SWISH;
+    if (graph_node_is(gate, "Sigmoid")) return UNARY_SWISH;
     unary_desc hard;
-    if (!is_op(gate, "HardSigmoid") || activation_describe(context, g, gate, &hard) != ILLUME_OK) return UNARY_COPY;
+    if (!graph_node_is(gate, "HardSigmoid") || activation_describe(context, g, gate, &hard) != ILLUME_OK) return UNARY_COPY;
     return hard.alpha == 1.0f / 6.0f && hard.beta == 0.5f ? UNARY_HARD_SWISH : UNARY_COPY;
 }
 
@@ -247,7 +262,7 @@ static int gated_conv(illume_context *context, const graph *g, const graph_node 
             !private_value(y))
             continue;
         const graph_node *producer = &g->nodes[y->producer];
-        if ((!is_op(producer, "Conv") && !is_op(producer, "ConvTranspose")) || producer->fused_activation.kind)
+        if ((!graph_node_is(producer, "Conv") && !graph_node_is(producer, "ConvTranspose")) || producer->fused_activation.kind)
             continue;
         *gate_node = gate->producer;
         return y->producer;
@@ -263,7 +278,7 @@ static void fuse_gated_activations(illume_context *context, graph *g, const int 
         graph_node *mul = &g->nodes[n];
         int gate;
         unary_kind kind;
-        if (!is_op(mul, "Mul") || mul->input_count != 2) continue;
+        if (!graph_node_is(mul, "Mul") || mul->input_count != 2) continue;
         int conv = gated_conv(context, g, mul, readers, &gate, &kind);
         if (conv < 0) continue;
         g->nodes[conv].fused_activation = (graph_activation){(int)kind, 0.0f, 0.0f};

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "op.h"
+#include "passes.h"
 
 #define CALL_COST_BYTES (512.0 * 1024.0)
 #define CACHED_BYTES (8.0 * 1024.0 * 1024.0)
@@ -34,36 +35,20 @@ struct split_batch {
     int64_t batch;
 };
 
-/* Which inputs of a node may differ between images: the first, a
- * convolution's data and residual, or any (broadcasting ops and Concat). */
-typedef enum image_kind { NOT_PER_IMAGE, ONE_DATA_INPUT, CONVOLUTION, ANY_DATA_INPUT } image_kind;
-
-static image_kind kind_of(const graph_node *node) {
-    static const char *const one_data_input[] = {
-        "Relu",    "LeakyRelu",   "Sigmoid", "Tanh",        "HardSigmoid",       "HardSwish",    "Elu",
-        "Clip",    "BatchNormalization",     "MaxPool",     "AveragePool",       "GlobalAveragePool",
-        "GlobalMaxPool"};
-    static const char *const any_data_input[] = {"Add", "Sub", "Mul", "Div", "PRelu", "Concat"};
-    const char *name = op_get(node->op)->name;
-    if (strcmp(name, "Conv") == 0 || strcmp(name, "ConvTranspose") == 0) return CONVOLUTION;
-    for (size_t i = 0; i < sizeof one_data_input / sizeof one_data_input[0]; i++)
-        if (strcmp(name, one_data_input[i]) == 0) return ONE_DATA_INPUT;
-    for (size_t i = 0; i < sizeof any_data_input / sizeof any_data_input[0]; i++)
-        if (strcmp(name, any_data_input[i]) == 0) return ANY_DATA_INPUT;
-    return NOT_PER_IMAGE;
-}
-
 static int batch_data(const graph_value *value, int64_t batch) {
     return value->dtype == ILLUME_FLOAT32 && value->rank >= 1 && value->dims[0] == batch;
 }
 
-/* Whether input i of the node may be data (differ between images); the
- * others must be constants that hold the same for every image. */
-static int data_input(const graph_node *node, image_kind kind, int i) {
+/* Whether input i of the node may be data (differ between images): the
+ * first of a one-input op, a convolution's data and residual, any of a
+ * broadcasting op or Concat. The others must be constants that hold the
+ * same for every image. */
+static int data_input(const graph_node *node, op_kind kind, int i) {
     switch (kind) {
-    case ONE_DATA_INPUT: return i == 0;
-    case CONVOLUTION: return i == 0 || (node->fused_add && i == node->input_count - 1);
-    case ANY_DATA_INPUT: return 1;
+    case KIND_UNARY: return i == 0;
+    case KIND_CONVOLUTION: return i == 0 || (node->fused_add && i == node->input_count - 1);
+    case KIND_BINARY:
+    case KIND_CONCAT: return 1;
     default: return 0;
     }
 }
@@ -74,8 +59,8 @@ static int data_input(const graph_node *node, image_kind kind, int i) {
  * the batch, whose output holds more, is not), and whose constant inputs
  * are the same for every image. */
 static int per_image(const graph *g, const graph_node *node, int64_t batch) {
-    image_kind kind = kind_of(node);
-    if (kind == NOT_PER_IMAGE) return 0;
+    op_kind kind = graph_op_kind(node);
+    if (kind == KIND_OTHER) return 0;
     for (int o = 0; o < node->output_count; o++) {
         const graph_value *y = graph_output(g, node, o);
         if (y && !batch_data(y, batch)) return 0;
@@ -87,7 +72,7 @@ static int per_image(const graph *g, const graph_node *node, int64_t batch) {
         if (!x) continue;
         if (!x->constant) {
             if (!data_input(node, kind, i) || !batch_data(x, batch)) return 0;
-        } else if (kind == ANY_DATA_INPUT && x->rank >= y->rank && x->dims[0] != 1) {
+        } else if ((kind == KIND_BINARY || kind == KIND_CONCAT) && x->rank >= y->rank && x->dims[0] != 1) {
             return 0;
         }
     }
@@ -196,13 +181,11 @@ static graph *image_graph(const graph *g, int first_step, int cut) {
         if (value->producer >= first_step) value->producer = -1;
         if (!value->constant && (value->is_graph_input || value->producer >= 0)) value->dims[0] = 1;
     }
-    size_t length = strlen(part->values[cut].name) + 1;
-    part->output_names[0] = malloc(length);
+    part->output_names[0] = strdup(part->values[cut].name);
     if (!part->output_names[0]) {
         graph_free(part);
         return NULL;
     }
-    memcpy(part->output_names[0], part->values[cut].name, length);
     return part;
 }
 
