@@ -11,7 +11,7 @@
 static const char *const help =
     "usage: illume bench MODEL [--batch N] [--shape DIMS] [--iterations K] [--warmup W]\n"
     "                    [--threads T] [--device DEVICE [--fast] [--autotune]] [--no-split-batch]\n"
-    "                    [--json | --profile]\n"
+    "                    [--no-winograd] [--json | --profile]\n"
     "                    [-m METHOD [method options]]\n"
     "\n"
     "Times forward passes of MODEL on random input and prints images/s, the\n"
@@ -30,6 +30,8 @@ static const char *const help =
     "  --autotune       CUDA: time cuDNN's convolution algorithms once per layer\n"
     "  --no-split-batch run every node on the whole batch; by default the CPU runs a\n"
     "                   model's first nodes, where activations outweigh weights, image by image\n"
+    "  --no-winograd    run every convolution by the direct sum; by default the CPU runs 3x3\n"
+    "                   ones with enough channels by Winograd's algorithm (rounding differs ~1e-6)\n"
     "  --json           one JSON object instead of text\n"
     "  --profile        also print the time spent in each op type and in transfers\n"
     "                   (on CUDA: the split between cuDNN/cuBLAS, illume's kernels and transfers)\n"
@@ -159,7 +161,8 @@ int command_bench(int argc, char **argv) {
     const char *path = NULL, *device = "auto";
     long long batch = 1, iterations = 20, warmup = 3, threads = 0;
     int64_t shape[ILLUME_MAX_RANK];
-    int shape_rank = -1, json = 0, profile = 0, explaining = 0, fast = 0, autotune = 0, split_batch = 1;
+    int shape_rank = -1, json = 0, profile = 0, explaining = 0, fast = 0, autotune = 0, split_batch = 1,
+        winograd = 1;
     long long target = 0;
     illume_explain_options method_options;
     illume_explain_options_default(&method_options);
@@ -200,6 +203,8 @@ int command_bench(int argc, char **argv) {
             autotune = 1;
         } else if (strcmp(flag, "--no-split-batch") == 0) {
             split_batch = 0;
+        } else if (strcmp(flag, "--no-winograd") == 0) {
+            winograd = 0;
         } else if (strcmp(flag, "--json") == 0) {
             json = 1;
         } else if (strcmp(flag, "--profile") == 0) {
@@ -272,6 +277,7 @@ int command_bench(int argc, char **argv) {
     options.autotune = autotune;
     options.profile = profile;
     options.split_batch = split_batch;
+    options.winograd = winograd;
     double setup_start = now_seconds();
     status = illume_session_create(context, model, &options, 1, &input, &session);
     if (status != ILLUME_OK) {
@@ -310,10 +316,11 @@ int command_bench(int argc, char **argv) {
         printf("{\"model\": \"%s\", \"batch\": %lld, \"iterations\": %lld, \"median_ms\": %.3f, \"min_ms\": %.3f, "
                "\"images_per_second\": %.3f, \"arena_bytes\": %zu, \"activation_bytes\": %zu, "
                "\"constant_bytes\": %zu, \"peak_rss_mib\": %.1f, \"device_peak_mib\": %.1f, \"setup_ms\": %.1f, "
-               "\"image_by_image_nodes\": %d}\n",
+               "\"image_by_image_nodes\": %d, \"winograd_convolutions\": %d}\n",
                path, (long long)images, iterations, median * 1e3, fastest * 1e3, (double)images / median,
                stats.arena_bytes, stats.activation_bytes, stats.constant_bytes, peak_mib,
-               (double)illume_cuda_peak_bytes() / 1048576.0, setup * 1e3, stats.image_node_count);
+               (double)illume_cuda_peak_bytes() / 1048576.0, setup * 1e3, stats.image_node_count,
+               stats.winograd_count);
     } else {
         printf("model: %s  batch %lld  %lld runs after %lld warm-up\n", path, (long long)images, iterations, warmup);
         printf("time per batch: median %.3f ms, min %.3f ms\n", median * 1e3, fastest * 1e3);
@@ -324,6 +331,7 @@ int command_bench(int argc, char **argv) {
                stats.constant_bytes / 1048576.0, peak_mib, setup * 1e3);
         if (stats.image_node_count)
             printf("image by image: the first %d of %d nodes\n", stats.image_node_count, stats.node_count);
+        if (stats.winograd_count) printf("convolutions by Winograd's algorithm: %d\n", stats.winograd_count);
     }
     if (!json) print_device_memory(device);
     if (profile) print_profile(session_entry, session, warmup + iterations, "run", device);

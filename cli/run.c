@@ -24,6 +24,9 @@ static const char *const help_text =
     "  --fast              CUDA: allow TF32 math and non-deterministic algorithms\n"
     "  --autotune          CUDA: time cuDNN's convolution algorithms once per layer\n"
     "  --no-fold-batchnorm keep BatchNormalization nodes as they are\n"
+    "  --no-winograd       run every convolution by the direct sum; by default the CPU runs\n"
+    "                      3x3 ones with enough channels by Winograd's algorithm, whose\n"
+    "                      rounding differs (about 1e-6 relative)\n"
     "\n";
 
 typedef struct labels {
@@ -103,7 +106,7 @@ int command_run(int argc, char **argv) {
     char **inputs = calloc((size_t)argc + 1, sizeof(char *));
     int input_count = 0;
     long long top = 5, threads = 0;
-    int fold_batchnorm = 1, fast = 0, autotune = 0;
+    int fold_batchnorm = 1, winograd = 1, fast = 0, autotune = 0;
     input_options preprocessing;
     input_options_default(&preprocessing);
     if (!inputs) return report(ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
@@ -141,6 +144,8 @@ int command_run(int argc, char **argv) {
             autotune = 1;
         } else if (strcmp(flag, "--no-fold-batchnorm") == 0) {
             fold_batchnorm = 0;
+        } else if (strcmp(flag, "--no-winograd") == 0) {
+            winograd = 0;
         } else if (flag[0] == '-' && flag[1]) {
             free(inputs);
             return usage_error("run", "unknown option '%s'", flag);
@@ -199,6 +204,7 @@ int command_run(int argc, char **argv) {
     options.fast = fast;
     options.autotune = autotune;
     options.fold_batchnorm = fold_batchnorm;
+    options.winograd = winograd;
     status = illume_session_create(context, model, &options, 1, &input, &session);
     if (status != ILLUME_OK) {
         code = report(status, "%s", illume_last_error(context));

@@ -132,6 +132,11 @@ typedef struct illume_session_options {
      * whose activations outweigh their weights, one image at a time, so an
      * image's activations stay in the caches (docs/architecture.md). */
     int split_batch;
+    /* Forward only, where the backend has it (the CPU, with AVX-512): 3x3
+     * stride-1 convolutions with enough channels and pixels run by Winograd's
+     * algorithm, about twice as fast. Its sums round differently from the
+     * direct ones (about 1e-6 relative on the zoo's outputs). */
+    int winograd;
     /* CUDA (docs/gpu.md); the CPU backend ignores both. fast: non-deterministic
      * cuDNN algorithms and TF32 math in cuDNN and cuBLAS; autotune: cuDNN
      * times its convolution algorithms once per node instead of ranking them
@@ -171,6 +176,7 @@ typedef struct illume_session_stats {
     size_t constant_bytes;   /* weights and folded constants */
     int node_count;          /* nodes left to run after folding */
     int image_node_count;    /* of those, the first ones that run one image at a time (split_batch) */
+    int winograd_count;      /* convolutions run by Winograd's algorithm; known once the session has run */
 } illume_session_stats;
 
 void illume_session_get_stats(const illume_session *session, illume_session_stats *stats);

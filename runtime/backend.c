@@ -50,7 +50,7 @@ backend *backend_create(illume_context *context, const char *device) {
 }
 
 backend *backend_create_with_options(illume_context *context, const char *device, backend_options options) {
-    if (strcmp(device, "cpu") == 0 || strcmp(device, "auto") == 0) return cpu_backend_create(context);
+    if (strcmp(device, "cpu") == 0 || strcmp(device, "auto") == 0) return cpu_backend_create(context, options);
     int index = cuda_index(device);
     if (index < 0) {
         illume_fail(context, ILLUME_ERROR_INVALID_INPUT, "unknown device '%s' (expected cpu, cuda, cuda:N or auto)",

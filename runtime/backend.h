@@ -247,6 +247,8 @@ struct backend {
     int prefers_channels_last;
     /* A forward batch's first nodes run faster one image at a time (runtime/split_batch.c). */
     int splits_batches;
+    /* Forward convolutions made to run by Winograd's algorithm so far (backend_options.winograd). */
+    int winograd_convolutions;
     void (*destroy)(backend *self);
 
     void *(*allocate)(backend *self, size_t bytes);
@@ -329,17 +331,18 @@ struct backend {
                                       const float *gradient, float *weights, float *maps);
 };
 
-/* Speed a backend may buy with reproducibility (illume_session_options). */
+/* Speed a backend may buy with reproducibility or rounding (illume_session_options). */
 typedef struct backend_options {
     int fast;     /* non-deterministic algorithms and TF32 math allowed */
     int autotune; /* time the candidate algorithms once per node instead of trusting heuristics */
+    int winograd; /* forward convolutions may run by Winograd's algorithm where it pays */
 } backend_options;
 
 /* Backends compiled into this build; NULL when the name is unknown or absent.
  * backend_create gives the default options (deterministic, no TF32). */
 backend *backend_create(illume_context *context, const char *device);
 backend *backend_create_with_options(illume_context *context, const char *device, backend_options options);
-backend *cpu_backend_create(illume_context *context);
+backend *cpu_backend_create(illume_context *context, backend_options options);
 
 #ifdef __cplusplus
 }

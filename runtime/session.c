@@ -21,6 +21,7 @@ void illume_session_options_default(illume_session_options *options) {
     options->fuse_activations = 1;
     options->channels_last = 1;
     options->split_batch = 1;
+    options->winograd = 1;
 }
 
 /* Refuses graphs that would need integer data at run time. */
@@ -238,7 +239,8 @@ illume_status illume_session_create(illume_context *context, const illume_model 
     if (!session) return illume_fail(context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
     session->context = context;
     illume_status status = ILLUME_OK;
-    backend_options speed = {.fast = options->fast, .autotune = options->autotune};
+    backend_options speed = {.fast = options->fast, .autotune = options->autotune,
+                             .winograd = options->winograd && !options->backward};
     session->backend = backend_create_with_options(context, options->device ? options->device : "auto", speed);
     if (!session->backend) status = ILLUME_ERROR_INVALID_INPUT;
     if (status == ILLUME_OK)
@@ -525,6 +527,7 @@ void illume_session_get_stats(const illume_session *session, illume_session_stat
     stats->constant_bytes = session->constant_bytes;
     stats->node_count = session->graph->node_count;
     stats->image_node_count = session->plan.first_step;
+    stats->winograd_count = session->backend->winograd_convolutions;
     if (session->split) {
         illume_session_stats images;
         illume_session_get_stats(split_batch_images(session), &images);

@@ -135,11 +135,12 @@ static illume_status describe_memories(illume_context *context, const convolutio
     return ILLUME_OK;
 }
 
-/* The forward primitive descriptor (also the hint a backward one needs). */
+/* The forward primitive descriptor (also the hint a backward one needs);
+ * algorithm: direct or Winograd (convolutions, not transposed ones). */
 static dnnl_status_t forward_primitive_desc(cpu_backend *cpu, const convolution_desc *desc,
-                                            const convolution_memories *m, dnnl_prop_kind_t kind, int has_bias,
-                                            const dnnl_memory_desc_t *y, const_dnnl_primitive_attr_t attributes,
-                                            dnnl_primitive_desc_t *pd) {
+                                            const convolution_memories *m, dnnl_prop_kind_t kind,
+                                            dnnl_alg_kind_t algorithm, int has_bias, const dnnl_memory_desc_t *y,
+                                            const_dnnl_primitive_attr_t attributes, dnnl_primitive_desc_t *pd) {
     dnnl_status_t status;
     if (desc->transpose) {
         dnnl_deconvolution_desc_t operation;
@@ -149,7 +150,7 @@ static dnnl_status_t forward_primitive_desc(cpu_backend *cpu, const convolution_
         if (status == dnnl_success) status = dnnl_primitive_desc_create(pd, &operation, attributes, cpu->engine, NULL);
     } else {
         dnnl_convolution_desc_t operation;
-        status = dnnl_dilated_convolution_forward_desc_init(&operation, kind, dnnl_convolution_direct, &m->x_any,
+        status = dnnl_dilated_convolution_forward_desc_init(&operation, kind, algorithm, &m->x_any,
                                                             &m->weights_any, has_bias ? &m->bias : NULL, y,
                                                             m->strides, m->dilations, m->pad_begin, m->pad_end);
         if (status == dnnl_success) status = dnnl_primitive_desc_create(pd, &operation, attributes, cpu->engine, NULL);
@@ -178,6 +179,26 @@ static illume_status finish(cpu_backend *cpu, convolution_state *state, dnnl_pri
     return result;
 }
 
+/* Whether Winograd's algorithm beats the direct one on this convolution.
+ * oneDNN has it (F(2x2, 3x3) and F(4x4, 3x3), AVX-512) for 3x3 kernels at
+ * stride 1, ungrouped, in its blocked layout, so activations are reordered
+ * around it, and its transformed weights are 1.8 to 4 times the size. It
+ * pays with enough channels and enough output pixels per call (all images
+ * of the call together): 28x28, or 14x14 with many channel pairs. The
+ * bounds come from timing the zoo both ways at batch 1 and 16
+ * (docs/performance.md, "Winograd convolutions"): below them it ran up to
+ * 1.5x slower (AlexNet's 13x13 layers at batch 1, Inception's 5x5 ones),
+ * and 4x with 3 input channels. An accumulating convolution reads y as it
+ * is stored, which Winograd's kernels cannot. */
+static int winograd_pays(const convolution_desc *desc) {
+    if (desc->transpose || desc->accumulate || desc->spatial_rank != 2 || desc->groups != 1) return 0;
+    for (int d = 0; d < 2; d++)
+        if (desc->kernel[d] != 3 || desc->stride[d] != 1 || desc->dilation[d] != 1) return 0;
+    if (desc->in_channels < 32 || desc->out_channels < 32) return 0;
+    int64_t pixels = desc->batch * desc->out_size[0] * desc->out_size[1];
+    return pixels >= 28 * 28 || (pixels >= 14 * 14 && desc->in_channels * desc->out_channels >= 256 * 256);
+}
+
 static illume_status create(cpu_backend *cpu, const convolution_desc *desc, int has_bias, convolution_state *state) {
     illume_context *context = cpu->base.context;
     convolution_memories m;
@@ -193,8 +214,15 @@ static illume_status create(cpu_backend *cpu, const convolution_desc *desc, int 
     dnnl_primitive_attr_set_post_ops(attributes, post_ops);
     dnnl_post_ops_destroy(post_ops);
     dnnl_primitive_desc_t pd = NULL;
-    dnnl_status_t status = forward_primitive_desc(cpu, desc, &m, dnnl_forward_inference, has_bias, y_requested,
-                                                  attributes, &pd);
+    dnnl_status_t status = dnnl_unimplemented;
+    if (cpu->winograd && winograd_pays(desc))
+        status = forward_primitive_desc(cpu, desc, &m, dnnl_forward_inference, dnnl_convolution_winograd, has_bias,
+                                        y_requested, attributes, &pd);
+    if (status == dnnl_success)
+        cpu->base.winograd_convolutions++;
+    else
+        status = forward_primitive_desc(cpu, desc, &m, dnnl_forward_inference, dnnl_convolution_direct, has_bias,
+                                        y_requested, attributes, &pd);
     dnnl_primitive_attr_destroy(attributes);
     ILLUME_TRY(result);
     DNNL_TRY(context, status);
@@ -211,7 +239,8 @@ static dnnl_status_t backward_primitive_desc(cpu_backend *cpu, const convolution
     convolution_memories hinted = *m;
     hinted.x_any = *x;
     dnnl_primitive_desc_t hint = NULL;
-    dnnl_status_t status = forward_primitive_desc(cpu, desc, &hinted, dnnl_forward_training, 0, y, NULL, &hint);
+    dnnl_status_t status =
+        forward_primitive_desc(cpu, desc, &hinted, dnnl_forward_training, dnnl_convolution_direct, 0, y, NULL, &hint);
     if (status != dnnl_success) return status;
     if (desc->transpose) {
         dnnl_deconvolution_desc_t operation;

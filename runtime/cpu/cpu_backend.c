@@ -55,7 +55,7 @@ static void cpu_destroy(backend *self) {
     free(cpu);
 }
 
-backend *cpu_backend_create(illume_context *context) {
+backend *cpu_backend_create(illume_context *context, backend_options options) {
     cpu_backend *cpu = calloc(1, sizeof *cpu);
     if (!cpu) {
         illume_fail(context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
@@ -106,6 +106,7 @@ backend *cpu_backend_create(illume_context *context) {
     self->noise = cpu_noise;
     self->class_activation = cpu_class_activation;
     cpu->threads = context && context->threads > 0 ? context->threads : omp_get_num_procs();
+    cpu->winograd = options.winograd;
     omp_set_num_threads(cpu->threads);
     if (cpu_dnnl_check(context, dnnl_engine_create(&cpu->engine, dnnl_cpu, 0), "dnnl_engine_create") != ILLUME_OK ||
         cpu_dnnl_check(context, dnnl_stream_create(&cpu->stream, cpu->engine, dnnl_stream_default_flags),

@@ -21,6 +21,7 @@ typedef struct cpu_backend {
     dnnl_engine_t engine;
     dnnl_stream_t stream;
     int threads;
+    int winograd; /* backend_options.winograd */
     cpu_queued_copy *transfers; /* queued, not yet done (transfers.c) */
     int transfer_count, transfer_capacity;
 } cpu_backend;

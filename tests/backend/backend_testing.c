@@ -14,7 +14,7 @@ backend *testing_backend_open(void) {
         testing_fail("illume_context_create failed");
         return NULL;
     }
-    backend *self = cpu_backend_create(testing_context);
+    backend *self = cpu_backend_create(testing_context, (backend_options){0});
     if (!self) testing_fail("cpu_backend_create failed: %s", illume_last_error(testing_context));
     return self;
 }

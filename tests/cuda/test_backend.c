@@ -641,7 +641,7 @@ int main(void) {
         illume_context_destroy(context);
         return SKIPPED;
     }
-    backend *cpu = cpu_backend_create(context);
+    backend *cpu = cpu_backend_create(context, (backend_options){0});
     unary_ops(cpu, gpu);
     binary_ops(cpu, gpu);
     relevance_ops(cpu, gpu);

@@ -559,7 +559,7 @@ static void class_activation_maps(backend *cpu) {
 
 int main() {
     illume_context *context = illume_context_create();
-    backend *cpu = cpu_backend_create(context);
+    backend *cpu = cpu_backend_create(context, backend_options());
     if (!cpu) {
         std::printf("FAIL the CPU backend: %s\n", illume_last_error(context));
         return 1;

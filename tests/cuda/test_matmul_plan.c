@@ -88,7 +88,7 @@ static void check(backend *cpu, const char *label, matmul_desc desc, int64_t exp
 
 int main(void) {
     illume_context *context = illume_context_create();
-    backend *cpu = cpu_backend_create(context);
+    backend *cpu = cpu_backend_create(context, (backend_options){0});
     if (!cpu) {
         printf("FAIL the CPU backend: %s\n", illume_last_error(context));
         return 1;

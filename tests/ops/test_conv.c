@@ -2,8 +2,10 @@
  * depthwise, strides, dilations, asymmetric pads, every auto_pad, 1-D to
  * 3-D, with and without bias, with a Relu fused by the fusion pass, and
  * with weights given as a graph input rather than a constant; chains of
- * convolutions, residual Adds fused into the Conv before them, and SiLU and
- * hard swish (a gate and a Mul) fused as the Conv's activation. */
+ * convolutions, residual Adds fused into the Conv before them, SiLU and
+ * hard swish (a gate and a Mul) fused as the Conv's activation, and the
+ * 3x3 convolutions that forward-only sessions run by Winograd's algorithm. */
+#include <dnnl.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -299,6 +301,85 @@ static void gated(gated_kind kind, uint64_t *seed) {
     tensor_release(&bias);
 }
 
+/* Whether this oneDNN runs Winograd's algorithm on this CPU, asked directly
+ * for a 3x3 convolution of 32 channels on 28x28. */
+static int winograd_available(void) {
+    dnnl_engine_t engine;
+    if (dnnl_engine_create(&engine, dnnl_cpu, 0) != dnnl_success) return 0;
+    dnnl_dims_t x_dims = {1, 32, 28, 28}, w_dims = {32, 32, 3, 3}, strides = {1, 1}, dilations = {0, 0},
+                pads = {1, 1};
+    dnnl_memory_desc_t x, w;
+    dnnl_memory_desc_init_by_tag(&x, 4, x_dims, dnnl_f32, dnnl_format_tag_any);
+    dnnl_memory_desc_init_by_tag(&w, 4, w_dims, dnnl_f32, dnnl_format_tag_any);
+    dnnl_convolution_desc_t operation;
+    dnnl_primitive_desc_t pd = NULL;
+    int available = dnnl_dilated_convolution_forward_desc_init(&operation, dnnl_forward_inference,
+                                                               dnnl_convolution_winograd, &x, &w, NULL, &x, strides,
+                                                               dilations, pads, pads) == dnnl_success &&
+                    dnnl_primitive_desc_create(&pd, &operation, NULL, engine, NULL) == dnnl_success;
+    if (pd) dnnl_primitive_desc_destroy(pd);
+    dnnl_engine_destroy(engine);
+    return available;
+}
+
+/* A Conv (3x3, pads 1, bias) and Relu, in a session that may run it by
+ * Winograd's algorithm: whether it did (where oneDNN has the algorithm), and
+ * that its output matches the direct reference either way. */
+typedef struct winograd_case {
+    const char *name;
+    int64_t batch, channels, features, size, stride;
+    int turned_off, backward;
+    int winograd; /* expected to run by Winograd's algorithm */
+} winograd_case;
+
+static const winograd_case winograd_cases[] = {
+    {"32 channels, 28x28", 1, 32, 32, 28, 1, 0, 0, 1},
+    {"32 channels, 28x28, winograd off", 1, 32, 32, 28, 1, 1, 0, 0},
+    {"32 channels, 28x28, a backward session", 1, 32, 32, 28, 1, 0, 1, 0},
+    {"32 channels, 14x14 (too few pixels)", 1, 32, 32, 14, 1, 0, 0, 0},
+    {"32 channels, 14x14, batch 4", 4, 32, 32, 14, 1, 0, 0, 1},
+    {"256 channels, 14x14 (many channel pairs)", 1, 256, 256, 14, 1, 0, 0, 1},
+    {"256 channels, 13x13 (many pairs, too few pixels)", 1, 256, 256, 13, 1, 0, 0, 0},
+    {"128 to 256 channels, 14x14 (too few pairs)", 1, 128, 256, 14, 1, 0, 0, 0},
+    {"16 to 32 channels (too few in)", 1, 16, 32, 28, 1, 0, 0, 0},
+    {"32 to 16 channels (too few out)", 1, 32, 16, 28, 1, 0, 0, 0},
+    {"stride 2", 1, 32, 32, 56, 2, 0, 0, 0},
+};
+
+static void winograd(const winograd_case *c, int available, uint64_t *seed) {
+    const int64_t x_dims[4] = {c->batch, c->channels, c->size, c->size};
+    const int64_t w_dims[4] = {c->features, c->channels, 3, 3}, bias_dims[1] = {c->features};
+    illume_tensor x = tensor_random(4, x_dims, -1.0f, 1.0f, seed);
+    illume_tensor w = tensor_random(4, w_dims, -1.0f, 1.0f, seed), bias = tensor_random(1, bias_dims, -1.0f, 1.0f, seed);
+    window_params params = window_defaults();
+    for (int d = 0; d < 4; d++) params.pads[d] = 1;
+    for (int d = 0; d < 2; d++) params.strides[d] = c->stride;
+    illume_tensor want = reference_conv(&x, &w, &bias, 1, &params, 1);
+    builder *b = builder_create(13);
+    int conv_inputs[3] = {builder_input(b, "x", 4, x_dims), builder_floats(b, "w", 4, w_dims, w.data),
+                          builder_floats(b, "b", 1, bias_dims, bias.data)};
+    int y, activated;
+    int node = builder_node(b, "Conv", 3, conv_inputs, 1, &y);
+    builder_attribute_ints(b, node, "pads", 4, params.pads);
+    builder_attribute_ints(b, node, "strides", 2, params.strides);
+    builder_node(b, "Relu", 1, &y, 1, &activated);
+    builder_output(b, activated);
+    illume_session_options options;
+    illume_session_options_default(&options);
+    options.device = "cpu";
+    options.winograd = !c->turned_off;
+    options.backward = c->backward;
+    illume_session_stats stats = {0};
+    char label[160];
+    snprintf(label, sizeof label, "Winograd: %s", c->name);
+    int expected = c->winograd && available;
+    if (expect_run_with(label, b, &options, 1, &x, 1, &want, 1e-4, &stats) && stats.winograd_count != expected)
+        test_fail("%s: %d convolutions by Winograd's algorithm, expected %d", label, stats.winograd_count, expected);
+    tensor_release(&x);
+    tensor_release(&w);
+    tensor_release(&bias);
+}
+
 int main(void) {
     uint64_t seed = 20241121;
     run_cases(shared_conv_cases, shared_conv_case_count, 0, &seed);
@@ -308,5 +389,9 @@ int main(void) {
     chains(&seed);
     for (int kind = 0; kind < RESIDUAL_KINDS; kind++) residual((residual_kind)kind, &seed);
     for (int kind = 0; kind < GATED_KINDS; kind++) gated((gated_kind)kind, &seed);
+    int available = winograd_available();
+    if (!available) printf("ops/conv: this oneDNN has no Winograd convolution here; its cases check it stays unused\n");
+    for (size_t i = 0; i < sizeof winograd_cases / sizeof winograd_cases[0]; i++)
+        winograd(&winograd_cases[i], available, &seed);
     return test_report("ops/conv");
 }

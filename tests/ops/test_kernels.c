@@ -260,7 +260,7 @@ static void pad_math(void) {
 int main(void) {
     uint64_t seed = 31;
     illume_context *context = illume_context_create();
-    backend *cpu = cpu_backend_create(context);
+    backend *cpu = cpu_backend_create(context, (backend_options){0});
     if (!cpu) {
         test_fail("no CPU backend: %s", illume_last_error(context));
     } else {
