@@ -165,13 +165,13 @@ static illume_status finish(cpu_backend *cpu, convolution_state *state, dnnl_pri
                             const dnnl_memory_desc_t *weights_stored, const dnnl_memory_desc_t *output_stored,
                             dnnl_query_t output_query) {
     illume_status result = dnnl_layout_create(cpu, &state->input, input_stored,
-                                              dnnl_primitive_desc_query_md(pd, input_query, 0), 1);
+                                              dnnl_primitive_desc_query_md(pd, input_query, 0), LAYOUT_READ);
     if (result == ILLUME_OK)
         result = dnnl_layout_create(cpu, &state->weights, weights_stored,
-                                    dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0), 1);
+                                    dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0), LAYOUT_KEPT);
     if (result == ILLUME_OK)
         result = dnnl_layout_create(cpu, &state->output, output_stored,
-                                    dnnl_primitive_desc_query_md(pd, output_query, 0), 0);
+                                    dnnl_primitive_desc_query_md(pd, output_query, 0), LAYOUT_WRITTEN);
     if (result == ILLUME_OK)
         result = cpu_dnnl_check(cpu->base.context, dnnl_primitive_create(&state->primitive, pd),
                                 "dnnl_primitive_create");

@@ -52,6 +52,8 @@ static void cpu_destroy(backend *self) {
     if (cpu->stream) dnnl_stream_destroy(cpu->stream);
     if (cpu->engine) dnnl_engine_destroy(cpu->engine);
     free(cpu->transfers);
+    free(cpu->reorder_buffers[0]);
+    free(cpu->reorder_buffers[1]);
     free(cpu);
 }
 

@@ -22,6 +22,11 @@ typedef struct cpu_backend {
     dnnl_stream_t stream;
     int threads;
     int winograd; /* backend_options.winograd */
+    /* Activations reordered into a primitive's layout for one call, what it
+     * reads and what it writes (dnnl_support.h): one primitive runs at a
+     * time, so every primitive shares these two, grown to the largest. */
+    void *reorder_buffers[2];
+    size_t reorder_bytes[2];
     cpu_queued_copy *transfers; /* queued, not yet done (transfers.c) */
     int transfer_count, transfer_capacity;
 } cpu_backend;

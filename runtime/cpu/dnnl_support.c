@@ -31,21 +31,46 @@ illume_status dnnl_activation_desc(illume_context *context, dnnl_memory_desc_t *
     return ILLUME_OK;
 }
 
+/* 64-byte aligned storage for `bytes`, with room to spare (oneDNN's kernels may read a vector past the end). */
+static void *aligned_buffer(size_t bytes) {
+    return aligned_alloc(64, (bytes + 63) / 64 * 64 + 64);
+}
+
+/* Grows the backend's shared buffer for a role to at least `bytes`. Its
+ * contents need not survive: each call reorders into it afresh. */
+static illume_status reserve_reorder_buffer(cpu_backend *cpu, dnnl_layout_role role, size_t bytes) {
+    if (cpu->reorder_bytes[role] >= bytes) return ILLUME_OK;
+    free(cpu->reorder_buffers[role]);
+    cpu->reorder_bytes[role] = 0;
+    cpu->reorder_buffers[role] = aligned_buffer(bytes);
+    if (!cpu->reorder_buffers[role])
+        return illume_fail(cpu->base.context, ILLUME_ERROR_OUT_OF_MEMORY, "cannot allocate %zu bytes", bytes);
+    cpu->reorder_bytes[role] = bytes;
+    return ILLUME_OK;
+}
+
 illume_status dnnl_layout_create(cpu_backend *cpu, dnnl_layout *layout, const dnnl_memory_desc_t *plain_md,
-                                 const dnnl_memory_desc_t *chosen_md, int to_chosen) {
+                                 const dnnl_memory_desc_t *chosen_md, dnnl_layout_role role) {
     illume_context *context = cpu->base.context;
     memset(layout, 0, sizeof *layout);
-    layout->to_chosen = to_chosen;
+    layout->role = role;
     DNNL_TRY(context, dnnl_memory_create(&layout->plain, plain_md, cpu->engine, DNNL_MEMORY_NONE));
     if (dnnl_memory_desc_equal(plain_md, chosen_md)) {
         layout->chosen = layout->plain;
         return ILLUME_OK;
     }
     size_t bytes = dnnl_memory_desc_get_size(chosen_md);
-    layout->buffer = aligned_alloc(64, (bytes + 63) / 64 * 64 + 64);
-    if (!layout->buffer) return illume_fail(context, ILLUME_ERROR_OUT_OF_MEMORY, "cannot allocate %zu bytes", bytes);
-    DNNL_TRY(context, dnnl_memory_create(&layout->chosen, chosen_md, cpu->engine, layout->buffer));
+    if (role == LAYOUT_KEPT) {
+        layout->buffer = aligned_buffer(bytes);
+        if (!layout->buffer)
+            return illume_fail(context, ILLUME_ERROR_OUT_OF_MEMORY, "cannot allocate %zu bytes", bytes);
+    } else {
+        ILLUME_TRY(reserve_reorder_buffer(cpu, role, bytes));
+    }
+    DNNL_TRY(context, dnnl_memory_create(&layout->chosen, chosen_md, cpu->engine,
+                                         layout->buffer ? layout->buffer : DNNL_MEMORY_NONE));
     dnnl_primitive_desc_t reorder_pd;
+    int to_chosen = role != LAYOUT_WRITTEN;
     const dnnl_memory_desc_t *from = to_chosen ? plain_md : chosen_md, *to = to_chosen ? chosen_md : plain_md;
     DNNL_TRY(context, dnnl_reorder_primitive_desc_create(&reorder_pd, from, cpu->engine, to, cpu->engine, NULL));
     dnnl_status_t status = dnnl_primitive_create(&layout->reorder, reorder_pd);
@@ -70,11 +95,14 @@ static illume_status run_reorder(cpu_backend *cpu, dnnl_layout *layout, dnnl_mem
 
 illume_status dnnl_layout_enter(cpu_backend *cpu, dnnl_layout *layout, const void *data) {
     DNNL_TRY(cpu->base.context, dnnl_memory_set_data_handle(layout->plain, (void *)data));
-    if (layout->reorder && layout->to_chosen) return run_reorder(cpu, layout, layout->plain, layout->chosen);
+    if (!layout->reorder) return ILLUME_OK;
+    if (layout->role != LAYOUT_KEPT)
+        DNNL_TRY(cpu->base.context, dnnl_memory_set_data_handle(layout->chosen, cpu->reorder_buffers[layout->role]));
+    if (layout->role != LAYOUT_WRITTEN) return run_reorder(cpu, layout, layout->plain, layout->chosen);
     return ILLUME_OK;
 }
 
 illume_status dnnl_layout_leave(cpu_backend *cpu, dnnl_layout *layout) {
-    if (layout->reorder && !layout->to_chosen) return run_reorder(cpu, layout, layout->chosen, layout->plain);
+    if (layout->reorder && layout->role == LAYOUT_WRITTEN) return run_reorder(cpu, layout, layout->chosen, layout->plain);
     return ILLUME_OK;
 }

@@ -12,22 +12,28 @@ illume_status dnnl_plain_desc(illume_context *context, dnnl_memory_desc_t *md, i
 illume_status dnnl_activation_desc(illume_context *context, dnnl_memory_desc_t *md, int rank, const int64_t *dims,
                                    int channels_last);
 
+/* What a layout's data is to its primitive: an activation it reads or
+ * writes (reordered at every call, in the backend's shared reorder buffers),
+ * or constant weights (reordered once into a buffer of the layout's own,
+ * which keeps them for later calls). */
+typedef enum dnnl_layout_role { LAYOUT_READ, LAYOUT_WRITTEN, LAYOUT_KEPT } dnnl_layout_role;
+
 /* A layout a primitive chose, with a reorder to or from the caller's plain one when they differ. */
 typedef struct dnnl_layout {
-    dnnl_memory_t plain;    /* the caller's data; handle set per call */
-    dnnl_memory_t chosen;   /* the primitive's layout: the plain memory itself when they are equal */
+    dnnl_memory_t plain;      /* the caller's data; handle set per call */
+    dnnl_memory_t chosen;     /* the primitive's layout: the plain memory itself when they are equal */
     dnnl_primitive_t reorder; /* NULL when the layouts are equal */
-    void *buffer;           /* storage of chosen when it differs */
-    int to_chosen;          /* an input: reorder on enter; else an output: reorder on leave */
+    void *buffer;             /* storage of chosen when it differs and is kept */
+    dnnl_layout_role role;
 } dnnl_layout;
 
-/* to_chosen: the reorder runs plain to chosen (inputs), else chosen to plain (outputs). */
+/* The reorder runs plain to chosen for what the primitive reads or keeps, chosen to plain for what it writes. */
 illume_status dnnl_layout_create(cpu_backend *cpu, dnnl_layout *layout, const dnnl_memory_desc_t *plain_md,
-                                 const dnnl_memory_desc_t *chosen_md, int to_chosen);
+                                 const dnnl_memory_desc_t *chosen_md, dnnl_layout_role role);
 void dnnl_layout_destroy(dnnl_layout *layout);
-/* Binds the caller's pointer; an input is reordered into the chosen layout. */
+/* Binds the caller's pointer; what the primitive reads or keeps is reordered into the chosen layout. */
 illume_status dnnl_layout_enter(cpu_backend *cpu, dnnl_layout *layout, const void *data);
-/* An output is reordered from the chosen layout into the pointer bound by enter. */
+/* What the primitive wrote is reordered from the chosen layout into the pointer bound by enter. */
 illume_status dnnl_layout_leave(cpu_backend *cpu, dnnl_layout *layout);
 
 #endif

@@ -80,7 +80,7 @@ static illume_status create(cpu_backend *cpu, const matmul_desc *desc, matmul_st
     dnnl_primitive_attr_destroy(attributes);
     DNNL_TRY(context, status);
     illume_status result = dnnl_layout_create(cpu, &state->b, &b_md,
-                                              dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0), 1);
+                                              dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0), LAYOUT_KEPT);
     status = dnnl_primitive_create(&state->primitive, pd);
     dnnl_primitive_desc_destroy(pd);
     ILLUME_TRY(result);
