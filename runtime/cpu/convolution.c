@@ -188,10 +188,13 @@ static illume_status finish(cpu_backend *cpu, convolution_state *state, dnnl_pri
  * bounds come from timing the zoo both ways at batch 1 and 16
  * (docs/performance.md, "Winograd convolutions"): below them it ran up to
  * 1.5x slower (AlexNet's 13x13 layers at batch 1, Inception's 5x5 ones),
- * and 4x with 3 input channels. An accumulating convolution reads y as it
- * is stored, which Winograd's kernels cannot. */
+ * and 4x with 3 input channels. Weights that change between calls would be
+ * transformed at every call; an accumulating convolution reads y as it is
+ * stored, which Winograd's kernels cannot. */
 static int winograd_pays(const convolution_desc *desc) {
-    if (desc->transpose || desc->accumulate || desc->spatial_rank != 2 || desc->groups != 1) return 0;
+    if (desc->transpose || !desc->constant_weights || desc->accumulate || desc->spatial_rank != 2 ||
+        desc->groups != 1)
+        return 0;
     for (int d = 0; d < 2; d++)
         if (desc->kernel[d] != 3 || desc->stride[d] != 1 || desc->dilation[d] != 1) return 0;
     if (desc->in_channels < 32 || desc->out_channels < 32) return 0;

@@ -328,22 +328,23 @@ static int winograd_available(void) {
 typedef struct winograd_case {
     const char *name;
     int64_t batch, channels, features, size, stride;
-    int turned_off, backward;
+    int turned_off, backward, weights_as_input;
     int winograd; /* expected to run by Winograd's algorithm */
 } winograd_case;
 
 static const winograd_case winograd_cases[] = {
-    {"32 channels, 28x28", 1, 32, 32, 28, 1, 0, 0, 1},
-    {"32 channels, 28x28, winograd off", 1, 32, 32, 28, 1, 1, 0, 0},
-    {"32 channels, 28x28, a backward session", 1, 32, 32, 28, 1, 0, 1, 0},
-    {"32 channels, 14x14 (too few pixels)", 1, 32, 32, 14, 1, 0, 0, 0},
-    {"32 channels, 14x14, batch 4", 4, 32, 32, 14, 1, 0, 0, 1},
-    {"256 channels, 14x14 (many channel pairs)", 1, 256, 256, 14, 1, 0, 0, 1},
-    {"256 channels, 13x13 (many pairs, too few pixels)", 1, 256, 256, 13, 1, 0, 0, 0},
-    {"128 to 256 channels, 14x14 (too few pairs)", 1, 128, 256, 14, 1, 0, 0, 0},
-    {"16 to 32 channels (too few in)", 1, 16, 32, 28, 1, 0, 0, 0},
-    {"32 to 16 channels (too few out)", 1, 32, 16, 28, 1, 0, 0, 0},
-    {"stride 2", 1, 32, 32, 56, 2, 0, 0, 0},
+    {"32 channels, 28x28", 1, 32, 32, 28, 1, 0, 0, 0, 1},
+    {"32 channels, 28x28, winograd off", 1, 32, 32, 28, 1, 1, 0, 0, 0},
+    {"32 channels, 28x28, a backward session", 1, 32, 32, 28, 1, 0, 1, 0, 0},
+    {"32 channels, 14x14 (too few pixels)", 1, 32, 32, 14, 1, 0, 0, 0, 0},
+    {"32 channels, 14x14, batch 4", 4, 32, 32, 14, 1, 0, 0, 0, 1},
+    {"256 channels, 14x14 (many channel pairs)", 1, 256, 256, 14, 1, 0, 0, 0, 1},
+    {"256 channels, 13x13 (many pairs, too few pixels)", 1, 256, 256, 13, 1, 0, 0, 0, 0},
+    {"128 to 256 channels, 14x14 (too few pairs)", 1, 128, 256, 14, 1, 0, 0, 0, 0},
+    {"16 to 32 channels (too few in)", 1, 16, 32, 28, 1, 0, 0, 0, 0},
+    {"32 to 16 channels (too few out)", 1, 32, 16, 28, 1, 0, 0, 0, 0},
+    {"stride 2", 1, 32, 32, 56, 2, 0, 0, 0, 0},
+    {"weights as a graph input", 1, 32, 32, 28, 1, 0, 0, 1, 0},
 };
 
 static void winograd(const winograd_case *c, int available, uint64_t *seed) {
@@ -356,7 +357,9 @@ static void winograd(const winograd_case *c, int available, uint64_t *seed) {
     for (int d = 0; d < 2; d++) params.strides[d] = c->stride;
     illume_tensor want = reference_conv(&x, &w, &bias, 1, &params, 1);
     builder *b = builder_create(13);
-    int conv_inputs[3] = {builder_input(b, "x", 4, x_dims), builder_floats(b, "w", 4, w_dims, w.data),
+    int conv_inputs[3] = {builder_input(b, "x", 4, x_dims),
+                          c->weights_as_input ? builder_input(b, "w", 4, w_dims)
+                                              : builder_floats(b, "w", 4, w_dims, w.data),
                           builder_floats(b, "b", 1, bias_dims, bias.data)};
     int y, activated;
     int node = builder_node(b, "Conv", 3, conv_inputs, 1, &y);
@@ -373,7 +376,9 @@ static void winograd(const winograd_case *c, int available, uint64_t *seed) {
     char label[160];
     snprintf(label, sizeof label, "Winograd: %s", c->name);
     int expected = c->winograd && available;
-    if (expect_run_with(label, b, &options, 1, &x, 1, &want, 1e-4, &stats) && stats.winograd_count != expected)
+    illume_tensor inputs[2] = {x, w};
+    if (expect_run_with(label, b, &options, c->weights_as_input ? 2 : 1, inputs, 1, &want, 1e-4, &stats) &&
+        stats.winograd_count != expected)
         test_fail("%s: %d convolutions by Winograd's algorithm, expected %d", label, stats.winograd_count, expected);
     tensor_release(&x);
     tensor_release(&w);
