@@ -82,6 +82,7 @@ typedef struct batchnorm_desc {
     int64_t batch, channels, spatial; /* spatial: product of the dims after the channel */
     float epsilon;
     int channels_last; /* x and y stored (N, spatial..., C) */
+    int relu;          /* a Relu after it, fused in sessions without a backward pass */
 } batchnorm_desc;
 
 

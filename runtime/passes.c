@@ -311,11 +311,14 @@ illume_status pass_fuse_activation(illume_context *context, graph *g, int for_ba
         int producer_index = x->producer;
         graph_node *producer = &g->nodes[producer_index];
         const char *name = op_get(producer->op)->name;
-        if ((strcmp(name, "Conv") != 0 && strcmp(name, "ConvTranspose") != 0) || producer->fused_activation.kind)
-            continue;
+        int convolution = strcmp(name, "Conv") == 0 || strcmp(name, "ConvTranspose") == 0;
+        int batchnorm = strcmp(name, "BatchNormalization") == 0;
+        if (!(convolution || (batchnorm && !for_backward)) || producer->fused_activation.kind) continue;
         status = activation_describe(context, g, node, &activation);
         if (status != ILLUME_OK) break;
         if (for_backward && !derivable_from_output(&activation)) continue;
+        /* oneDNN's batch normalization fuses a plain Relu only. */
+        if (batchnorm && activation.kind != UNARY_RELU) continue;
         /* After a fused Add the activation runs on the sum, as the model has it. */
         producer->fused_activation = (graph_activation){(int)activation.kind, activation.alpha, activation.beta};
         graph_absorb(g, producer_index, node);

@@ -27,7 +27,8 @@ illume_status pass_channels_last(illume_context *context, graph *g);
  * alone reads the Conv's output), in place when nothing reads the addend later. */
 illume_status pass_fuse_add(illume_context *context, graph *g);
 /* Lets a Conv apply the activation (Relu, Clip, Sigmoid, ...) that alone reads
- * its output, or, forward only, a SiLU (Mul of the output and its Sigmoid).
+ * its output, or, forward only, a SiLU (Mul of the output and its Sigmoid);
+ * forward only, a BatchNormalization the Relu that alone reads its output.
  * for_backward: only activations whose derivative the output determines
  * (the backward of a fused node sees only its output). */
 illume_status pass_fuse_activation(illume_context *context, graph *g, int for_backward);

@@ -1,4 +1,5 @@
-/* Inference batch normalization on oneDNN, with the model's statistics. */
+/* Inference batch normalization on oneDNN, with the model's statistics, and
+ * a fused Relu as oneDNN's own flag. */
 #include <stdlib.h>
 
 #include "dnnl_support.h"
@@ -27,10 +28,9 @@ static illume_status create(cpu_backend *cpu, const batchnorm_desc *desc, batchn
     ILLUME_TRY(dnnl_activation_desc(context, &data_md, 4, dims, desc->channels_last));
     ILLUME_TRY(dnnl_plain_desc(context, &channel_md, 1, channels));
     dnnl_batch_normalization_desc_t operation;
+    unsigned flags = dnnl_use_global_stats | dnnl_use_scale | dnnl_use_shift | (desc->relu ? dnnl_fuse_norm_relu : 0);
     DNNL_TRY(context, dnnl_batch_normalization_forward_desc_init(&operation, dnnl_forward_inference, &data_md,
-                                                                 desc->epsilon,
-                                                                 dnnl_use_global_stats | dnnl_use_scale |
-                                                                     dnnl_use_shift));
+                                                                 desc->epsilon, flags));
     dnnl_primitive_desc_t pd;
     DNNL_TRY(context, dnnl_primitive_desc_create(&pd, &operation, NULL, cpu->engine, NULL));
     dnnl_status_t status = dnnl_primitive_create(&state->primitive, pd);

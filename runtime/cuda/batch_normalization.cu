@@ -1,8 +1,9 @@
 // The CUDA backend's inference batch normalization: one thread per element
 // of (batch, channels, spatial), with the per-element math of
-// kernels/batchnorm.h. NCHW only (the backend does not ask for channels-last
-// activations).
+// kernels/batchnorm.h and, for a fused Relu, kernels/activation.h. NCHW
+// only (the backend does not ask for channels-last activations).
 #include "batch_normalization.h"
+#include "activation.h"
 #include "batchnorm.h"
 #include "cuda_kernel.h"
 
@@ -10,7 +11,8 @@ __global__ void batchnorm_kernel(batchnorm_desc desc, const float *x, const floa
                                  const float *mean, const float *variance, float *y) {
     ILLUME_CUDA_EACH(i, desc.batch * desc.channels * desc.spatial) {
         int64_t c = i / desc.spatial % desc.channels;
-        y[i] = illume_batchnorm(x[i], scale[c], shift[c], mean[c], variance[c], desc.epsilon);
+        float value = illume_batchnorm(x[i], scale[c], shift[c], mean[c], variance[c], desc.epsilon);
+        y[i] = desc.relu ? illume_unary(UNARY_RELU, 0.0f, 0.0f, value) : value;
     }
 }
 

@@ -42,7 +42,8 @@ static illume_status forward(const op_call *call) {
     value_logical_dims(x, x_dims);
     batchnorm_desc desc = {.batch = x_dims[0], .channels = x_dims[1], .spatial = 1,
                            .epsilon = graph_attribute_float(call->node, "epsilon", 1e-5f),
-                           .channels_last = x->channels_last};
+                           .channels_last = x->channels_last,
+                           .relu = call->node->fused_activation.kind == UNARY_RELU};
     for (int d = 2; d < x->rank; d++) desc.spatial *= x_dims[d];
     return call->backend->batchnorm(call->backend, &desc, call->state, call->inputs[0], call->inputs[1],
                                     call->inputs[2], call->inputs[3], call->inputs[4], call->outputs[0]);

@@ -547,19 +547,21 @@ static void batchnorm_ops(backend *cpu, backend *gpu) {
     random_values(shift, CHANNELS, -1.0f, 1.0f);
     random_values(mean, CHANNELS, -1.0f, 1.0f);
     random_values(variance, CHANNELS, 0.0f, 2.0f);
-    batchnorm_desc desc = {BATCH, CHANNELS, SPATIAL, 1e-5f, 0};
     device_buffers buffers = {gpu, {0}, 0};
     float *device_x = to_device(&buffers, x, COUNT_ALL), *device_y = to_device(&buffers, NULL, COUNT_ALL);
     float *device_scale = to_device(&buffers, scale, CHANNELS), *device_shift = to_device(&buffers, shift, CHANNELS);
     float *device_mean = to_device(&buffers, mean, CHANNELS), *device_variance = to_device(&buffers, variance, CHANNELS);
-    void *cpu_state = NULL, *gpu_state = NULL;
-    cpu->batchnorm(cpu, &desc, &cpu_state, x, scale, shift, mean, variance, y);
-    expect_same("batch normalization", gpu,
-                gpu->batchnorm(gpu, &desc, &gpu_state, device_x, device_scale, device_shift, device_mean,
-                               device_variance, device_y),
-                device_y, y, COUNT_ALL);
-    if (cpu_state) cpu->release_state(cpu, cpu_state);
-    if (gpu_state) gpu->release_state(gpu, gpu_state);
+    for (int relu = 0; relu < 2; relu++) {
+        batchnorm_desc desc = {BATCH, CHANNELS, SPATIAL, 1e-5f, 0, relu};
+        void *cpu_state = NULL, *gpu_state = NULL;
+        cpu->batchnorm(cpu, &desc, &cpu_state, x, scale, shift, mean, variance, y);
+        expect_same(relu ? "batch normalization and Relu" : "batch normalization", gpu,
+                    gpu->batchnorm(gpu, &desc, &gpu_state, device_x, device_scale, device_shift, device_mean,
+                                   device_variance, device_y),
+                    device_y, y, COUNT_ALL);
+        if (cpu_state) cpu->release_state(cpu, cpu_state);
+        if (gpu_state) gpu->release_state(gpu, gpu_state);
+    }
     release_all(&buffers);
 }
 

@@ -503,10 +503,11 @@ static void resizing(backend *cpu) {
 
 // Inference batch normalization over several (batch, channels, spatial)
 // shapes: one element, channels without spatial extent, a size over many
-// blocks.
+// blocks; two with a fused Relu.
 static void batch_normalization(backend *cpu) {
-    const batchnorm_desc shapes[] = {
-        {1, 1, 1, 1e-5f, 0}, {2, 3, 5, 1e-5f, 0}, {2, 64, 1, 1e-3f, 0}, {4, 16, 49, 1e-5f, 0}, {3, 7, 300, 0.1f, 0}};
+    const batchnorm_desc shapes[] = {{1, 1, 1, 1e-5f, 0, 0},  {2, 3, 5, 1e-5f, 0, 0},   {2, 64, 1, 1e-3f, 0, 0},
+                                     {4, 16, 49, 1e-5f, 0, 0}, {3, 7, 300, 0.1f, 0, 0}, {2, 3, 5, 1e-5f, 0, 1},
+                                     {3, 7, 300, 0.1f, 0, 1}};
     for (const batchnorm_desc &desc : shapes) {
         int64_t count = desc.batch * desc.channels * desc.spatial;
         std::vector<float> x = random_values(count, -3.0f, 3.0f);
@@ -516,8 +517,8 @@ static void batch_normalization(backend *cpu) {
         std::vector<float> variance = random_values(desc.channels, 0.0f, 2.0f);
         std::vector<float> got((size_t)count, -9.0f), want((size_t)count, -9.0f);
         char label[96];
-        std::snprintf(label, sizeof label, "batch normalization (%lld, %lld, %lld)", (long long)desc.batch,
-                      (long long)desc.channels, (long long)desc.spatial);
+        std::snprintf(label, sizeof label, "batch normalization (%lld, %lld, %lld)%s", (long long)desc.batch,
+                      (long long)desc.channels, (long long)desc.spatial, desc.relu ? " and Relu" : "");
         expect_launched(label, illume_cuda_batchnorm(nullptr, &desc, x.data(), scale.data(), shift.data(),
                                                      mean.data(), variance.data(), got.data()));
         void *state = nullptr;
