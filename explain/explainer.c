@@ -97,6 +97,9 @@ static illume_status make_session(illume_explainer *e, int64_t batch, illume_ses
     options.device = e->options.device;
     options.fast = e->options.fast, options.autotune = e->options.autotune;
     options.backward = e->backward;
+    /* Forward-only passes too (occlusion, the predicted class) keep the direct
+     * sum, whose rounding the comparisons with Captum and Zennit were made with. */
+    options.winograd = 0;
     options.profile = e->options.profile;
     const char *keep[2] = {e->layer, e->logits};
     const char *feature[1] = {e->feature};
