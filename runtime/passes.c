@@ -262,8 +262,7 @@ static int gated_conv(illume_context *context, const graph *g, const graph_node 
             !private_value(y))
             continue;
         const graph_node *producer = &g->nodes[y->producer];
-        if ((!graph_node_is(producer, "Conv") && !graph_node_is(producer, "ConvTranspose")) || producer->fused_activation.kind)
-            continue;
+        if (graph_op_kind(producer) != KIND_CONVOLUTION || producer->fused_activation.kind) continue;
         *gate_node = gate->producer;
         return y->producer;
     }
@@ -310,10 +309,10 @@ illume_status pass_fuse_activation(illume_context *context, graph *g, int for_ba
         if (x->producer < 0 || readers[node->inputs[0]] != 1 || x->is_graph_output || x->pinned) continue;
         int producer_index = x->producer;
         graph_node *producer = &g->nodes[producer_index];
-        const char *name = op_get(producer->op)->name;
-        int convolution = strcmp(name, "Conv") == 0 || strcmp(name, "ConvTranspose") == 0;
-        int batchnorm = strcmp(name, "BatchNormalization") == 0;
-        if (!(convolution || (batchnorm && !for_backward)) || producer->fused_activation.kind) continue;
+        int batchnorm = graph_node_is(producer, "BatchNormalization");
+        if (!(graph_op_kind(producer) == KIND_CONVOLUTION || (batchnorm && !for_backward)) ||
+            producer->fused_activation.kind)
+            continue;
         status = activation_describe(context, g, node, &activation);
         if (status != ILLUME_OK) break;
         if (for_backward && !derivable_from_output(&activation)) continue;
