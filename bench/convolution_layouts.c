@@ -5,9 +5,12 @@
  * and with the output added onto a residual in place (a sum post-op, as
  * illume fuses a ResNet block's Add). It answers one question for the
  * layout pass: what a layout costs each kind of convolution, without the
- * rest of a model around it.
+ * rest of a model around it. With --winograd it times, instead, the direct
+ * kernel channels last against Winograd's in the blocked layout (what
+ * runtime/cpu/convolution.c's winograd_pays chooses between), plain only,
+ * and the reorders of x and y between the two layouts.
  *
- * usage: bench_convolution_layouts [--batch N] [--iterations K] IN,OUT,SIZE,KERNEL...
+ * usage: bench_convolution_layouts [--batch N] [--iterations K] [--winograd] IN,OUT,SIZE,KERNEL...
  * Threads: OMP_NUM_THREADS. Prints the median and minimum time per call and
  * the implementation oneDNN picked. */
 #include <dnnl.h>
@@ -52,8 +55,52 @@ static int compare_doubles(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+/* Runs the primitive twice untimed, then `iterations` times; prints one row
+ * with the median and minimum milliseconds per call. */
+static void time_primitive(dnnl_primitive_t primitive, int count, const dnnl_exec_arg_t *arguments, int iterations,
+                           const geometry *g, const char *layout_name, const char *detail,
+                           const char *implementation) {
+    double *times = malloc(sizeof(double) * (size_t)iterations);
+    if (!times) {
+        fprintf(stderr, "bench_convolution_layouts: out of memory\n");
+        exit(1);
+    }
+    for (int i = -2; i < iterations; i++) {
+        double start = seconds();
+        check(dnnl_primitive_execute(primitive, stream, count, arguments), "dnnl_primitive_execute");
+        check(dnnl_stream_wait(stream), "dnnl_stream_wait");
+        if (i >= 0) times[i] = seconds() - start;
+    }
+    qsort(times, (size_t)iterations, sizeof(double), compare_doubles);
+    printf("%5d %5d %4d %2d  %-8s %-8s %9.3f %9.3f  %s\n", g->in_channels, g->out_channels, g->size, g->kernel,
+           layout_name, detail, times[iterations / 2] * 1e3, times[0] * 1e3, implementation);
+    free(times);
+}
+
+/* The reorder of a (batch, channels, size, size) activation between two layouts. */
+static void time_reorder(int batch, int iterations, const geometry *g, int64_t channels, dnnl_format_tag_t from,
+                         dnnl_format_tag_t to, const char *detail) {
+    dnnl_dims_t dims = {batch, channels, g->size, g->size};
+    dnnl_memory_desc_t source, destination;
+    check(dnnl_memory_desc_init_by_tag(&source, 4, dims, dnnl_f32, from), "reorder source descriptor");
+    check(dnnl_memory_desc_init_by_tag(&destination, 4, dims, dnnl_f32, to), "reorder destination descriptor");
+    dnnl_primitive_desc_t pd;
+    check(dnnl_reorder_primitive_desc_create(&pd, &source, engine, &destination, engine, NULL), "reorder descriptor");
+    const char *implementation = "?";
+    dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &implementation);
+    dnnl_primitive_t reorder;
+    check(dnnl_primitive_create(&reorder, pd), "dnnl_primitive_create");
+    dnnl_memory_t source_memory = filled_memory(&source), destination_memory = filled_memory(&destination);
+    dnnl_exec_arg_t arguments[2] = {{DNNL_ARG_FROM, source_memory}, {DNNL_ARG_TO, destination_memory}};
+    time_primitive(reorder, 2, arguments, iterations, g, "reorder", detail, implementation);
+    dnnl_memory_destroy(source_memory);
+    dnnl_memory_destroy(destination_memory);
+    dnnl_primitive_destroy(reorder);
+    dnnl_primitive_desc_destroy(pd);
+}
+
 static void time_convolution(int batch, int iterations, const geometry *g, dnnl_format_tag_t layout,
-                             const char *layout_name, int residual) {
+                             const char *layout_name, int residual, dnnl_alg_kind_t algorithm) {
     int pad = g->kernel / 2;
     dnnl_dims_t x_dims = {batch, g->in_channels, g->size, g->size};
     dnnl_dims_t y_dims = {batch, g->out_channels, g->size, g->size};
@@ -74,11 +121,20 @@ static void time_convolution(int batch, int iterations, const geometry *g, dnnl_
     check(dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f), "relu post-op");
     check(dnnl_primitive_attr_set_post_ops(attributes, post_ops), "dnnl_primitive_attr_set_post_ops");
     dnnl_convolution_desc_t operation;
-    check(dnnl_dilated_convolution_forward_desc_init(&operation, dnnl_forward_inference, dnnl_convolution_direct, &x,
-                                                     &w_any, &bias, &y, strides, dilations, pads, pads),
+    check(dnnl_dilated_convolution_forward_desc_init(&operation, dnnl_forward_inference, algorithm, &x, &w_any,
+                                                     &bias, &y, strides, dilations, pads, pads),
           "convolution descriptor");
     dnnl_primitive_desc_t pd;
-    check(dnnl_primitive_desc_create(&pd, &operation, attributes, engine, NULL), "dnnl_primitive_desc_create");
+    if (algorithm == dnnl_convolution_winograd &&
+        dnnl_primitive_desc_create(&pd, &operation, attributes, engine, NULL) != dnnl_success) {
+        printf("%5d %5d %4d %2d  %-8s %-8s  no Winograd kernel here\n", g->in_channels, g->out_channels, g->size,
+               g->kernel, layout_name, "no");
+        dnnl_post_ops_destroy(post_ops);
+        dnnl_primitive_attr_destroy(attributes);
+        return;
+    }
+    if (algorithm != dnnl_convolution_winograd)
+        check(dnnl_primitive_desc_create(&pd, &operation, attributes, engine, NULL), "dnnl_primitive_desc_create");
     const char *implementation = "?";
     dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &implementation);
     dnnl_primitive_t convolution;
@@ -90,22 +146,7 @@ static void time_convolution(int batch, int iterations, const geometry *g, dnnl_
                                     {DNNL_ARG_WEIGHTS, w_memory},
                                     {DNNL_ARG_BIAS, bias_memory},
                                     {DNNL_ARG_DST, y_memory}};
-    double *times = malloc(sizeof(double) * (size_t)iterations);
-    if (!times) {
-        fprintf(stderr, "bench_convolution_layouts: out of memory\n");
-        exit(1);
-    }
-    for (int i = -2; i < iterations; i++) {
-        double start = seconds();
-        check(dnnl_primitive_execute(convolution, stream, 4, arguments), "dnnl_primitive_execute");
-        check(dnnl_stream_wait(stream), "dnnl_stream_wait");
-        if (i >= 0) times[i] = seconds() - start;
-    }
-    qsort(times, (size_t)iterations, sizeof(double), compare_doubles);
-    printf("%5d %5d %4d %2d  %-8s %-8s %9.3f %9.3f  %s\n", g->in_channels, g->out_channels, g->size, g->kernel,
-           layout_name, residual ? "yes" : "no", times[iterations / 2] * 1e3, times[0] * 1e3, implementation);
-
-    free(times);
+    time_primitive(convolution, 4, arguments, iterations, g, layout_name, residual ? "yes" : "no", implementation);
     dnnl_memory_destroy(x_memory);
     dnnl_memory_destroy(y_memory);
     dnnl_memory_destroy(w_memory);
@@ -117,10 +158,11 @@ static void time_convolution(int batch, int iterations, const geometry *g, dnnl_
 }
 
 static void print_usage(FILE *out) {
-    fprintf(out, "usage: bench_convolution_layouts [--batch N] [--iterations K] IN,OUT,SIZE,KERNEL...\n"
+    fprintf(out, "usage: bench_convolution_layouts [--batch N] [--iterations K] [--winograd] IN,OUT,SIZE,KERNEL...\n"
                  "  times oneDNN's convolution of each geometry (e.g. 64,256,56,1: 64 to 256 channels on 56x56,\n"
                  "  a 1x1 kernel, stride 1) in the nhwc and nChw16c layouts, plain and adding onto a residual;\n"
-                 "  batch 16 and 10 calls by default, threads from OMP_NUM_THREADS\n");
+                 "  with --winograd, direct nhwc against Winograd nChw16c and the reorders of x and y between\n"
+                 "  them; batch 16 and 10 calls by default, threads from OMP_NUM_THREADS\n");
 }
 
 static int usage(const char *problem) {
@@ -130,7 +172,7 @@ static int usage(const char *problem) {
 }
 
 int main(int argc, char **argv) {
-    int batch = 16, iterations = 10, count = 0;
+    int batch = 16, iterations = 10, count = 0, winograd = 0;
     geometry geometries[64];
     for (int i = 1; i < argc; i++) {
         if ((strcmp(argv[i], "--batch") == 0 || strcmp(argv[i], "--iterations") == 0) && i + 1 < argc) {
@@ -141,6 +183,8 @@ int main(int argc, char **argv) {
             else
                 iterations = value;
             i++;
+        } else if (strcmp(argv[i], "--winograd") == 0) {
+            winograd = 1;
         } else if (strcmp(argv[i], "--help") == 0) {
             print_usage(stdout);
             return 0;
@@ -159,11 +203,20 @@ int main(int argc, char **argv) {
     check(dnnl_stream_create(&stream, engine, dnnl_stream_default_flags), "dnnl_stream_create");
     printf("batch %d, %d calls each; ms per call\n", batch, iterations);
     printf("   in   out size  k  layout   residual    median   minimum  implementation\n");
-    for (int i = 0; i < count; i++)
-        for (int residual = 0; residual < 2; residual++) {
-            time_convolution(batch, iterations, &geometries[i], dnnl_nhwc, "nhwc", residual);
-            time_convolution(batch, iterations, &geometries[i], dnnl_nChw16c, "nChw16c", residual);
+    for (int i = 0; i < count; i++) {
+        const geometry *g = &geometries[i];
+        if (winograd) {
+            time_convolution(batch, iterations, g, dnnl_nhwc, "nhwc", 0, dnnl_convolution_direct);
+            time_convolution(batch, iterations, g, dnnl_nChw16c, "winograd", 0, dnnl_convolution_winograd);
+            time_reorder(batch, iterations, g, g->in_channels, dnnl_nhwc, dnnl_nChw16c, "x in");
+            time_reorder(batch, iterations, g, g->out_channels, dnnl_nChw16c, dnnl_nhwc, "y out");
+            continue;
         }
+        for (int residual = 0; residual < 2; residual++) {
+            time_convolution(batch, iterations, g, dnnl_nhwc, "nhwc", residual, dnnl_convolution_direct);
+            time_convolution(batch, iterations, g, dnnl_nChw16c, "nChw16c", residual, dnnl_convolution_direct);
+        }
+    }
     dnnl_stream_destroy(stream);
     dnnl_engine_destroy(engine);
     return 0;
