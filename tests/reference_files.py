@@ -5,11 +5,16 @@ difference they measure agreement by, and `--compare`, which checks that a
 folder of committed references is what a fresh run makes.
 
 A fresh run and the committed folder agree when they hold the same files;
-the same ONNX graphs and weights; the same inputs and targets, bit for bit;
+the same ONNX graphs, and weights within WEIGHT_TOLERANCE of each tensor's
+largest magnitude (the exporter folds BatchNorm in float32, which rounds
+differently on different CPUs); the same inputs and targets, bit for bit;
 the same manifest, line for line, except that each case's --ambiguity A (the
 reference's own uncertainty, measured on the machine that made it) need only
-agree within a factor of 2 (or 1e-5); and references within
-(tolerance + the committed ambiguity) x max |reference|.
+agree within a factor of AMBIGUITY_FACTOR (or 1e-5); and references within
+(tolerance + AMBIGUITY_FACTOR x the larger of the two ambiguities) x max
+|reference|. The factor is what one CPU against another was seen to need: an
+AMD EPYC made ambiguities up to 4x an Intel Xeon's on the ill-conditioned
+alpha-beta cases, and references that far apart.
 """
 import argparse
 import os
@@ -19,6 +24,9 @@ import sys
 import numpy as np
 import onnx
 import onnx.numpy_helper
+
+WEIGHT_TOLERANCE = 1e-6
+AMBIGUITY_FACTOR = 8
 
 # The files beside a case's reference that share its ambiguity (CASE.delta.npy, CASE.sums.npy).
 CASE_SUFFIXES = (".delta.npy", ".sums.npy", ".npy")
@@ -79,8 +87,11 @@ def same_model(fresh, committed):
         return False
     weights_a = {w.name: onnx.numpy_helper.to_array(w) for w in a.initializer}
     weights_b = {w.name: onnx.numpy_helper.to_array(w) for w in b.initializer}
-    return weights_a.keys() == weights_b.keys() and all(np.array_equal(weights_a[k], weights_b[k])
-                                                        for k in weights_a)
+    return weights_a.keys() == weights_b.keys() and all(
+        weights_a[k].shape == weights_b[k].shape and weights_a[k].dtype == weights_b[k].dtype and
+        (np.array_equal(weights_a[k], weights_b[k]) or
+         (weights_a[k].dtype.kind == "f" and relative_difference(weights_a[k], weights_b[k]) <= WEIGHT_TOLERANCE))
+        for k in weights_a)
 
 
 def split_ambiguity(line):
@@ -93,23 +104,25 @@ def split_ambiguity(line):
 
 
 def same_manifest(fresh, committed):
-    """Equal line for line, the ambiguities within a factor of 2 (or 1e-5)."""
+    """Equal line for line, the ambiguities within AMBIGUITY_FACTOR (or 1e-5)."""
     with open(fresh) as file_a, open(committed) as file_b:
         lines_a, lines_b = file_a.read().splitlines(), file_b.read().splitlines()
     if len(lines_a) != len(lines_b):
         return False
     for line_a, line_b in zip(lines_a, lines_b):
         (words_a, ambiguity_a), (words_b, ambiguity_b) = split_ambiguity(line_a), split_ambiguity(line_b)
-        if words_a != words_b or not (ambiguity_a <= 2 * ambiguity_b + 1e-5 and ambiguity_b <= 2 * ambiguity_a + 1e-5):
+        factor = AMBIGUITY_FACTOR
+        if words_a != words_b or not (ambiguity_a <= factor * ambiguity_b + 1e-5 and
+                                      ambiguity_b <= factor * ambiguity_a + 1e-5):
             print("manifest line differs:\n  made now:  %s\n  committed: %s" % (line_a, line_b))
             return False
     return True
 
 
-def committed_ambiguities(committed):
-    """The --ambiguity of each case in the committed manifest (0 where none)."""
+def manifest_ambiguities(folder):
+    """The --ambiguity of each case in a folder's manifest (0 where none)."""
     ambiguities = {}
-    with open(os.path.join(committed, "manifest.txt")) as file:
+    with open(os.path.join(folder, "manifest.txt")) as file:
         for line in file:
             if line.strip() and not line.startswith("#"):
                 words, ambiguity = split_ambiguity(line)
@@ -124,7 +137,8 @@ def case_of(name):
 
 def compare(fresh, committed, tolerance):
     """Whether the fresh run made what is committed (see the module's text)."""
-    ambiguities = committed_ambiguities(committed)
+    ambiguities = manifest_ambiguities(committed)
+    fresh_ambiguities = manifest_ambiguities(fresh)
     problems = []
     fresh_files, committed_files = sorted(os.listdir(fresh)), sorted(os.listdir(committed))
     if fresh_files != committed_files:
@@ -138,7 +152,8 @@ def compare(fresh, committed, tolerance):
         elif name.endswith(".npy"):
             x, y = np.load(a), np.load(b)
             exact = name.endswith((".input.npy", ".targets.npy"))
-            allowed = tolerance + ambiguities.get(case_of(name), 0.0)
+            case = case_of(name)
+            allowed = tolerance + AMBIGUITY_FACTOR * max(ambiguities.get(case, 0.0), fresh_ambiguities.get(case, 0.0))
             same = x.shape == y.shape and x.dtype == y.dtype and (
                 np.array_equal(x, y) if exact else relative_difference(x, y) <= allowed)
         elif name == "manifest.txt":
