@@ -1,6 +1,6 @@
 /* Which LRP rule each node gets: the base rules every composite shares
  * (Zennit's layer_map_base: activations pass, sums and average pools norm,
- * an unfolded BatchNormalization passes, everything else its gradient),
+ * an unfolded BatchNormalization and LRN pass, everything else its gradient),
  * then the composite's rules for convolutions, dense layers and the first
  * layer, then the user's rule map over them. */
 #include <ctype.h>
@@ -44,6 +44,16 @@ static int is_activation(const graph_node *node) {
     return 0;
 }
 
+/* Normalizations that keep the shape and that the session did not fold:
+ * relevance passes through them, as Zennit's base map passes it through a
+ * BatchNorm. LRN divides each position by its neighbours' squares, a
+ * rescaling that redistributes nothing; Zennit has no rule for it and would
+ * take its gradient, which scales relevance by the normalization and does
+ * not conserve it. */
+static int is_normalization(const graph_node *node) {
+    return !strcmp(op_name(node), "BatchNormalization") || !strcmp(op_name(node), "LRN");
+}
+
 static int is_average(const graph_node *node) {
     const char *name = op_name(node);
     return !strcmp(name, "AveragePool") || !strcmp(name, "GlobalAveragePool") || !strcmp(name, "ReduceMean");
@@ -80,13 +90,40 @@ static int gated_operand(const graph *g, const graph_node *node) {
     return -1;
 }
 
+/* A Mul, Div, Add or Sub of one data operand by a constant that the
+ * session did not fold into a linear node before it (runtime/fold_affine.c):
+ * the data operand, or -1. */
+static int affine_operand(const graph *g, const graph_node *node) {
+    const char *name = op_name(node);
+    if ((strcmp(name, "Mul") && strcmp(name, "Div") && strcmp(name, "Add") && strcmp(name, "Sub")) ||
+        node->input_count != 2 || node->inputs[0] < 0 || node->inputs[1] < 0)
+        return -1;
+    int constant[2] = {g->values[node->inputs[0]].constant != NULL, g->values[node->inputs[1]].constant != NULL};
+    if (constant[0] == constant[1]) return -1;
+    return constant[0] ? 1 : 0;
+}
+
 static lrp_rule base_rule(const graph *g, const graph_node *node, float stabilizer) {
     lrp_rule rule = {.kind = LRP_GRADIENT, .epsilon = stabilizer};
-    int operand = gated_operand(g, node);
+    int operand = gated_operand(g, node), affine = affine_operand(g, node);
     if (operand >= 0) {
         rule.kind = LRP_GATE;
         rule.operand = operand;
-    } else if ((is_activation(node) || !strcmp(op_name(node), "BatchNormalization")) &&
+    } else if (affine >= 0) {
+        /* Each output depends on one input element, so its relevance stays
+         * with it (the gradient would scale relevance by the constant). A
+         * data operand that broadcasts shares by the norm rule, x R / y,
+         * which also conserves for a scale; an Add or Sub that broadcasts
+         * sums its relevance back by its gradient. */
+        int shaped = elements(g, node->inputs[affine]) == elements(g, node->outputs[0]);
+        int scales = !strcmp(op_name(node), "Mul") || !strcmp(op_name(node), "Div");
+        if (shaped) {
+            rule.kind = LRP_GATE;
+            rule.operand = affine;
+        } else if (scales) {
+            rule.kind = LRP_NORM;
+        }
+    } else if ((is_activation(node) || is_normalization(node)) &&
                elements(g, node->inputs[0]) == elements(g, node->outputs[0])) {
         rule.kind = LRP_PASS;
     } else if (is_average(node)) {
@@ -312,13 +349,16 @@ static illume_status assign(illume_context *context, const illume_explain_option
     return ILLUME_OK;
 }
 
-static void describe_rule(const lrp_rule *rule, char *text, size_t size) {
+static void describe_rule(const graph *g, const graph_node *node, const lrp_rule *rule, char *text, size_t size) {
     switch (rule->kind) {
     case LRP_EPSILON: snprintf(text, size, "epsilon:%g", rule->epsilon); break;
     case LRP_GAMMA: snprintf(text, size, "gamma:%g", rule->gamma); break;
     case LRP_ALPHA_BETA: snprintf(text, size, "alpha-beta:%g,%g", rule->alpha, rule->beta); break;
     case LRP_ZBOX: snprintf(text, size, "zbox:%g,%g", rule->low, rule->high); break;
-    case LRP_GATE: snprintf(text, size, "gate (relevance to input %d)", rule->operand); break;
+    case LRP_GATE:
+        snprintf(text, size, "%s (relevance to input %d)", affine_operand(g, node) >= 0 ? "pass" : "gate",
+                 rule->operand);
+        break;
     default: snprintf(text, size, "%s", lrp_kind_name(rule->kind)); break;
     }
 }
@@ -337,7 +377,7 @@ static illume_status list_rules(illume_explainer *e, const graph *g, const lrp_r
             return illume_fail(e->context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
         entry->node = e->rule_strings[2 * n];
         entry->op_type = e->rule_strings[2 * n + 1];
-        describe_rule(&rules[n], entry->rule, sizeof entry->rule);
+        describe_rule(g, &g->nodes[n], &rules[n], entry->rule, sizeof entry->rule);
         entry->conserves = rules[n].kind != LRP_ALPHA_BETA || rules[n].alpha - rules[n].beta == 1.0f;
     }
     return ILLUME_OK;

@@ -124,7 +124,10 @@ illume_status illume_model_set_constant_input(illume_context *context, illume_mo
 
 typedef struct illume_session_options {
     const char *device;     /* "cpu" or "auto"; NULL means "auto" */
-    int fold_batchnorm;     /* fold BatchNormalization into the preceding Conv/Gemm where exact */
+    /* fold BatchNormalization, and a Mul, Div, Add or Sub by a per-channel
+     * constant (how TensorFlow exporters leave BatchNorm and a Dense bias),
+     * into the Conv, ConvTranspose, Gemm or MatMul before it, where exact */
+    int fold_batchnorm;
     int fuse_activations;   /* run a Relu or a residual Add inside the Conv before it */
     int profile;            /* time every node (synchronizing after each); see illume_session_profile */
     int channels_last;      /* keep activations channels last where the backend prefers it */

@@ -108,10 +108,11 @@ static illume_status check_rule(illume_context *context, const graph *g, const g
         return node_fail(context, node, ILLUME_ERROR_UNSUPPORTED,
                          "the LRP rule %s needs a Gemm with alpha and beta 1", lrp_kind_name(rule->kind));
     if (rule->kind == LRP_GATE &&
-        (node->op < 0 || strcmp(op_get(node->op)->name, "Mul") || rule->operand < 0 || rule->operand > 1 ||
+        (node->op < 0 || node->input_count != 2 || node->output_count != 1 || rule->operand < 0 ||
+         rule->operand > 1 || node->inputs[rule->operand] < 0 ||
          output_elements(g, node, 0) != input_elements(g, node, rule->operand)))
         return node_fail(context, node, ILLUME_ERROR_INVALID_INPUT,
-                         "the gate rule needs a Mul whose gated input has the output's shape");
+                         "the gate rule needs a node of two inputs whose chosen input has the output's shape");
     if (rule->kind == LRP_PASS && input_elements(g, node, 0) != output_elements(g, node, 0))
         return node_fail(context, node, ILLUME_ERROR_INVALID_INPUT,
                          "the pass rule needs a node whose output has its input's shape");

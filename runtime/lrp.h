@@ -20,7 +20,9 @@ typedef enum lrp_kind {
     LRP_ZBOX,
     LRP_FLAT,
     LRP_WSQUARE,
-    LRP_GATE /* Mul by a gate: all relevance to input `operand` */
+    /* All relevance to input `operand` of a binary node: a Mul by a gate,
+     * or by a constant the session did not fold */
+    LRP_GATE
 } lrp_kind;
 
 typedef struct lrp_rule {

@@ -17,9 +17,11 @@ illume_status pass_simplify(illume_context *context, graph *g);
  * axes into the pads of the Conv or AveragePool that alone reads it
  * (runtime/fold_pad.c). */
 illume_status pass_fold_pad(illume_context *context, graph *g);
-/* Folds a BatchNormalization into the Conv or Gemm before it, where that conv
- * has no other reader and its weights are constant. */
-illume_status pass_fold_batchnorm(illume_context *context, graph *g);
+/* Folds a per-channel affine map (a BatchNormalization, or a Mul, Div, Add
+ * or Sub by a constant that varies along the channels alone) into the Conv,
+ * ConvTranspose, Gemm or MatMul before it, where that node has no other
+ * reader and its weights are constant (runtime/fold_affine.c). */
+illume_status pass_fold_affine(illume_context *context, graph *g);
 /* Stores activations channels last between the ops that keep that order
  * (runtime/layout.c). */
 illume_status pass_channels_last(illume_context *context, graph *g);

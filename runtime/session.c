@@ -77,7 +77,7 @@ static illume_status prepare_graph(illume_context *context, const illume_model *
     if (status == ILLUME_OK) status = pass_infer_and_fold(context, g);
     if (status == ILLUME_OK) status = pass_simplify(context, g);
     if (status == ILLUME_OK) status = pass_fold_pad(context, g);
-    if (status == ILLUME_OK && options->fold_batchnorm) status = pass_fold_batchnorm(context, g);
+    if (status == ILLUME_OK && options->fold_batchnorm) status = pass_fold_affine(context, g);
     /* LRP gives each node its own rule: nothing may run inside another node. */
     int fuse = options->fuse_activations && !options->relevance;
     if (status == ILLUME_OK && fuse) status = pass_fuse_add(context, g);

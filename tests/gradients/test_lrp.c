@@ -236,9 +236,11 @@ static void one_hot(int64_t count, int64_t target, double value, double *r) {
 }
 
 /* A model of one linear node (any batch) with the layer's weights and bias,
- * and (pooled) a GlobalAveragePool after it. */
+ * and (pooled) a GlobalAveragePool after it; a Gemm layer with add_bias as
+ * a MatMul and an Add of the bias, as Keras's Dense exports, which the
+ * session folds into the Gemm. */
 static illume_model *linear_model(illume_context *context, const layer *l, const illume_tensor *w,
-                                  const illume_tensor *bias, int pooled) {
+                                  const illume_tensor *bias, int pooled, int add_bias) {
     builder *b = builder_create(13);
     int v;
     if (l->conv) {
@@ -251,10 +253,11 @@ static illume_model *linear_model(illume_context *context, const layer *l, const
                                 1, &v);
         builder_attribute_ints(b, node, "pads", 4, pads);
         builder_attribute_ints(b, node, "strides", 2, strides);
-    } else if (l->matmul) {
+    } else if (l->matmul || add_bias) {
         const int64_t dims[2] = {-1, l->in};
         v = builder_input(b, "x", 2, dims);
         builder_node(b, "MatMul", 2, (int[]){v, builder_floats(b, "w", w->rank, w->dims, w->data)}, 1, &v);
+        if (add_bias) builder_node(b, "Add", 2, (int[]){v, builder_floats(b, "b", 1, bias->dims, bias->data)}, 1, &v);
     } else {
         const int64_t dims[2] = {-1, l->in};
         v = builder_input(b, "x", 2, dims);
@@ -333,16 +336,17 @@ static void linear_rules(uint64_t *seed) {
         const char *name;
         int conv, transpose;
         int64_t stride;
-        int trans_b, matmul, pooled;
-    } layers[] = {{"Conv stride 2", 1, 0, 2, 0, 0, 0},
-                  {"Conv stride 1", 1, 0, 1, 0, 0, 0},
-                  {"Gemm", 0, 0, 1, 0, 0, 0},
-                  {"Gemm transB", 0, 0, 1, 1, 0, 0},
-                  {"ConvTranspose stride 2", 1, 1, 2, 0, 0, 0},
-                  {"MatMul", 0, 0, 1, 0, 1, 0},
-                  {"Conv stride 2 then GlobalAveragePool", 1, 0, 2, 0, 0, 1},
-                  {"Conv stride 1 then GlobalAveragePool", 1, 0, 1, 0, 0, 1},
-                  {"ConvTranspose stride 2 then GlobalAveragePool", 1, 1, 2, 0, 0, 1}};
+        int trans_b, matmul, pooled, add_bias;
+    } layers[] = {{"Conv stride 2", 1, 0, 2, 0, 0, 0, 0},
+                  {"Conv stride 1", 1, 0, 1, 0, 0, 0, 0},
+                  {"Gemm", 0, 0, 1, 0, 0, 0, 0},
+                  {"Gemm transB", 0, 0, 1, 1, 0, 0, 0},
+                  {"ConvTranspose stride 2", 1, 1, 2, 0, 0, 0, 0},
+                  {"MatMul", 0, 0, 1, 0, 1, 0, 0},
+                  {"MatMul then Add of a bias (a Gemm)", 0, 0, 1, 0, 0, 0, 1},
+                  {"Conv stride 2 then GlobalAveragePool", 1, 0, 2, 0, 0, 1, 0},
+                  {"Conv stride 1 then GlobalAveragePool", 1, 0, 1, 0, 0, 1, 0},
+                  {"ConvTranspose stride 2 then GlobalAveragePool", 1, 1, 2, 0, 0, 1, 0}};
     illume_context *context = illume_context_create();
     for (size_t k = 0; k < sizeof layers / sizeof layers[0]; k++) {
         layer l = layers[k].conv ? conv_layer(3, layers[k].transpose ? 4 : 6, 4, layers[k].stride, layers[k].transpose)
@@ -351,7 +355,7 @@ static void linear_rules(uint64_t *seed) {
         illume_tensor x = layer_input(&l, ROWS, -1.0f, 1.0f, seed), attributions = tensor_zeros(x.rank, x.dims);
         int pooled = layers[k].pooled;
         int64_t outputs = pooled ? l.features : l.out; /* of the model, per row */
-        illume_model *model = linear_model(context, &l, &w, &bias, pooled);
+        illume_model *model = linear_model(context, &l, &w, &bias, pooled, layers[k].add_bias);
         double *wd = doubles(w.data, l.weights), *bd = doubles(bias.data, l.biases);
         double *xd = doubles(x.data, ROWS * l.in), *z = calloc((size_t)(ROWS * l.out), sizeof(double));
         double *r = calloc((size_t)l.out, sizeof(double)), *want = calloc((size_t)l.in, sizeof(double));
@@ -458,7 +462,7 @@ static void conservation(uint64_t *seed) {
         layer l = cases[c].conv ? conv_layer(3, 6, 4, 1, 0) : gemm_layer(7, 5, 0, 0);
         illume_tensor w = layer_weights(&l, -0.5f, 0.5f, seed), bias = layer_bias(&l, 1);
         illume_tensor x = layer_input(&l, ROWS, cases[c].x_low, 1.0f, seed), attributions = tensor_zeros(x.rank, x.dims);
-        illume_model *model = linear_model(context, &l, &w, &bias, 0);
+        illume_model *model = linear_model(context, &l, &w, &bias, 0, 0);
         illume_explain_options options = lrp_options("none", cases[c].rules);
         options.epsilon = cases[c].epsilon;
         int64_t targets[ROWS];
@@ -715,30 +719,66 @@ static void nonlinear_rules(uint64_t *seed) {
  * Conv after it sees the normalized input); folded into the Conv before it,
  * the Conv's rule sees the folded weights W s / sqrt(v + e) and bias
  * (b - m) s / sqrt(v + e) + beta (scales of both signs). */
+/* How a per-channel affine map meets the Conv in the batchnorm test: before
+ * it (relevance passes through the map), or after it, folded into it. */
+typedef enum affine_form {
+    BATCHNORM_BEFORE,  /* BatchNormalization over the input: pass */
+    SCALE_BEFORE,      /* Mul(c, x) over the input, the constant first: pass to input 1 */
+    BATCHNORM_AFTER,   /* folded into the Conv */
+    MUL_ADD_AFTER,     /* Mul and Add by per-channel constants (tf2onnx's unmerged BatchNorm): folded */
+    DIV_SUB_AFTER,     /* Div and Sub by them: folded */
+    AFFINE_FORMS
+} affine_form;
+
 static void batchnorm(uint64_t *seed) {
     const float scale[4] = {1.5f, -0.7f, 0.8f, -1.2f}, shift[4] = {0.1f, -0.2f, 0.3f, 0.05f};
     const float mean[4] = {0.2f, -0.1f, 0.05f, 0.3f}, variance[4] = {0.5f, 1.3f, 0.8f, 2.0f};
     const double bn_epsilon = 1e-5;
+    static const char *const names[AFFINE_FORMS] = {
+        "BatchNormalization (pass) then Conv", "Mul by a per-channel constant (pass) then Conv",
+        "Conv then BatchNormalization (folded)", "Conv then Mul and Add by per-channel constants (folded)",
+        "Conv then Div and Sub by per-channel constants (folded)"};
     illume_context *context = illume_context_create();
-    for (int folded = 0; folded < 2; folded++) {
-        /* Unfolded: BatchNormalization over the input's 3 channels; folded: over the Conv's 4. */
+    for (int form = 0; form < AFFINE_FORMS; form++) {
+        int after = form >= BATCHNORM_AFTER;
+        /* Before: a map over the input's 3 channels; after: over the Conv's 4. */
         conv_weights conv = conv_weights_create(3, 4, seed);
-        int64_t channels = folded ? 4 : 3;
+        int64_t channels = after ? 4 : 3;
         const int64_t x_dims[4] = {ROWS, 3, 6, 6}, any[4] = {-1, 3, 6, 6}, c_dims[1] = {channels};
+        const int64_t broadcast_dims[4] = {1, channels, 1, 1}, column_dims[3] = {channels, 1, 1};
+        /* The map per channel, y = factor x + offset, and its constants as the model holds them. */
+        double factor[4], offset[4];
+        float constant_scale[4], constant_shift[4];
+        for (int64_t c = 0; c < channels; c++) {
+            factor[c] = form == SCALE_BEFORE ? scale[c] : scale[c] / sqrt((double)variance[c] + bn_epsilon);
+            offset[c] = form == SCALE_BEFORE ? 0.0 : shift[c] - mean[c] * factor[c];
+            constant_scale[c] = (float)(form == DIV_SUB_AFTER ? 1.0 / factor[c] : factor[c]);
+            constant_shift[c] = (float)(form == DIV_SUB_AFTER ? -offset[c] : offset[c]);
+        }
         illume_tensor x = tensor_random(4, x_dims, -1.0f, 1.0f, seed), attributions = tensor_zeros(4, x_dims);
         builder *b = builder_create(13);
         int v = builder_input(b, "x", 4, any);
-        if (folded) v = add_conv_node(b, v, &conv, "conv");
-        builder_node(b, "BatchNormalization", 5,
-                     (int[]){v, builder_floats(b, "scale", 1, c_dims, scale), builder_floats(b, "shift", 1, c_dims, shift),
-                             builder_floats(b, "mean", 1, c_dims, mean),
-                             builder_floats(b, "variance", 1, c_dims, variance)},
-                     1, &v);
-        if (!folded) v = add_conv_node(b, v, &conv, "conv");
+        if (after) v = add_conv_node(b, v, &conv, "conv");
+        if (form == BATCHNORM_BEFORE || form == BATCHNORM_AFTER) {
+            builder_node(b, "BatchNormalization", 5,
+                         (int[]){v, builder_floats(b, "scale", 1, c_dims, scale),
+                                 builder_floats(b, "shift", 1, c_dims, shift), builder_floats(b, "mean", 1, c_dims, mean),
+                                 builder_floats(b, "variance", 1, c_dims, variance)},
+                         1, &v);
+        } else if (form == SCALE_BEFORE) {
+            builder_node(b, "Mul", 2, (int[]){builder_floats(b, "scale", 4, broadcast_dims, constant_scale), v}, 1, &v);
+        } else {
+            builder_node(b, form == MUL_ADD_AFTER ? "Mul" : "Div", 2,
+                         (int[]){v, builder_floats(b, "scale", 4, broadcast_dims, constant_scale)}, 1, &v);
+            builder_node(b, form == MUL_ADD_AFTER ? "Add" : "Sub", 2,
+                         (int[]){v, builder_floats(b, "shift", 3, column_dims, constant_shift)}, 1, &v);
+        }
+        if (!after) v = add_conv_node(b, v, &conv, "conv");
         builder_output(b, v);
         illume_model *model = NULL;
+        const char *name = names[form];
         if (builder_finish(b, context, &model) != ILLUME_OK)
-            test_fail("BatchNormalization model: %s", illume_last_error(context));
+            test_fail("%s model: %s", name, illume_last_error(context));
         const layer *l = &conv.l;
         double *xd = doubles(x.data, ROWS * l->in), *u = calloc((size_t)l->in, sizeof(double));
         double *z = calloc((size_t)l->out, sizeof(double)), *r = calloc((size_t)l->out, sizeof(double));
@@ -747,8 +787,6 @@ static void batchnorm(uint64_t *seed) {
         int64_t targets[ROWS];
         illume_explain_row rows[ROWS];
         illume_explainer *explainer = NULL;
-        const char *name = folded ? "Conv then BatchNormalization (folded), conv=alpha-beta:2,1"
-                                  : "BatchNormalization (pass) then Conv, conv=alpha-beta:2,1";
         if (!model || !xd || !u || !z || !r || !want || !w || !conv.wd) {
             test_fail("%s: setup failed", name);
             goto next;
@@ -756,19 +794,14 @@ static void batchnorm(uint64_t *seed) {
         /* The weights the rule sees. */
         for (int64_t k = 0; k < l->weights; k++) w[k] = conv.wd[k];
         for (int64_t f = 0; f < 4; f++) bias[f] = conv.bd[f];
-        if (folded)
+        if (after)
             for (int64_t f = 0; f < 4; f++) {
-                double factor = scale[f] / sqrt((double)variance[f] + bn_epsilon);
-                for (int64_t k = 0; k < 27; k++) w[f * 27 + k] *= factor;
-                bias[f] = (bias[f] - mean[f]) * factor + shift[f];
+                for (int64_t k = 0; k < 27; k++) w[f * 27 + k] *= factor[f];
+                bias[f] = bias[f] * factor[f] + offset[f];
             }
         for (int64_t row = 0; row < ROWS; row++) {
             const double *xr = xd + row * l->in;
-            for (int64_t i = 0; i < l->in; i++) {
-                int64_t c = i / 36;
-                u[i] = folded ? xr[i]
-                              : scale[c] * (xr[i] - mean[c]) / sqrt((double)variance[c] + bn_epsilon) + shift[c];
-            }
+            for (int64_t i = 0; i < l->in; i++) u[i] = after ? xr[i] : factor[i / 36] * xr[i] + offset[i / 36];
             layer_forward(l, u, w, bias, z);
             /* The largest output of channel 1, 3 and 0 (the negative scales first). */
             int64_t channel = row == 0 ? 1 : row == 1 ? 3 : 0;
@@ -781,27 +814,25 @@ static void batchnorm(uint64_t *seed) {
             test_fail("%s: %s", name, illume_last_error(context));
             goto next;
         }
-        /* The listing: the Conv alone when folded, else the BatchNormalization with pass. */
+        /* The listing: the Conv alone when folded, else the map with pass. */
         count_case();
         illume_rule_entry entry;
-        int listed = illume_explainer_rule(explainer, 0, &entry), found_bn = 0, found_conv = 0;
+        int listed = illume_explainer_rule(explainer, 0, &entry), found_map = 0, found_conv = 0;
+        const char *pass = form == SCALE_BEFORE ? "pass (relevance to input 1)" : "pass";
         for (int n = 0; n < listed; n++) {
             illume_explainer_rule(explainer, n, &entry);
-            if (!strcmp(entry.op_type, "BatchNormalization")) found_bn = !strcmp(entry.rule, "pass") ? 1 : -1;
+            /* (a Transpose the layout pass adds back to the model's order is no node of the model) */
             if (!strcmp(entry.op_type, "Conv")) found_conv = !strcmp(entry.rule, "alpha-beta:2,1") ? 1 : -1;
+            else if (strcmp(entry.op_type, "Transpose")) found_map = !strcmp(entry.rule, pass) ? 1 : -1;
         }
-        if (found_conv != 1 || found_bn != (folded ? 0 : 1))
-            test_fail("%s: the listing of %d nodes has the Conv %s and the BatchNormalization %s", name, listed,
+        if (found_conv != 1 || found_map != (after ? 0 : 1))
+            test_fail("%s: the listing of %d nodes has the Conv %s and the map %s", name, listed,
                       found_conv == 1 ? "with alpha-beta:2,1" : found_conv ? "with another rule" : "missing",
-                      found_bn == 1 ? "with pass" : found_bn ? "with another rule" : "folded");
+                      found_map == 1 ? "with pass" : found_map ? "with another rule or nodes" : "folded");
         const rule_case rc = {"alpha-beta:2,1", ALPHA_BETA, 2, 1, 1e-6f, 0.25f, 0.05f, NAN, NAN};
         for (int64_t row = 0; row < ROWS; row++) {
             const double *xr = xd + row * l->in;
-            for (int64_t i = 0; i < l->in; i++) {
-                int64_t c = i / 36;
-                u[i] = folded ? xr[i]
-                              : scale[c] * (xr[i] - mean[c]) / sqrt((double)variance[c] + bn_epsilon) + shift[c];
-            }
+            for (int64_t i = 0; i < l->in; i++) u[i] = after ? xr[i] : factor[i / 36] * xr[i] + offset[i / 36];
             layer_forward(l, u, w, bias, z);
             one_hot(l->out, targets[row], z[targets[row]], r);
             reference_linear(l, &rc, u, w, bias, r, want);
@@ -814,7 +845,7 @@ static void batchnorm(uint64_t *seed) {
             expect_relevance(label, (const float *)attributions.data + row * l->in, want, l->in, 1e-4);
         }
         /* Unfolded, the BatchNormalization may take epsilon: x s R / stabilize(y, E), s its per-channel scale. */
-        if (!folded) {
+        if (form == BATCHNORM_BEFORE) {
             illume_explain_options with_epsilon = lrp_options("none", "conv=alpha-beta:2,1;batchnorm=epsilon:0.1");
             with_epsilon.stabilizer = 0.05f;
             if (explain_rows(context, model, &with_epsilon, &x, targets, &attributions, rows, NULL) != ILLUME_OK) {
@@ -824,18 +855,11 @@ static void batchnorm(uint64_t *seed) {
             }
             for (int64_t row = 0; row < ROWS; row++) {
                 const double *xr = xd + row * l->in;
-                for (int64_t i = 0; i < l->in; i++) {
-                    int64_t c = i / 36;
-                    u[i] = scale[c] * (xr[i] - mean[c]) / sqrt((double)variance[c] + bn_epsilon) + shift[c];
-                }
+                for (int64_t i = 0; i < l->in; i++) u[i] = factor[i / 36] * xr[i] + offset[i / 36];
                 layer_forward(l, u, w, bias, z);
                 one_hot(l->out, targets[row], z[targets[row]], r);
                 reference_linear(l, &rc, u, w, bias, r, want);
-                for (int64_t i = 0; i < l->in; i++) {
-                    int64_t c = i / 36;
-                    double factor = scale[c] / sqrt((double)variance[c] + bn_epsilon);
-                    want[i] = xr[i] * factor * want[i] / stabilize(u[i], 0.1);
-                }
+                for (int64_t i = 0; i < l->in; i++) want[i] = xr[i] * factor[i / 36] * want[i] / stabilize(u[i], 0.1);
                 char label[128];
                 snprintf(label, sizeof label, "BatchNormalization epsilon:0.1 then Conv alpha-beta:2,1, row %lld",
                          (long long)row);
