@@ -85,6 +85,14 @@ typedef struct batchnorm_desc {
     int relu;          /* a Relu after it, fused in sessions without a backward pass */
 } batchnorm_desc;
 
+/* Local response normalization (ONNX LRN, kernels/lrn.h) across the
+ * channels of (batch, channels, spatial) data, NCHW. */
+typedef struct lrn_desc {
+    int64_t batch, channels, spatial; /* spatial: product of the dims after the channel */
+    int64_t size;                     /* channels in a full window */
+    float alpha, beta, bias;
+} lrn_desc;
+
 
 typedef struct unary_desc {
     unary_kind kind;
@@ -291,6 +299,7 @@ struct backend {
     illume_status (*unary)(backend *self, const unary_desc *desc, const float *x, float *y);
     illume_status (*binary)(backend *self, const binary_desc *desc, const float *a, const float *b, float *y);
     illume_status (*softmax)(backend *self, const softmax_desc *desc, const float *x, float *y);
+    illume_status (*lrn)(backend *self, const lrn_desc *desc, const float *x, float *y);
     illume_status (*reduce)(backend *self, const reduce_desc *desc, const float *x, float *y);
     illume_status (*copy)(backend *self, const copy_desc *desc, const float *x, float *y);
     illume_status (*pad)(backend *self, const pad_desc *desc, const float *x, float *y);
@@ -313,6 +322,9 @@ struct backend {
                                      const float *b, const float *dy, float *dx);
     illume_status (*softmax_backward)(backend *self, const softmax_desc *desc, const float *y, const float *dy,
                                       float *dx);
+    /* From the forward's input x; terms: as many floats as x, which the call overwrites. */
+    illume_status (*lrn_backward)(backend *self, const lrn_desc *desc, const float *x, const float *dy, float *terms,
+                                  float *dx);
     illume_status (*pad_backward)(backend *self, const pad_desc *desc, const float *dy, float *dx);
     illume_status (*resize_backward)(backend *self, const resize_desc *desc, const float *dy, float *dx);
 

@@ -90,6 +90,7 @@ backend *cpu_backend_create(illume_context *context, backend_options options) {
     self->unary = cpu_unary;
     self->binary = cpu_binary;
     self->softmax = cpu_softmax;
+    self->lrn = cpu_lrn;
     self->reduce = cpu_reduce;
     self->copy = cpu_copy;
     self->pad = cpu_pad;
@@ -99,6 +100,7 @@ backend *cpu_backend_create(illume_context *context, backend_options options) {
     self->unary_backward = cpu_unary_backward;
     self->binary_backward = cpu_binary_backward;
     self->softmax_backward = cpu_softmax_backward;
+    self->lrn_backward = cpu_lrn_backward;
     self->pad_backward = cpu_pad_backward;
     self->resize_backward = cpu_resize_backward;
     self->relevance_ratio = cpu_relevance_ratio;

@@ -70,6 +70,7 @@ illume_status cpu_pool(backend *self, const pool_desc *desc, const float *x, flo
 illume_status cpu_unary(backend *self, const unary_desc *desc, const float *x, float *y);
 illume_status cpu_binary(backend *self, const binary_desc *desc, const float *a, const float *b, float *y);
 illume_status cpu_softmax(backend *self, const softmax_desc *desc, const float *x, float *y);
+illume_status cpu_lrn(backend *self, const lrn_desc *desc, const float *x, float *y);
 illume_status cpu_reduce(backend *self, const reduce_desc *desc, const float *x, float *y);
 illume_status cpu_copy(backend *self, const copy_desc *desc, const float *x, float *y);
 illume_status cpu_pad(backend *self, const pad_desc *desc, const float *x, float *y);
@@ -84,6 +85,8 @@ illume_status cpu_binary_backward(backend *self, const binary_desc *desc, int op
                                   const float *b, const float *dy, float *dx);
 illume_status cpu_softmax_backward(backend *self, const softmax_desc *desc, const float *y, const float *dy,
                                    float *dx);
+illume_status cpu_lrn_backward(backend *self, const lrn_desc *desc, const float *x, const float *dy, float *terms,
+                               float *dx);
 illume_status cpu_pad_backward(backend *self, const pad_desc *desc, const float *dy, float *dx);
 illume_status cpu_resize_backward(backend *self, const resize_desc *desc, const float *dy, float *dx);
 illume_status cpu_relevance_ratio(backend *self, const relevance_ratio_desc *desc, const float *r, const float *z,

@@ -2,7 +2,8 @@
  * page-locked host buffers, one stream per backend; the element-wise ops on
  * the kernels of elementwise.cu, pooling and its gather backward on
  * pooling.cu, softmax and reductions on reductions.cu, batch normalization
- * on batch_normalization.cu, Pad and Resize and their gather backward
+ * on batch_normalization.cu, LRN and its backward on
+ * local_response_normalization.cu, Pad and Resize and their gather backward
  * passes on padding.cu and resizing.cu, SmoothGrad's noise on noise.cu,
  * Grad-CAM's maps on class_activation.cu, convolutions on cuDNN
  * (convolution.c), matrix products on cuBLAS (matmul.c). What it does not
@@ -19,6 +20,7 @@
 #include "binary.h"
 #include "elementwise.h"
 #include "batch_normalization.h"
+#include "local_response_normalization.h"
 #include "noise.h"
 #include "class_activation.h"
 #include "padding.h"
@@ -291,6 +293,11 @@ static illume_status cuda_softmax(backend *self, const softmax_desc *desc, const
     return launched(self, illume_cuda_softmax(of(self)->stream, desc, x, y), "the softmax kernel");
 }
 
+static illume_status cuda_lrn(backend *self, const lrn_desc *desc, const float *x, float *y) {
+    CUDA_USE_DEVICE(self);
+    return launched(self, illume_cuda_lrn(of(self)->stream, desc, x, y), "the LRN kernel");
+}
+
 static illume_status cuda_reduce(backend *self, const reduce_desc *desc, const float *x, float *y) {
     CUDA_USE_DEVICE(self);
     return launched(self, illume_cuda_reduce(of(self)->stream, desc, x, y), "the reduction kernel");
@@ -334,6 +341,13 @@ static illume_status cuda_softmax_backward(backend *self, const softmax_desc *de
     CUDA_USE_DEVICE(self);
     return launched(self, illume_cuda_softmax_backward(of(self)->stream, desc, y, dy, dx),
                     "the softmax backward kernel");
+}
+
+static illume_status cuda_lrn_backward(backend *self, const lrn_desc *desc, const float *x, const float *dy,
+                                       float *terms, float *dx) {
+    CUDA_USE_DEVICE(self);
+    return launched(self, illume_cuda_lrn_backward(of(self)->stream, desc, x, dy, terms, dx),
+                    "the LRN backward kernels");
 }
 
 static illume_status cuda_pad_backward(backend *self, const pad_desc *desc, const float *dy, float *dx) {
@@ -405,6 +419,7 @@ backend *cuda_backend_create(illume_context *context, int device, backend_option
     self->unary = cuda_unary;
     self->binary = cuda_binary;
     self->softmax = cuda_softmax;
+    self->lrn = cuda_lrn;
     self->reduce = cuda_reduce;
     self->copy = cuda_copy;
     self->pad = cuda_pad;
@@ -414,6 +429,7 @@ backend *cuda_backend_create(illume_context *context, int device, backend_option
     self->unary_backward = cuda_unary_backward;
     self->binary_backward = cuda_binary_backward;
     self->softmax_backward = cuda_softmax_backward;
+    self->lrn_backward = cuda_lrn_backward;
     self->pad_backward = cuda_pad_backward;
     self->resize_backward = cuda_resize_backward;
     self->relevance_ratio = cuda_relevance_ratio;

@@ -3,9 +3,9 @@
  * (every unary kind and its backward under every Relu rule, every broadcast
  * binary kind and its backward, strided copies, fills, LRP's ratio and terms, DeepLIFT's
  * steps and RevealCancel, max and average pooling and their backward,
- * softmax and its backward, reductions, batch normalization, Pad in every
- * mode and Resize (nearest, linear, tf_crop_and_resize) and their
- * backward; convolutions forward (bias, fused
+ * softmax and its backward, reductions, batch normalization, LRN and its
+ * backward, Pad in every mode and Resize (nearest, linear,
+ * tf_crop_and_resize) and their backward; convolutions forward (bias, fused
  * Relu, residual accumulation, groups; transposed, unevenly padded; on fast
  * and autotuned backends too) and backward-data on cuDNN, matrix
  * products on cuBLAS (transposes, bias, beta, broadcast batches)),
@@ -565,6 +565,28 @@ static void batchnorm_ops(backend *cpu, backend *gpu) {
     release_all(&buffers);
 }
 
+/* LRN and its backward: an odd and an even window (ONNX's leans forward). */
+static void lrn_ops(backend *cpu, backend *gpu) {
+    enum { BATCH = 3, CHANNELS = 7, SPATIAL = 45, COUNT_ALL = BATCH * CHANNELS * SPATIAL };
+    static float x[COUNT_ALL], dy[COUNT_ALL], want[COUNT_ALL], terms[COUNT_ALL];
+    random_values(x, COUNT_ALL, -2.0f, 2.0f);
+    random_values(dy, COUNT_ALL, -1.0f, 1.0f);
+    device_buffers buffers = {gpu, {0}, 0};
+    float *device_x = to_device(&buffers, x, COUNT_ALL), *device_dy = to_device(&buffers, dy, COUNT_ALL);
+    float *device_y = to_device(&buffers, NULL, COUNT_ALL), *device_terms = to_device(&buffers, NULL, COUNT_ALL);
+    for (int64_t size = 3; size <= 4; size++) {
+        lrn_desc desc = {BATCH, CHANNELS, SPATIAL, size, 1.5f, 0.75f, 1.0f};
+        cpu->lrn(cpu, &desc, x, want);
+        expect_same(size == 3 ? "LRN of size 3" : "LRN of size 4", gpu, gpu->lrn(gpu, &desc, device_x, device_y),
+                    device_y, want, COUNT_ALL);
+        cpu->lrn_backward(cpu, &desc, x, dy, terms, want);
+        expect_same(size == 3 ? "LRN backward of size 3" : "LRN backward of size 4", gpu,
+                    gpu->lrn_backward(gpu, &desc, device_x, device_dy, device_terms, device_y), device_y, want,
+                    COUNT_ALL);
+    }
+    release_all(&buffers);
+}
+
 /* The transfer queues beside the computation, as the explainer uses them:
  * rounds of an upload, a kernel that waits for it, and a download after the
  * kernel, each round's buffers reused two rounds later (after a
@@ -657,6 +679,7 @@ int main(void) {
     pad_ops(cpu, gpu);
     resize_ops(cpu, gpu);
     batchnorm_ops(cpu, gpu);
+    lrn_ops(cpu, gpu);
     failed_allocation(gpu);
     transfers_beside(gpu);
     /* TF32 keeps 10 bits of each product's operands: some 1e-3 relative per term. */

@@ -10,6 +10,7 @@
 #include "pooling.cu"
 #include "reductions.cu"
 #include "batch_normalization.cu"
+#include "local_response_normalization.cu"
 #include "padding.cu"
 #include "resizing.cu"
 #include "noise.cu"
@@ -529,6 +530,33 @@ static void batch_normalization(backend *cpu) {
     }
 }
 
+// LRN and its two-kernel backward: odd and even windows, a window of one
+// channel and one wider than all, one channel, and a size over one grid.
+static void local_response_normalization(backend *cpu) {
+    const int64_t grid = (int64_t)ILLUME_CUDA_THREADS * ILLUME_CUDA_MAX_BLOCKS;
+    const lrn_desc shapes[] = {{2, 6, 20, 3, 0.8f, 0.75f, 1.0f}, {3, 7, 13, 4, 1.5f, 0.6f, 2.0f},
+                               {1, 5, 300, 2, 1.0f, 1.2f, 0.5f}, {2, 5, 6, 8, 3.0f, 0.75f, 1.0f},
+                               {2, 4, 9, 1, 0.5f, 1.0f, 1.0f},   {4, 1, 11, 5, 0.9f, 0.75f, 1.0f},
+                               {1, 2, grid / 2 + 50, 2, 1e-4f, 0.75f, 1.0f}};
+    for (const lrn_desc &desc : shapes) {
+        int64_t count = desc.batch * desc.channels * desc.spatial;
+        std::vector<float> x = random_values(count, -2.0f, 2.0f, true), dy = random_values(count, -1.0f, 1.0f);
+        std::vector<float> got((size_t)count, -9.0f), want((size_t)count, -9.0f);
+        char label[96];
+        std::snprintf(label, sizeof label, "LRN of size %lld over (%lld, %lld, %lld)", (long long)desc.size,
+                      (long long)desc.batch, (long long)desc.channels, (long long)desc.spatial);
+        expect_launched(label, illume_cuda_lrn(nullptr, &desc, x.data(), got.data()));
+        cpu->lrn(cpu, &desc, x.data(), want.data());
+        expect_same(label, got, want);
+        std::vector<float> terms((size_t)count, -9.0f), terms_cpu((size_t)count, -9.0f);
+        std::snprintf(label, sizeof label, "LRN backward of size %lld over (%lld, %lld, %lld)", (long long)desc.size,
+                      (long long)desc.batch, (long long)desc.channels, (long long)desc.spatial);
+        expect_launched(label, illume_cuda_lrn_backward(nullptr, &desc, x.data(), dy.data(), terms.data(), got.data()));
+        cpu->lrn_backward(cpu, &desc, x.data(), dy.data(), terms_cpu.data(), want.data());
+        expect_same(label, got, want);
+    }
+}
+
 // Grad-CAM and Grad-CAM++: planes smaller and larger than a block (the
 // block's threads then take several elements each), one and several rows.
 static void class_activation_maps(backend *cpu) {
@@ -575,6 +603,7 @@ int main() {
     padding(cpu);
     resizing(cpu);
     batch_normalization(cpu);
+    local_response_normalization(cpu);
     noise_draws(cpu);
     class_activation_maps(cpu);
     cpu->destroy(cpu);

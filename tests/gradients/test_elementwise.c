@@ -4,7 +4,9 @@
  * fusion on and off), each also against the derivative of the double
  * reference and unchanged by the guided and deconvnet rules; Add, Sub, Mul,
  * Div and PRelu with broadcasting, gradients to both operands; Softmax and
- * LogSoftmax on every axis under both opset semantics; BatchNormalization
+ * LogSoftmax on every axis under both opset semantics; LRN with odd and
+ * even windows, alone and after a Conv (channels last between them where
+ * the layout pass applies); BatchNormalization
  * unfolded (alone, and after a Conv with fold_batchnorm off and on);
  * ReduceMean over axis sets, keepdims and noop_with_empty_axes. Inputs keep
  * away from kinks by more than the step. */
@@ -13,6 +15,7 @@
 #include <string.h>
 
 #include "gradient_check.h"
+#include "op_cases.h"
 
 typedef struct activation_case {
     const char *op;
@@ -317,6 +320,36 @@ static void softmax_tests(uint64_t *seed) {
         }
 }
 
+/* The exact gradient, the cross-channel terms included: every shared case
+ * alone, and two after a Conv of 6 channels. */
+static void lrn_tests(uint64_t *seed) {
+    for (size_t i = 0; i < shared_lrn_case_count; i++) {
+        const lrn_case *c = &shared_lrn_cases[i];
+        illume_tensor x = tensor_random(c->rank, c->dims, -2.0f, 2.0f, seed);
+        builder *b = builder_create(13);
+        builder_output(b, lrn_node(b, builder_input(b, "x", c->rank, c->dims), c));
+        char label[128];
+        snprintf(label, sizeof label, "LRN %s", c->name);
+        gradient_check how = smooth_check(1.0 / 32);
+        how.layouts = CHANNELS_LAST;
+        expect_gradients(label, b, 1, &x, &how);
+        tensor_release(&x);
+    }
+    const int64_t x_dims[4] = {2, 3, 4, 5};
+    for (size_t i = 0; i < 2; i++) {
+        illume_tensor x = tensor_random(4, x_dims, -1.0f, 1.0f, seed), produced;
+        builder *b = builder_create(13);
+        int conv = add_conv(b, builder_input(b, "x", 4, x_dims), &x, 6, seed, &produced);
+        builder_output(b, lrn_node(b, conv, &shared_lrn_cases[i]));
+        char label[128];
+        snprintf(label, sizeof label, "Conv then LRN %s", shared_lrn_cases[i].name);
+        gradient_check how = smooth_check(1.0 / 32);
+        expect_gradients(label, b, 1, &x, &how);
+        tensor_release(&produced);
+        tensor_release(&x);
+    }
+}
+
 static int add_batchnorm(builder *b, int x, int64_t channels, float epsilon, uint64_t *seed) {
     int64_t dims[1] = {channels};
     illume_tensor parts[4] = {tensor_random(1, dims, 0.5f, 1.5f, seed), tensor_random(1, dims, -1.0f, 1.0f, seed),
@@ -411,6 +444,7 @@ int main(void) {
     activation_tests(&seed);
     arithmetic_tests(&seed);
     softmax_tests(&seed);
+    lrn_tests(&seed);
     batchnorm_tests(&seed);
     reduce_tests(&seed);
     return test_report("gradients/elementwise");

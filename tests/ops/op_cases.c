@@ -395,6 +395,37 @@ const global_pool_case shared_global_pool_cases[] = {
 };
 const size_t shared_global_pool_case_count = sizeof shared_global_pool_cases / sizeof shared_global_pool_cases[0];
 
+/* Odd and even windows (ONNX's leans forward for even sizes), a window of
+ * one channel and one wider than all the channels, ranks 3 to 5, the
+ * defaults; an alpha large enough that the neighbours weigh. */
+const lrn_case shared_lrn_cases[] = {
+    {"size 3", 4, {2, 6, 4, 5}, 3, 1, 1, 1, 0.8f, 0.75f, 1.0f},
+    {"size 4 (even)", 4, {2, 7, 3, 4}, 4, 1, 1, 1, 1.5f, 0.6f, 2.0f},
+    {"size 2 (even)", 3, {3, 5, 6}, 2, 1, 1, 1, 1.0f, 1.2f, 0.5f},
+    {"size 5, 1-D", 3, {2, 9, 7}, 5, 1, 0, 0, 2.0f, 0.0f, 0.0f},
+    {"size 1", 4, {1, 4, 3, 3}, 1, 1, 1, 0, 0.5f, 1.0f, 0.0f},
+    {"size 8 over 5 channels", 4, {2, 5, 2, 3}, 8, 1, 1, 1, 3.0f, 0.75f, 1.0f},
+    {"size 6, 3-D", 5, {1, 6, 2, 3, 4}, 6, 1, 1, 1, 1.2f, 0.5f, 1.5f},
+    {"one channel", 4, {2, 1, 3, 3}, 3, 1, 1, 1, 0.9f, 0.75f, 1.0f},
+    {"defaults, size 5", 4, {2, 8, 3, 3}, 5, 0, 0, 0, 0.0f, 0.0f, 0.0f},
+};
+const size_t shared_lrn_case_count = sizeof shared_lrn_cases / sizeof shared_lrn_cases[0];
+
+void lrn_parameters(const lrn_case *c, double *alpha, double *beta, double *bias) {
+    *alpha = c->set_alpha ? c->alpha : 1e-4;
+    *beta = c->set_beta ? c->beta : 0.75;
+    *bias = c->set_bias ? c->bias : 1.0;
+}
+
+int lrn_node(builder *b, int x, const lrn_case *c) {
+    int y, node = builder_node(b, "LRN", 1, &x, 1, &y);
+    builder_attribute_int(b, node, "size", c->size);
+    if (c->set_alpha) builder_attribute_float(b, node, "alpha", c->alpha);
+    if (c->set_beta) builder_attribute_float(b, node, "beta", c->beta);
+    if (c->set_bias) builder_attribute_float(b, node, "bias", c->bias);
+    return y;
+}
+
 const slice_case shared_slice_cases[] = {
     {"plain", 2, {1, 2}, {4, 6}, {0}, {0}, 0, 0},
     {"every axis", 4, {0, 1, 0, 2}, {5, 6, 2, 5}, {0}, {0}, 0, 0},

@@ -127,6 +127,22 @@ void pool_label(int max, int global, const char *name, int after_conv, char *lab
  * (3, 6) transposed. Operands x, w and the Conv's reference output. */
 op_model classifier_head_model(uint64_t *seed);
 
+/* LRN of x (rank, dims): alpha, beta and bias written where set (else
+ * the defaults 1e-4, 0.75 and 1), size always. */
+typedef struct lrn_case {
+    const char *name;
+    int rank;
+    int64_t dims[5];
+    int64_t size;
+    int set_alpha, set_beta, set_bias;
+    float alpha, beta, bias;
+} lrn_case;
+
+/* The attributes the op reads, defaults filled in. */
+void lrn_parameters(const lrn_case *c, double *alpha, double *beta, double *bias);
+/* Appends the LRN of x; returns its output. */
+int lrn_node(builder *b, int x, const lrn_case *c);
+
 /* GlobalMaxPool and GlobalAveragePool. */
 typedef struct global_pool_case {
     const char *name;
@@ -186,12 +202,14 @@ extern const conv_case shared_conv_cases[], shared_conv_transpose_cases[];
 extern const conv_chain_case shared_conv_chain_cases[];
 extern const pool_case shared_pool_cases[];
 extern const global_pool_case shared_global_pool_cases[];
+extern const lrn_case shared_lrn_cases[];
 extern const slice_case shared_slice_cases[];
 extern const transpose_case shared_transpose_cases[];
 extern const gather_case shared_gather_cases[];
 extern const split_case shared_split_cases[];
 extern const size_t shared_matmul_case_count, shared_conv_case_count, shared_conv_transpose_case_count,
-    shared_conv_chain_case_count, shared_pool_case_count, shared_global_pool_case_count, shared_slice_case_count,
+    shared_conv_chain_case_count, shared_pool_case_count, shared_global_pool_case_count, shared_lrn_case_count,
+    shared_slice_case_count,
     shared_transpose_case_count, shared_gather_case_count, shared_split_case_count;
 
 #endif

@@ -62,6 +62,8 @@ illume_tensor reference_binary(const char *op, const illume_tensor *a, const ill
 
 /* Softmax or LogSoftmax as the given opset defines it (2-D coercion before 13). */
 illume_tensor reference_softmax(const illume_tensor *x, int64_t axis, int opset, int log);
+/* LRN across the channels (axis 1) of x, rank 3 or more. */
+illume_tensor reference_lrn(const illume_tensor *x, int64_t size, double alpha, double beta, double bias);
 /* axes NULL (count 0) reduces all unless noop_with_empty_axes. */
 illume_tensor reference_reduce_mean(const illume_tensor *x, int count, const int64_t *axes, int keepdims,
                                     int noop_with_empty_axes);

@@ -1,5 +1,6 @@
 /* Element-wise and per-axis operators: activations, broadcast arithmetic,
- * batch normalization, softmax and mean reduction, in double precision. */
+ * batch normalization, softmax, local response normalization and mean
+ * reduction, in double precision. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,6 +102,29 @@ illume_tensor reference_softmax(const illume_tensor *x, int64_t axis, int opset,
                 ys[(o * length + k) * inner + i] = (float)(log_softmax ? shifted - log(sum) : exp(shifted) / sum);
             }
         }
+    return y;
+}
+
+/* The square sum of channel c runs over the channels from
+ * max(0, c - floor((size - 1) / 2)) to min(C - 1, c + ceil((size - 1) / 2)). */
+illume_tensor reference_lrn(const illume_tensor *x, int64_t size, double alpha, double beta, double bias) {
+    illume_tensor y = reference_tensor(x->rank, x->dims);
+    int64_t batch = x->dims[0], channels = x->dims[1], spatial = 1;
+    for (int d = 2; d < x->rank; d++) spatial *= x->dims[d];
+    const float *xs = x->data;
+    float *ys = y.data;
+    int64_t before = (int64_t)floor((double)(size - 1) / 2.0), after = (int64_t)ceil((double)(size - 1) / 2.0);
+    for (int64_t n = 0; n < batch; n++)
+        for (int64_t c = 0; c < channels; c++)
+            for (int64_t p = 0; p < spatial; p++) {
+                double square_sum = 0.0;
+                for (int64_t k = c - before > 0 ? c - before : 0; k <= c + after && k < channels; k++) {
+                    double value = xs[(n * channels + k) * spatial + p];
+                    square_sum += value * value;
+                }
+                int64_t at = (n * channels + c) * spatial + p;
+                ys[at] = (float)(xs[at] / pow(bias + alpha / (double)size * square_sum, beta));
+            }
     return y;
 }
 
