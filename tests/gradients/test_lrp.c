@@ -13,8 +13,9 @@
  * the gate of a squeeze-excite Mul and max pooling's winner-takes-all; a
  * whole composite (epsilon-plus-flat on Conv-Relu-Conv-GlobalAveragePool-
  * Flatten-Gemm) end to end, the rule listing of illume_explainer_rule, a
- * rule map's precedence and the conserves flag; and the refusals of bad
- * composites, rules, keys and nodes. Each input row has its own input and
+ * rule map's precedence and the conserves flag; the refusals of bad
+ * composites, rules, keys and nodes; relevance passed through an LRN,
+ * conserved end to end. Each input row has its own input and
  * target: three rows explained at once. */
 #include <math.h>
 #include <stdio.h>
@@ -1267,6 +1268,81 @@ static void softmax_end(uint64_t *seed) {
     illume_context_destroy(context);
 }
 
+/* LRN passes relevance: x -> Conv 3->4 -> Relu -> LRN (size 3, alpha 1, so
+ * that the neighbours weigh) -> Flatten -> Gemm 144->3, no biases, under
+ * LRP-0, conserves it row by row, and the listing names the LRN's rule
+ * pass; given its gradient instead, the sum misses the score. */
+static void lrn_pass(uint64_t *seed) {
+    illume_context *context = illume_context_create();
+    layer conv = conv_layer(3, 6, 4, 1, 0), dense = gemm_layer(144, 3, 1, 0);
+    illume_tensor w1 = layer_weights(&conv, -0.5f, 0.5f, seed), w2 = layer_weights(&dense, -0.5f, 0.5f, seed);
+    const int64_t x_dims[4] = {ROWS, 3, 6, 6}, any[4] = {-1, 3, 6, 6}, pads[4] = {1, 1, 1, 1};
+    illume_tensor x = tensor_random(4, x_dims, -1.0f, 1.0f, seed), attributions = tensor_zeros(4, x_dims);
+    builder *b = builder_create(13);
+    int v = builder_input(b, "x", 4, any);
+    int node = builder_node(b, "Conv", 2, (int[]){v, builder_floats(b, "w1", 4, w1.dims, w1.data)}, 1, &v);
+    builder_attribute_ints(b, node, "pads", 4, pads);
+    builder_node(b, "Relu", 1, &v, 1, &v);
+    node = builder_node(b, "LRN", 1, &v, 1, &v);
+    builder_attribute_int(b, node, "size", 3);
+    builder_attribute_float(b, node, "alpha", 1.0f);
+    builder_node(b, "Flatten", 1, &v, 1, &v);
+    node = builder_node(b, "Gemm", 2, (int[]){v, builder_floats(b, "w2", 2, w2.dims, w2.data)}, 1, &v);
+    builder_attribute_int(b, node, "transB", 1);
+    builder_output(b, v);
+    illume_model *model = NULL;
+    if (builder_finish(b, context, &model) != ILLUME_OK) test_fail("LRN model: %s", illume_last_error(context));
+    const int64_t targets[ROWS] = {0, 1, 2};
+    for (int given_gradient = 0; model && given_gradient < 2; given_gradient++) {
+        const char *name = given_gradient ? "LRN given its gradient" : "LRN passing relevance";
+        illume_explain_options options = lrp_options("none", given_gradient ? "node:LRN_2=gradient" : NULL);
+        options.epsilon = 0.0f;
+        illume_explain_row rows[ROWS];
+        illume_explainer *explainer = NULL;
+        count_case();
+        if (explain_rows(context, model, &options, &x, targets, &attributions, rows, &explainer) != ILLUME_OK) {
+            test_fail("%s: %s", name, illume_last_error(context));
+            break;
+        }
+        illume_rule_entry entry;
+        int listed = illume_explainer_rule(explainer, 0, &entry), rule_found = 0;
+        for (int n = 0; n < listed; n++) {
+            illume_explainer_rule(explainer, n, &entry);
+            if (!strcmp(entry.op_type, "LRN"))
+                rule_found = !strcmp(entry.rule, given_gradient ? "gradient" : "pass") && entry.conserves;
+        }
+        count_case();
+        if (!rule_found) test_fail("%s: the listing does not give the LRN that rule", name);
+        illume_explainer_free(explainer);
+        for (int64_t row = 0; row < ROWS; row++) {
+            double sum = 0.0, magnitude = 0.0;
+            for (int64_t i = 0; i < 108; i++) {
+                double value = ((const float *)attributions.data)[row * 108 + i];
+                sum += value;
+                magnitude += fabs(value);
+            }
+            double score = rows[row].score, allowed = 1e-4 * fmax(fabs(score), magnitude);
+            count_case();
+            if (!(fabs(score) > 1e-2))
+                test_fail("%s, row %lld: the target's output %.3g is too small to test", name, (long long)row, score);
+            else if (!given_gradient && !(fabs(sum - score) <= allowed && fabs(rows[row].delta) <= allowed))
+                test_fail("%s, row %lld: sum of relevance %.9g, target output %.9g, reported delta %.9g", name,
+                          (long long)row, sum, score, rows[row].delta);
+            else if (given_gradient && !(fabs(sum - score) > 0.01 * fabs(score)))
+                test_fail("%s, row %lld: sum of relevance %.9g is within 1%% of the output %.9g: the case cannot "
+                          "tell pass from gradient", name, (long long)row, sum, score);
+        }
+    }
+    illume_model_free(model);
+    tensor_release(&x);
+    tensor_release(&attributions);
+    tensor_release(&w1);
+    tensor_release(&w2);
+    layer_release(&conv);
+    layer_release(&dense);
+    illume_context_destroy(context);
+}
+
 int main(void) {
     uint64_t seed = 27182;
     linear_rules(&seed);
@@ -1276,5 +1352,6 @@ int main(void) {
     composites(&seed);
     refusals(&seed);
     softmax_end(&seed);
+    lrn_pass(&seed);
     return test_report("gradients/lrp");
 }
