@@ -420,8 +420,8 @@ static void print_rows(explain_run *run, explain_results *results, char **names,
         } else {
             const char *label =
                 row->target >= 0 && row->target < run->names.count ? run->names.names[row->target] : "";
-            printf("%s: target %lld %s%s(score %.4f)", input, (long long)row->target, label, label[0] ? " " : "",
-                   row->score);
+            printf("%s: target %lld %s%s(%s %.4f)", input, (long long)row->target, label, label[0] ? " " : "",
+                   illume_explainer_score(run->explainers[0]), row->score);
         }
         if (!names) printf(" row %lld", (long long)(first + r));
         for (int m = 0; m < request->method_count; m++)
@@ -441,8 +441,9 @@ static void write_json_rows(explain_run *run, explain_results *results, char **n
         fprintf(run->json, "\", \"methods\": {");
         for (int m = 0; m < request->method_count; m++) {
             illume_explain_row *row = &results->rows[m][r];
-            fprintf(run->json, "%s\"%s\": {\"target\": %lld, \"score\": %.9g", m ? ", " : "",
-                    illume_method_name(request->methods[m]), (long long)row->target, row->score);
+            fprintf(run->json, "%s\"%s\": {\"target\": %lld, \"score\": %.9g, \"score_of\": \"%s\"", m ? ", " : "",
+                    illume_method_name(request->methods[m]), (long long)row->target, row->score,
+                    illume_explainer_score(run->explainers[m]));
             if (!isnan(row->delta)) fprintf(run->json, ", \"delta\": %.9g", row->delta);
             fprintf(run->json, ", \"seconds\": %.6f}", results->reports[m].seconds / (double)count);
         }

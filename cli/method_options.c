@@ -49,6 +49,9 @@ const char *const method_options_help =
     "  --tap NAME            LRP: output the relevance at the value NAME instead of the\n"
     "                        input's (illume info MODEL --values lists the names)\n"
     "  --tap-sum             LRP with --tap: summed over channels\n"
+    "  --score S             a model ending in Softmax: explain the logit (the Softmax's\n"
+    "                        input; the default, for every method) or the probability\n"
+    "                        (its output; not for lrp)\n"
     "  --max-memory SIZE     memory for a batch of rows, e.g. 512M or 4G (default: a\n"
     "                        quarter of the available memory)\n";
 
@@ -211,6 +214,9 @@ static int parse_value(const char *flag, const char *value, illume_explain_optio
     } else if (strcmp(flag, "--high") == 0) {
         int count;
         return parse_floats(value, &o->high, 1, &count);
+    } else if (strcmp(flag, "--score") == 0) {
+        if (strcmp(value, "logit") && strcmp(value, "probability")) return -1;
+        o->score = strcmp(value, "logit") == 0 ? ILLUME_SCORE_LOGIT : ILLUME_SCORE_PROBABILITY;
     } else {
         return parse_size(value, &o->max_memory);
     }
@@ -236,7 +242,7 @@ int method_option_parse(const char *command, int argc, char **argv, int *i, illu
                                          "--noise", "--sigma", "--base", "--seed", "--layer", "--window",
                                          "--stride", "--fill", "--max-memory", "--feature", "--channel",
                                          "--composite", "--rules", "--epsilon", "--gamma", "--stabilizer", "--low",
-                                         "--high", "--tap"};
+                                         "--high", "--tap", "--score"};
     int known = 0;
     for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) known |= strcmp(flag, valued[k]) == 0;
     if (!known) return 0;

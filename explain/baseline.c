@@ -8,17 +8,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* One pass of a 1-D Gaussian along rows (step 1) or columns (step width). */
-static void blur_line(const float *source, float *target, int64_t length, int64_t step, const float *kernel,
-                      int radius) {
+/* One pass of a 1-D Gaussian along a row or a column of pixels, source
+ * and target elements each `step` apart. */
+static void blur_line(const float *source, int64_t source_step, float *target, int64_t target_step, int64_t length,
+                      const float *kernel, int radius) {
     for (int64_t i = 0; i < length; i++) {
         float sum = 0.0f;
         for (int k = -radius; k <= radius; k++) {
             int64_t j = i + k;
             j = j < 0 ? 0 : (j >= length ? length - 1 : j);
-            sum += kernel[k + radius] * source[j * step];
+            sum += kernel[k + radius] * source[j * source_step];
         }
-        target[i * step] = sum;
+        target[i * target_step] = sum;
     }
 }
 
@@ -26,8 +27,10 @@ static illume_status blur(illume_explainer *e, const float *input, float *output
     const illume_tensor *row = &e->row;
     if (row->rank < 3)
         return illume_fail(e->context, ILLUME_ERROR_INVALID_INPUT, "a blurred baseline needs an image input (N, C, H, W)");
-    int64_t height = row->dims[row->rank - 2], width = row->dims[row->rank - 1];
-    int64_t planes = e->row_elements / (height * width);
+    const explain_image *image = &e->input_image;
+    int64_t height = image->height, width = image->width, planes = image->channels;
+    /* A channel's pixels lie one apart stored channels first, a pixel's channels apart stored last. */
+    int64_t pixel_step = image->channels_last ? planes : 1;
     float sigma = e->options.blur_sigma;
     int radius = (int)ceilf(3.0f * sigma);
     float *kernel = malloc(sizeof(float) * (size_t)(2 * radius + 1));
@@ -41,10 +44,13 @@ static illume_status blur(illume_explainer *e, const float *input, float *output
     for (int k = -radius; k <= radius; k++) total += kernel[k + radius] = expf(-0.5f * (float)(k * k) / (sigma * sigma));
     for (int k = 0; k <= 2 * radius; k++) kernel[k] /= total;
     for (int64_t p = 0; p < planes; p++) {
-        const float *plane = input + p * height * width;
-        float *out = output + p * height * width;
-        for (int64_t y = 0; y < height; y++) blur_line(plane + y * width, scratch + y * width, width, 1, kernel, radius);
-        for (int64_t x = 0; x < width; x++) blur_line(scratch + x, out + x, height, width, kernel, radius);
+        int64_t first = image->channels_last ? p : p * height * width;
+        const float *plane = input + first;
+        float *out = output + first;
+        for (int64_t y = 0; y < height; y++)
+            blur_line(plane + y * width * pixel_step, pixel_step, scratch + y * width, 1, width, kernel, radius);
+        for (int64_t x = 0; x < width; x++)
+            blur_line(scratch + x, width, out + x * pixel_step, width * pixel_step, height, kernel, radius);
     }
     free(kernel);
     free(scratch);

@@ -4,9 +4,9 @@
 #include <stdlib.h>
 
 illume_status cam_batch_create(illume_explainer *e, illume_method method, cam_batch *batch) {
-    const int64_t *dims = e->layer_info.dims;
-    *batch = (cam_batch){.explainer = e, .plus_plus = method == ILLUME_GRADCAM_PLUS_PLUS, .channels = dims[1],
-                         .plane = dims[2] * dims[3]};
+    const explain_image *layer = &e->layer_image;
+    *batch = (cam_batch){.explainer = e, .plus_plus = method == ILLUME_GRADCAM_PLUS_PLUS, .channels = layer->channels,
+                         .plane = layer->height * layer->width};
     batch->host_maps = malloc(sizeof(float) * (size_t)(e->batch * batch->plane));
     if (!batch->host_maps) return illume_fail(e->context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
     ILLUME_TRY(explain_device_rows(e, NULL, e->batch * batch->channels, &batch->weights));

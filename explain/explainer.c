@@ -7,7 +7,9 @@
 #include <time.h>
 
 #include "model.h"
+#include "channel_axis.h"
 #include "op.h"
+#include "passes.h"
 #include "session.h"
 
 /* A pass runs at most this many rows at once: beyond it batches gain little
@@ -49,6 +51,7 @@ void illume_explain_options_default(illume_explain_options *options) {
     options->gamma = 0.25f;
     options->stabilizer = 1e-6f;
     options->low = options->high = NAN;
+    options->score = ILLUME_SCORE_LOGIT;
 }
 
 static int uses_layer(illume_method method) {
@@ -56,7 +59,8 @@ static int uses_layer(illume_method method) {
 }
 
 /* Grad-CAM's default layer: the 4-D input of the last GlobalAveragePool, else
- * the 4-D input of the first Flatten or Reshape (the end of the features).
+ * the 4-D input of the first Flatten or Reshape (the end of the features),
+ * which a channels-last model (TensorFlow's, JAX's) holds as (N, H, W, C).
  * g has its shapes inferred: a model need not declare them. */
 static const char *default_layer(const graph *g) {
     const char *found = NULL;
@@ -101,24 +105,18 @@ static illume_status make_session(illume_explainer *e, int64_t batch, illume_ses
      * sum, whose rounding the comparisons with Captum and Zennit were made with. */
     options.winograd = 0;
     options.profile = e->options.profile;
-    const char *keep[2] = {e->layer, e->logits};
-    const char *feature[1] = {e->feature};
-    if (e->backward && e->feature) {
-        options.backward_from = e->feature;
-        options.keep = feature;
-        options.keep_count = 1;
-    }
-    if (e->backward && e->logits) {
-        options.backward_from = e->logits;
-        options.keep = keep + (e->layer ? 0 : 1);
-        options.keep_count = e->layer ? 2 : 1;
-    }
-    if (e->backward && e->layer) {
-        options.keep = keep;
-        options.keep_count = e->logits ? 2 : 1;
-        /* Grad-CAM needs the gradient at the layer only; guided Grad-CAM also at the input. */
-        if (e->options.method != ILLUME_GUIDED_GRADCAM) options.backward_to = e->layer;
-    }
+    /* What stays readable: the layer and the feature map the backward reads,
+     * and the logits the scores are read from, in any session. */
+    const char *keep[3];
+    int kept = 0;
+    if (e->backward && e->layer) keep[kept++] = e->layer;
+    if (e->backward && e->feature) keep[kept++] = e->feature;
+    if (e->logits) keep[kept++] = e->logits;
+    options.keep = keep;
+    options.keep_count = kept;
+    if (e->backward) options.backward_from = e->feature ? e->feature : e->logits;
+    /* Grad-CAM needs the gradient at the layer only; guided Grad-CAM also at the input. */
+    if (e->backward && e->layer && e->options.method != ILLUME_GUIDED_GRADCAM) options.backward_to = e->layer;
     illume_method method = e->options.method;
     options.relevance = method == ILLUME_LRP || method == ILLUME_DEEPLIFT || method == ILLUME_DEEPLIFT_REVEAL_CANCEL;
     illume_tensor shape = e->row;
@@ -207,6 +205,82 @@ static illume_status check_options(illume_context *context, const illume_explain
     return ILLUME_OK;
 }
 
+/* The score: a model whose first output is a Softmax or LogSoftmax is
+ * explained at its input, the logit (options.score, the default), or at
+ * its output. LRP's relevance is defined from the logit alone. */
+static illume_status find_logits(illume_explainer *e) {
+    const graph *g = e->model->graph;
+    const graph_node *last = NULL;
+    for (int n = 0; n < g->node_count; n++) {
+        const graph_node *node = &g->nodes[n];
+        if (node->output_count >= 1 && node->outputs[0] == g->outputs[0] && node->input_count >= 1 &&
+            (graph_node_is(node, "Softmax") || graph_node_is(node, "LogSoftmax")))
+            last = node;
+    }
+    e->score_name = !last ? "output" : e->options.score == ILLUME_SCORE_LOGIT ? "logit"
+                    : graph_node_is(last, "Softmax") ? "probability" : "log-probability";
+    if (e->options.score == ILLUME_SCORE_PROBABILITY && !last)
+        return illume_fail(e->context, ILLUME_ERROR_INVALID_INPUT,
+                           "the score 'probability' needs a model whose first output '%s' is a Softmax's; this "
+                           "model's outputs are explained as they are", g->output_names[0]);
+    if (e->options.score == ILLUME_SCORE_PROBABILITY && e->options.method == ILLUME_LRP)
+        return illume_fail(e->context, ILLUME_ERROR_INVALID_INPUT,
+                           "LRP explains the logit, the Softmax's input: its relevance is not defined for a "
+                           "probability");
+    if (!last || e->options.score != ILLUME_SCORE_LOGIT) return ILLUME_OK;
+    e->logits = strdup(g->values[last->inputs[0]].name);
+    return e->logits ? ILLUME_OK : illume_fail(e->context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
+}
+
+/* An image of `dims` (rank 3 or more) whose channels lie on axis
+ * channel_axis: axis 1, or the last of rank 4. */
+static explain_image image_of(int rank, const int64_t *dims, int channel_axis) {
+    explain_image image = {.channels_last = rank == 4 && channel_axis == 3};
+    image.height = dims[image.channels_last ? 1 : rank - 2];
+    image.width = dims[image.channels_last ? 2 : rank - 1];
+    image.channels = image.channels_last ? dims[3] : 1;
+    for (int d = 1; !image.channels_last && d < rank - 2; d++) image.channels *= dims[d];
+    return image;
+}
+
+/* Which axes of the input and the layer hold the channels. An input is
+ * channels first unless the graph shows it last; the Grad-CAM family needs
+ * its layer's channel axis known, rather than guessed. */
+static illume_status find_channel_axes(illume_explainer *e) {
+    if (e->options.upsample && uses_layer(e->options.method) && e->row.rank < 3)
+        return illume_fail(e->context, ILLUME_ERROR_INVALID_INPUT,
+                           "--upsample resizes the map to the input's height and width: the input is not an image");
+    if (e->row.rank < 3 && !(e->layer && uses_layer(e->options.method))) return ILLUME_OK;
+    graph *inferred;
+    ILLUME_TRY(session_infer_shapes(e->context, e->model, 1, &e->row, &inferred));
+    int *axes = graph_channel_axes(inferred);
+    illume_status status = axes ? ILLUME_OK : illume_fail(e->context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
+    if (status == ILLUME_OK && e->row.rank >= 3)
+        e->input_image = image_of(e->row.rank, e->row.dims, axes[inferred->inputs[0]]);
+    if (status == ILLUME_OK && e->layer && uses_layer(e->options.method)) {
+        int v = -1;
+        for (int k = 0; k < inferred->value_count && v < 0; k++)
+            if (!strcmp(inferred->values[k].name, e->layer)) v = k;
+        int rank = v >= 0 ? inferred->values[v].rank : -1, axis = v >= 0 ? axes[v] : -1;
+        if (v < 0)
+            status = illume_fail(e->context, ILLUME_ERROR_INVALID_INPUT, "the model has no value named '%s'", e->layer);
+        else if (rank != 4)
+            status = illume_fail(e->context, ILLUME_ERROR_INVALID_INPUT,
+                                 "layer '%s' must be a 4-D value of one row per input (its rank is %d)", e->layer,
+                                 rank);
+        else if (axis != 1 && axis != 3)
+            status = illume_fail(e->context, ILLUME_ERROR_INVALID_INPUT,
+                                 "cannot tell which axis of layer '%s' holds its channels (no convolution or pooling "
+                                 "reaches it through element-wise ops and Transposes): name another layer with --layer",
+                                 e->layer);
+        else
+            e->layer_image = image_of(4, inferred->values[v].dims, axis);
+    }
+    free(axes);
+    graph_free(inferred);
+    return status;
+}
+
 static illume_status describe_model(illume_explainer *e) {
     const graph *g = e->model->graph;
     if (g->input_count != 1)
@@ -230,18 +304,9 @@ static illume_status describe_model(illume_explainer *e) {
                                "Grad-CAM's layer: name one (--layer)");
         if (!e->layer) return illume_fail(e->context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
     }
+    ILLUME_TRY(find_channel_axes(e));
     e->backward = e->options.method != ILLUME_OCCLUSION;
-    if (e->options.method == ILLUME_LRP) {
-        /* LRP explains a Softmax's input, the logit, not the probability. */
-        for (int n = 0; n < g->node_count; n++) {
-            const graph_node *node = &g->nodes[n];
-            const char *type = node->op >= 0 ? op_get(node->op)->name : "";
-            if (node->output_count < 1 || node->outputs[0] != g->outputs[0] || node->input_count < 1) continue;
-            if (strcmp(type, "Softmax") && strcmp(type, "LogSoftmax")) continue;
-            e->logits = strdup(g->values[node->inputs[0]].name);
-            if (!e->logits) return illume_fail(e->context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
-        }
-    }
+    ILLUME_TRY(find_logits(e));
     if (e->options.feature) {
         e->feature = strdup(e->options.feature);
         if (!e->feature) return illume_fail(e->context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
@@ -276,7 +341,8 @@ static illume_status describe_model(illume_explainer *e) {
         int tap = e->options.method == ILLUME_LRP;
         if (status == ILLUME_OK && !tap && (e->layer_info.rank != 4 || e->layer_info.dims[0] != 1))
             status = illume_fail(e->context, ILLUME_ERROR_INVALID_INPUT,
-                                 "layer '%s' must be a 4-D (N, C, H, W) value of one row per input", e->layer);
+                                 "layer '%s' must be a 4-D (N, C, H, W) or (N, H, W, C) value of one row per input",
+                                 e->layer);
         if (status == ILLUME_OK && tap && (e->layer_info.rank < 2 || e->layer_info.dims[0] != 1))
             status = illume_fail(e->context, ILLUME_ERROR_INVALID_INPUT,
                                  "tapped value '%s' must have a batch and a channel dimension", e->layer);
@@ -414,8 +480,8 @@ illume_status illume_explainer_shape(const illume_explainer *e, int64_t rows, il
         shape->rank = 4;
         shape->dims[0] = rows;
         shape->dims[1] = 1;
-        shape->dims[2] = e->options.upsample ? e->row.dims[e->row.rank - 2] : e->layer_info.dims[2];
-        shape->dims[3] = e->options.upsample ? e->row.dims[e->row.rank - 1] : e->layer_info.dims[3];
+        shape->dims[2] = e->options.upsample ? e->input_image.height : e->layer_image.height;
+        shape->dims[3] = e->options.upsample ? e->input_image.width : e->layer_image.width;
         return ILLUME_OK;
     }
     *shape = e->row;
@@ -423,6 +489,8 @@ illume_status illume_explainer_shape(const illume_explainer *e, int64_t rows, il
     shape->dims[0] = rows;
     return ILLUME_OK;
 }
+
+const char *illume_explainer_score(const illume_explainer *e) { return e ? e->score_name : ""; }
 
 int64_t explain_top(const float *output, int64_t count) {
     int64_t best = 0;
@@ -708,7 +776,12 @@ static illume_status take_gradients(illume_explainer *e, const explain_pass *pas
             int value = session_find_value(session, e->layer);
             device->layer = session->pointers[value];
             device->layer_gradient = session->gradients[value];
-            device->layer_channels_last = session->graph->values[value].channels_last;
+            /* Stored permuted by the layout pass, or channels last in the model itself: never both, since
+             * the layout pass permutes only what convolutions make, channels first. */
+            int stored = session->graph->values[value].channels_last, logical = e->layer_image.channels_last;
+            if (stored && logical)
+                return illume_fail(e->context, ILLUME_ERROR_INTERNAL, "layer '%s' is stored permuted twice", e->layer);
+            device->layer_channels_last = stored || logical;
         }
         return pass->gather(pass->closure, device, slot->start, slot->rows);
     }

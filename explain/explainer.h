@@ -12,6 +12,21 @@
 
 #define EXPLAIN_SESSIONS 3
 
+/* An image-like row or layer: channels planes of height x width, stored
+ * channels first (N, C, H, W), or channels last (N, H, W, C), as a model
+ * exported from TensorFlow or JAX takes its input (runtime/channel_axis.c
+ * tells which). A position's index in one row is pixel_index's. */
+typedef struct explain_image {
+    int64_t channels, height, width;
+    int channels_last;
+} explain_image;
+
+/* Where element `element` of a row lies in its plane of height x width pixels. */
+static inline int64_t explain_pixel(const explain_image *image, int64_t element) {
+    int64_t plane = image->height * image->width;
+    return image->channels_last ? (element / image->channels) % plane : element % plane;
+}
+
 /* One batch in flight through a pass (explainer_run): its rows, targets and
  * results on the host (those that move to or from the device in page-locked
  * memory), and the device copies of its rows and gradients that move beside
@@ -38,6 +53,8 @@ struct illume_explainer {
     int64_t output_elements; /* per row of the first output */
     int64_t layer_elements;  /* per row of the layer */
     illume_value_info layer_info;
+    explain_image input_image; /* rows of rank 3 and more */
+    explain_image layer_image; /* the Grad-CAM family's layer */
     illume_tensor *baseline; /* a copy of the baseline tensor asked for, or NULL */
     char *feature;           /* the feature map the backward starts at, or NULL */
     illume_value_info feature_info;
@@ -60,7 +77,8 @@ struct illume_explainer {
     float *seed;
     illume_explain_report report;
     char *composite, *rules;         /* copies of the options' strings */
-    char *logits;                    /* LRP on a model ending in Softmax: its input, explained instead */
+    char *logits;                    /* a model ending in Softmax explained at its logits: the Softmax's input */
+    const char *score_name;          /* what the scores are: logit, probability, log-probability or output */
     illume_rule_entry *rule_entries; /* LRP: the rule of every node, for illume_explainer_rule */
     char **rule_strings;             /* their node names and op types */
     int rule_count;

@@ -27,13 +27,14 @@ static illume_status cam_consume(void *closure, int64_t index, int64_t target, c
     (void)layer;
     cam_pass *p = closure;
     illume_explainer *e = p->explainer;
-    const int64_t *dims = e->layer_info.dims;
+    const explain_image *image = &e->layer_image;
     illume_tensor shape;
     illume_explainer_shape(e, 1, &shape);
     int64_t map_size = shape.dims[2] * shape.dims[3];
     const float *layer_map = cam_batch_map(&p->batch, index);
     float *map = p->maps + index * map_size;
-    if (e->options.upsample) cam_resize(layer_map, dims[2], dims[3], map, shape.dims[2], shape.dims[3], 1);
+    if (e->options.upsample)
+        cam_resize(layer_map, image->height, image->width, map, shape.dims[2], shape.dims[3], 1);
     else memcpy(map, layer_map, sizeof(float) * (size_t)map_size);
     p->rows[index].target = target;
     p->rows[index].score = output[target];

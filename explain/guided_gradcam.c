@@ -30,10 +30,10 @@ static illume_status map_consume(void *closure, int64_t index, int64_t target, c
     (void)layer;
     guided_pass *p = closure;
     illume_explainer *e = p->explainer;
-    const int64_t *dims = e->layer_info.dims;
-    int64_t height = e->row.dims[e->row.rank - 2], width = e->row.dims[e->row.rank - 1];
-    cam_resize(cam_batch_map(&p->batch, index), dims[2], dims[3], p->maps + index * height * width, height, width,
-               0);
+    const explain_image *image = &e->layer_image;
+    int64_t height = e->input_image.height, width = e->input_image.width;
+    cam_resize(cam_batch_map(&p->batch, index), image->height, image->width, p->maps + index * height * width, height,
+               width, 0);
     p->rows[index].target = target;
     p->rows[index].score = output[target];
     return ILLUME_OK;
@@ -48,10 +48,10 @@ static illume_status guided_consume(void *closure, int64_t index, int64_t target
     guided_pass *p = closure;
     illume_explainer *e = p->explainer;
     int64_t size = e->row_elements;
-    int64_t plane = e->row.dims[e->row.rank - 2] * e->row.dims[e->row.rank - 1];
+    int64_t plane = e->input_image.height * e->input_image.width;
     const float *map = p->maps + index * plane;
     float *attribution = p->attributions + index * size;
-    for (int64_t i = 0; i < size; i++) attribution[i] = gradient[i] * map[i % plane];
+    for (int64_t i = 0; i < size; i++) attribution[i] = gradient[i] * map[explain_pixel(&e->input_image, i)];
     return ILLUME_OK;
 }
 
@@ -59,7 +59,7 @@ illume_status explain_guided_gradcam(illume_explainer *e, const float *inputs, i
                                      float *attributions, illume_explain_row *rows) {
     if (e->row.rank < 3)
         return illume_fail(e->context, ILLUME_ERROR_INVALID_INPUT, "guided Grad-CAM needs an image input (N, C, H, W)");
-    int64_t plane = e->row.dims[e->row.rank - 2] * e->row.dims[e->row.rank - 1];
+    int64_t plane = e->input_image.height * e->input_image.width;
     int64_t *chosen = malloc(sizeof(int64_t) * (size_t)count);
     float *maps = malloc(sizeof(float) * (size_t)(count * plane));
     guided_pass p = {{inputs, e->row_elements, chosen}, e, attributions, maps, {0}, rows};

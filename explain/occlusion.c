@@ -10,7 +10,8 @@
 #include "explainer.h"
 
 typedef struct occlusion_pass {
-    int64_t row_elements, planes, height, width;
+    int64_t row_elements, height, width;
+    explain_image image;
     int64_t window[2], stride[2], counts[2];
     float fill;
     const int64_t *targets;
@@ -41,10 +42,16 @@ static illume_status occlusion_build(void *closure, const explain_device *device
         float *row = device->input + r * p->row_elements;
         ILLUME_TRY(explain_device_copy(b, p->device_inputs + input * p->row_elements, p->row_elements, row));
         window_bounds(p, (start + r) % windows, &y0, &y1, &x0, &x1);
-        copy_desc window = {.rank = 3,
-                            .dims = {p->planes, y1 - y0, x1 - x0},
-                            .dst_strides = {p->height * p->width, p->width, 1},
-                            .dst_offset = y0 * p->width + x0};
+        int64_t channels = p->image.channels;
+        copy_desc window = p->image.channels_last
+                               ? (copy_desc){.rank = 3,
+                                             .dims = {y1 - y0, x1 - x0, channels},
+                                             .dst_strides = {p->width * channels, channels, 1},
+                                             .dst_offset = (y0 * p->width + x0) * channels}
+                               : (copy_desc){.rank = 3,
+                                             .dims = {channels, y1 - y0, x1 - x0},
+                                             .dst_strides = {p->height * p->width, p->width, 1},
+                                             .dst_offset = y0 * p->width + x0};
         ILLUME_TRY(b->copy(b, &window, p->device_fill, row));
         targets[r] = p->targets[input];
     }
@@ -72,10 +79,9 @@ illume_status explain_occlusion(illume_explainer *e, const float *inputs, int64_
     const illume_tensor *row = &e->row;
     if (row->rank < 3)
         return illume_fail(e->context, ILLUME_ERROR_INVALID_INPUT, "occlusion needs an image input (N, C, H, W)");
-    occlusion_pass p = {.row_elements = e->row_elements, .fill = e->options.fill};
-    p.height = row->dims[row->rank - 2];
-    p.width = row->dims[row->rank - 1];
-    p.planes = e->row_elements / (p.height * p.width);
+    occlusion_pass p = {.row_elements = e->row_elements, .fill = e->options.fill, .image = e->input_image};
+    p.height = p.image.height;
+    p.width = p.image.width;
     for (int axis = 0; axis < 2; axis++) {
         int64_t size = axis == 0 ? p.height : p.width;
         p.window[axis] = e->options.window[axis];
@@ -122,7 +128,7 @@ illume_status explain_occlusion(illume_explainer *e, const float *inputs, int64_
     }
     for (int64_t r = 0; status == ILLUME_OK && r < count; r++)
         for (int64_t i = 0; i < e->row_elements; i++) {
-            int64_t pixel = i % plane;
+            int64_t pixel = explain_pixel(&p.image, i);
             attributions[r * e->row_elements + i] = covered[pixel] ? sums[r * plane + pixel] / (float)covered[pixel]
                                                                    : 0.0f;
         }

@@ -269,6 +269,13 @@ typedef enum illume_baseline {
     ILLUME_BASELINE_BLUR      /* the input blurred by a Gaussian of blur_sigma pixels */
 } illume_baseline;
 
+/* What is explained for a model whose first output is a Softmax (or
+ * LogSoftmax): the logit, the Softmax's input (the default, for every
+ * method, as the same network exported without its Softmax would be), or
+ * the probability, the model's output (not for LRP, whose relevance starts
+ * at a logit). A model without a final Softmax is explained at its output. */
+typedef enum illume_score { ILLUME_SCORE_LOGIT = 0, ILLUME_SCORE_PROBABILITY = 1 } illume_score;
+
 typedef struct illume_explain_options {
     illume_method method;
     int absolute;                 /* saliency: the magnitude of the gradient */
@@ -311,6 +318,7 @@ typedef struct illume_explain_options {
     float gamma;      /* the composites' gamma rule (default 0.25) */
     float stabilizer; /* every other rule's stabilizer (default 1e-6) */
     float low, high;  /* epsilon-gamma-box's input bounds (no default) */
+    illume_score score;
 } illume_explain_options;
 
 void illume_explain_options_default(illume_explain_options *options);
@@ -363,6 +371,11 @@ typedef struct illume_rule_entry {
 } illume_rule_entry;
 
 int illume_explainer_rule(const illume_explainer *explainer, int index, illume_rule_entry *entry);
+
+/* What the rows' scores (and the explanations) are of: "logit",
+ * "probability", "log-probability" (a model ending in LogSoftmax, explained
+ * at its output) or "output" (a model without a final Softmax). */
+const char *illume_explainer_score(const illume_explainer *explainer);
 
 /* With options.profile: the time per op type, forward and backward apart,
  * over every pass the explainer ran, as illume_session_profile. */

@@ -1343,6 +1343,100 @@ static void lrn_pass(uint64_t *seed) {
     illume_context_destroy(context);
 }
 
+/* The score of a model ending in Softmax: every method explains the logit
+ * by default (saliency equals the plain model's, the rows' scores are the
+ * logits, named "logit"), and with ILLUME_SCORE_PROBABILITY the gradient
+ * methods explain the probability, whose gradient is p_t (g_t - sum_k p_k
+ * g_k) from the plain model's logits z and their gradients g_k; LRP refuses
+ * the probability, and a model without a Softmax refuses it too. */
+static void scores(uint64_t *seed) {
+    illume_context *context = illume_context_create();
+    cnn net = cnn_create(seed);
+    illume_model *plain = cnn_model(context, &net, 0), *softmax = cnn_model(context, &net, 1);
+    const int64_t x_dims[4] = {ROWS, 3, 6, 6}, classes = 3;
+    illume_tensor x = tensor_random(4, x_dims, -1.0f, 1.0f, seed);
+    illume_tensor got = tensor_zeros(4, x_dims), gradients[3];
+    illume_explain_row logit_rows[3][ROWS], got_rows[ROWS];
+    for (int64_t k = 0; k < classes; k++) gradients[k] = tensor_zeros(4, x_dims);
+    const int64_t targets[ROWS] = {0, 1, 2};
+    illume_explain_options options;
+    illume_explain_options_default(&options);
+    options.device = "cpu";
+    count_case();
+    /* The plain model's gradient of every logit, and the logits themselves (the rows' scores). */
+    for (int64_t k = 0; k < classes; k++) {
+        const int64_t every[ROWS] = {k, k, k};
+        if (!plain || explain_rows(context, plain, &options, &x, every, &gradients[k], logit_rows[k], NULL) != ILLUME_OK)
+            test_fail("scores, the plain model: %s", illume_last_error(context));
+    }
+    illume_explainer *explainer = NULL;
+    if (!softmax || explain_rows(context, softmax, &options, &x, targets, &got, got_rows, &explainer) != ILLUME_OK) {
+        test_fail("scores, saliency of the logit: %s", illume_last_error(context));
+    } else {
+        if (strcmp(illume_explainer_score(explainer), "logit"))
+            test_fail("scores: a Softmax model's default score is named '%s', not logit",
+                      illume_explainer_score(explainer));
+        for (int64_t row = 0; row < ROWS; row++) {
+            double *want = doubles((const float *)gradients[targets[row]].data + row * 108, 108);
+            char label[96];
+            snprintf(label, sizeof label, "saliency of the logit through a final Softmax, row %lld", (long long)row);
+            if (want) expect_relevance(label, (const float *)got.data + row * 108, want, 108, 1e-6);
+            free(want);
+            count_case();
+            if (got_rows[row].score != logit_rows[targets[row]][row].score)
+                test_fail("%s: score %.9g, the logit is %.9g", label, got_rows[row].score,
+                          logit_rows[targets[row]][row].score);
+        }
+    }
+    illume_explainer_free(explainer);
+    explainer = NULL;
+    options.score = ILLUME_SCORE_PROBABILITY;
+    count_case();
+    if (explain_rows(context, softmax, &options, &x, targets, &got, got_rows, &explainer) != ILLUME_OK) {
+        test_fail("scores, saliency of the probability: %s", illume_last_error(context));
+    } else {
+        if (strcmp(illume_explainer_score(explainer), "probability"))
+            test_fail("scores: the score asked for is named '%s', not probability", illume_explainer_score(explainer));
+        for (int64_t row = 0; row < ROWS; row++) {
+            double z[3], p[3], largest = -INFINITY, total = 0.0, want[108];
+            for (int64_t k = 0; k < classes; k++) largest = fmax(largest, z[k] = logit_rows[k][row].score);
+            for (int64_t k = 0; k < classes; k++) total += p[k] = exp(z[k] - largest);
+            for (int64_t k = 0; k < classes; k++) p[k] /= total;
+            int64_t t = targets[row];
+            for (int64_t i = 0; i < 108; i++) {
+                double mixed = 0.0;
+                for (int64_t k = 0; k < classes; k++) mixed += p[k] * ((const float *)gradients[k].data)[row * 108 + i];
+                want[i] = p[t] * (((const float *)gradients[t].data)[row * 108 + i] - mixed);
+            }
+            char label[96];
+            snprintf(label, sizeof label, "saliency of the probability, row %lld", (long long)row);
+            expect_relevance(label, (const float *)got.data + row * 108, want, 108, 1e-5);
+            count_case();
+            if (!(fabs(got_rows[row].score - p[t]) <= 1e-6))
+                test_fail("%s: score %.9g, the probability is %.9g", label, got_rows[row].score, p[t]);
+        }
+    }
+    illume_explainer_free(explainer);
+    options.method = ILLUME_LRP;
+    count_case();
+    if (explain_rows(context, softmax, &options, &x, targets, &got, got_rows, NULL) == ILLUME_OK ||
+        !strstr(illume_last_error(context), "LRP explains the logit"))
+        test_fail("scores: LRP of a probability was not refused as it should be (%s)", illume_last_error(context));
+    options.method = ILLUME_SALIENCY;
+    count_case();
+    if (explain_rows(context, plain, &options, &x, targets, &got, got_rows, NULL) == ILLUME_OK ||
+        !strstr(illume_last_error(context), "needs a model whose first output"))
+        test_fail("scores: a probability of a model without a Softmax was not refused (%s)",
+                  illume_last_error(context));
+    tensor_release(&x);
+    tensor_release(&got);
+    for (int64_t k = 0; k < classes; k++) tensor_release(&gradients[k]);
+    illume_model_free(plain);
+    illume_model_free(softmax);
+    cnn_release(&net);
+    illume_context_destroy(context);
+}
+
 int main(void) {
     uint64_t seed = 27182;
     linear_rules(&seed);
@@ -1352,6 +1446,7 @@ int main(void) {
     composites(&seed);
     refusals(&seed);
     softmax_end(&seed);
+    scores(&seed);
     lrn_pass(&seed);
     return test_report("gradients/lrp");
 }
