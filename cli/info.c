@@ -105,6 +105,21 @@ static void format_count(char *buffer, size_t size, double value, const char *un
     snprintf(buffer, size, "%.3g %s%s", value, prefixes[p], unit);
 }
 
+/* Whether a model that fixes its batch size runs others (illume rebinds it) or runs that many rows at a time. */
+static void print_batch(illume_context *context, const illume_model *model, const illume_tensor *shapes) {
+    illume_batch_info info;
+    if (illume_model_batch(context, model, shapes, &info) != ILLUME_OK) {
+        printf("batch: unknown (%s)\n", illume_last_error(context));
+    } else if (!info.fixed) {
+        printf("batch: any (the inputs' batch dimension is symbolic)\n");
+    } else if (info.rebinds) {
+        printf("batch: fixed at %lld in the file; illume rebinds it to any batch\n", (long long)info.fixed);
+    } else {
+        printf("batch: fixed at %lld in the file; runs %lld rows at a time, the last batch padded (%s)\n",
+               (long long)info.fixed, (long long)info.fixed, info.reason);
+    }
+}
+
 int command_info(int argc, char **argv) {
     const char *path = NULL;
     int64_t shape[ILLUME_MAX_RANK];
@@ -193,6 +208,7 @@ int command_info(int argc, char **argv) {
     } else if (problems == 0) {
         printf("flops: unknown (give --shape for the input's dimensions)\n");
     }
+    if (problems == 0 && shapes_known && code == 0) print_batch(context, model, shapes);
     if (list_values && problems == 0 && shapes_known && code == 0) {
         status = print_values(context, model, input_count, shapes);
         if (status != ILLUME_OK) {

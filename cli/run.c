@@ -89,6 +89,42 @@ static void print_top(const illume_tensor *output, int top, const labels *names,
     }
 }
 
+/* Runs the session on `input` in passes of the session's batch (each row
+ * of a pass from input, the last pass padded with zeros), writing each
+ * output's rows in order into outputs (shaped for all of input's rows). */
+static illume_status run_in_batches(illume_context *context, illume_session *session, const illume_tensor *input,
+                                    int output_count, illume_tensor *outputs, int64_t batch, char *error,
+                                    size_t size) {
+    illume_tensor pass_input = *input;
+    pass_input.dims[0] = batch;
+    size_t input_row = illume_tensor_bytes(input) / (size_t)input->dims[0];
+    pass_input.data = calloc((size_t)batch, input_row);
+    illume_tensor *pass_outputs = calloc((size_t)output_count, sizeof *pass_outputs);
+    illume_status status = pass_input.data && pass_outputs ? ILLUME_OK : ILLUME_ERROR_OUT_OF_MEMORY;
+    for (int o = 0; o < output_count && status == ILLUME_OK; o++) {
+        pass_outputs[o] = outputs[o];
+        pass_outputs[o].dims[0] = batch;
+        pass_outputs[o].data = malloc(illume_tensor_bytes(&pass_outputs[o]) + 1);
+        if (!pass_outputs[o].data) status = ILLUME_ERROR_OUT_OF_MEMORY;
+    }
+    for (int64_t first = 0; first < input->dims[0] && status == ILLUME_OK; first += batch) {
+        int64_t rows = input->dims[0] - first < batch ? input->dims[0] - first : batch;
+        memset(pass_input.data, 0, (size_t)batch * input_row);
+        memcpy(pass_input.data, (const char *)input->data + (size_t)first * input_row, (size_t)rows * input_row);
+        status = illume_session_run(session, 1, &pass_input, output_count, pass_outputs);
+        for (int o = 0; o < output_count && status == ILLUME_OK; o++) {
+            size_t output_row = illume_tensor_bytes(&pass_outputs[o]) / (size_t)batch;
+            memcpy((char *)outputs[o].data + (size_t)first * output_row, pass_outputs[o].data, (size_t)rows * output_row);
+        }
+    }
+    if (status == ILLUME_ERROR_OUT_OF_MEMORY) snprintf(error, size, "out of memory for a batch of %lld rows", (long long)batch);
+    else if (status != ILLUME_OK) snprintf(error, size, "%s", illume_last_error(context));
+    for (int o = 0; pass_outputs && o < output_count; o++) free(pass_outputs[o].data);
+    free(pass_outputs);
+    free(pass_input.data);
+    return status;
+}
+
 static void output_path(const char *base, int index, char *path, size_t size) {
     if (index == 0) {
         snprintf(path, size, "%s", base);
@@ -198,6 +234,22 @@ int command_run(int argc, char **argv) {
         code = report(status, "%s", error);
         goto done;
     }
+    /* A model that fixes its batch and cannot be rebound runs that many rows at a time. */
+    illume_batch_info batch_info;
+    status = illume_model_batch(context, model, &input, &batch_info);
+    if (status != ILLUME_OK) {
+        code = report(status, "%s", illume_last_error(context));
+        goto done;
+    }
+    int64_t rows = input.dims[0];
+    int batched = batch_info.fixed && !batch_info.rebinds && rows != batch_info.fixed;
+    illume_tensor session_shape = input;
+    if (batched) {
+        session_shape.dims[0] = batch_info.fixed;
+        fprintf(stderr, "illume: %s\nillume: running %lld rows as %lld batches of %lld, the last padded\n",
+                batch_info.reason, (long long)rows, (long long)((rows + batch_info.fixed - 1) / batch_info.fixed),
+                (long long)batch_info.fixed);
+    }
     illume_session_options options;
     illume_session_options_default(&options);
     options.device = device;
@@ -205,7 +257,7 @@ int command_run(int argc, char **argv) {
     options.autotune = autotune;
     options.fold_batchnorm = fold_batchnorm;
     options.winograd = winograd;
-    status = illume_session_create(context, model, &options, 1, &input, &session);
+    status = illume_session_create(context, model, &options, 1, &session_shape, &session);
     if (status != ILLUME_OK) {
         code = report(status, "%s", illume_last_error(context));
         goto done;
@@ -222,15 +274,28 @@ int command_run(int argc, char **argv) {
         outputs[o].dtype = info.dtype;
         outputs[o].rank = info.rank;
         memcpy(outputs[o].dims, info.dims, sizeof info.dims);
+        if (batched) {
+            if (info.rank < 1 || info.dims[0] != batch_info.fixed) {
+                code = report(ILLUME_ERROR_UNSUPPORTED, "output '%s' has no batch dimension to gather rows from",
+                              info.name);
+                goto done;
+            }
+            outputs[o].dims[0] = rows;
+        }
         outputs[o].data = malloc(illume_tensor_bytes(&outputs[o]) + 1);
         if (!outputs[o].data) {
             code = report(ILLUME_ERROR_OUT_OF_MEMORY, "out of memory for output %d", o);
             goto done;
         }
     }
-    status = illume_session_run(session, 1, &input, output_count, outputs);
+    if (batched) {
+        status = run_in_batches(context, session, &input, output_count, outputs, batch_info.fixed, error, sizeof error);
+    } else {
+        status = illume_session_run(session, 1, &input, output_count, outputs);
+        if (status != ILLUME_OK) snprintf(error, sizeof error, "%s", illume_last_error(context));
+    }
     if (status != ILLUME_OK) {
-        code = report(status, "%s", illume_last_error(context));
+        code = report(status, "%s", error);
         goto done;
     }
     print_top(&outputs[0], (int)top, &names, inputs, input_count);

@@ -134,39 +134,38 @@ static illume_status make_session(illume_explainer *e, int64_t batch, illume_ses
 }
 
 /* The rows per pass: what the budget holds, from the growth of the planned
- * arena between one and two rows, capped. */
+ * arena between one and two rows, capped; for a model that runs only the
+ * batch it fixes (illume_model_batch), that batch. */
 static illume_status size_batch(illume_explainer *e) {
     size_t budget = e->options.max_memory ? e->options.max_memory : default_budget();
     illume_session *one = NULL, *two = NULL;
-    /* A model whose batch dimension is fixed (at 1, as the row is) runs one row a pass. */
-    illume_value_info input;
-    int fixed_batch = illume_model_input(e->model, 0, &input) == ILLUME_OK && input.rank >= 1 && input.dims[0] >= 0;
-    illume_status status = make_session(e, 1, &one);
-    if (status == ILLUME_OK && !fixed_batch) status = make_session(e, 2, &two);
+    int64_t fixed = e->fixed_rows;
+    illume_status status = make_session(e, fixed ? fixed : 1, &one);
+    if (status == ILLUME_OK && !fixed) status = make_session(e, 2, &two);
     if (status == ILLUME_OK) {
         illume_session_stats first, second = {0};
         illume_session_get_stats(one, &first);
         if (two) illume_session_get_stats(two, &second);
-        else second.arena_bytes = 2 * first.arena_bytes; /* all of the one row's arena is per row */
+        else second.arena_bytes = 2 * first.arena_bytes; /* all of the one session's arena counts as per row */
         size_t per_row = second.arena_bytes > first.arena_bytes ? second.arena_bytes - first.arena_bytes : 1;
-        size_t fixed = first.arena_bytes > per_row ? first.arena_bytes - per_row : 0;
+        size_t fixed_bytes = first.arena_bytes > per_row ? first.arena_bytes - per_row : 0;
         /* Two slots of host rows, outputs, gradients and layers, of staged rows and gradients; the seed. */
         per_row += sizeof(float) * (size_t)(8 * e->row_elements + e->output_elements * 3 + e->layer_elements * 4);
-        int64_t batch = budget > fixed ? (int64_t)((budget - fixed) / per_row) : 0;
+        int64_t batch = budget > fixed_bytes ? (int64_t)((budget - fixed_bytes) / per_row) : 0;
         /* DeepLIFT runs an input and its baseline in one pass. */
         illume_method method = e->options.method;
         int64_t least = method == ILLUME_DEEPLIFT || method == ILLUME_DEEPLIFT_REVEAL_CANCEL ? 2 : 1;
-        if (least > 1 && fixed_batch)
+        if (least > 1 && fixed)
             status = illume_fail(e->context, ILLUME_ERROR_UNSUPPORTED,
-                                 "DeepLIFT runs each input with its baseline in one batch of two rows: the model's "
-                                 "batch dimension is fixed at %lld", (long long)input.dims[0]);
-        else if (batch < least)
+                                 "DeepLIFT runs each input with its baseline in one batch of two rows: the model runs "
+                                 "only batches of %lld (%s)",
+                                 (long long)fixed, e->batch_reason);
+        else if (batch < (fixed ? 1 : least))
             status = illume_fail(e->context, ILLUME_ERROR_OUT_OF_MEMORY,
                                  "%s needs %zu bytes, over the memory budget of %zu bytes",
-                                 least > 1 ? "an input with its baseline" : "one row", fixed + least * per_row,
+                                 least > 1 ? "an input with its baseline" : "one row", fixed_bytes + least * per_row,
                                  budget);
-        int64_t limit = fixed_batch ? 1 : EXPLAIN_BATCH_LIMIT;
-        e->batch = batch > limit ? limit : batch;
+        e->batch = fixed ? fixed : batch > EXPLAIN_BATCH_LIMIT ? EXPLAIN_BATCH_LIMIT : batch;
     }
     illume_session_free(one);
     illume_session_free(two);
@@ -232,6 +231,14 @@ static illume_status find_logits(illume_explainer *e) {
     return e->logits ? ILLUME_OK : illume_fail(e->context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
 }
 
+/* The model's graph with every shape inferred for one pass: of one row, or
+ * of the rows a model that fixes its batch runs. */
+static illume_status infer_shapes(const illume_explainer *e, graph **inferred) {
+    illume_tensor shape = e->row;
+    if (e->fixed_rows) shape.dims[0] = e->fixed_rows;
+    return session_infer_shapes(e->context, e->model, 1, &shape, inferred);
+}
+
 /* An image of `dims` (rank 3 or more) whose channels lie on axis
  * channel_axis: axis 1, or the last of rank 4. */
 static explain_image image_of(int rank, const int64_t *dims, int channel_axis) {
@@ -252,7 +259,7 @@ static illume_status find_channel_axes(illume_explainer *e) {
                            "--upsample resizes the map to the input's height and width: the input is not an image");
     if (e->row.rank < 3 && !(e->layer && uses_layer(e->options.method))) return ILLUME_OK;
     graph *inferred;
-    ILLUME_TRY(session_infer_shapes(e->context, e->model, 1, &e->row, &inferred));
+    ILLUME_TRY(infer_shapes(e, &inferred));
     int *axes = graph_channel_axes(inferred);
     illume_status status = axes ? ILLUME_OK : illume_fail(e->context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
     if (status == ILLUME_OK && e->row.rank >= 3)
@@ -294,7 +301,7 @@ static illume_status describe_model(illume_explainer *e) {
         if (!e->layer) return illume_fail(e->context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
     } else if (uses_layer(e->options.method)) {
         graph *inferred;
-        ILLUME_TRY(session_infer_shapes(e->context, e->model, 1, &e->row, &inferred));
+        ILLUME_TRY(infer_shapes(e, &inferred));
         const char *layer = default_layer(inferred);
         e->layer = layer ? strdup(layer) : NULL;
         graph_free(inferred);
@@ -311,20 +318,22 @@ static illume_status describe_model(illume_explainer *e) {
         e->feature = strdup(e->options.feature);
         if (!e->feature) return illume_fail(e->context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
     }
-    /* A one-row session tells the shapes of the output and the layer. */
+    /* A one-row session (of the fixed rows, for a model that runs only those) tells the shapes of the output
+     * and the layer. */
     illume_session *probe = NULL;
-    ILLUME_TRY(make_session(e, 1, &probe));
+    int64_t rows = e->fixed_rows ? e->fixed_rows : 1;
+    ILLUME_TRY(make_session(e, rows, &probe));
     illume_value_info output;
     illume_session_output(probe, 0, &output);
     illume_status status = ILLUME_OK;
-    if (output.rank < 1 || output.dims[0] != 1 || output.dtype != ILLUME_FLOAT32)
+    if (output.rank < 1 || output.dims[0] != rows || output.dtype != ILLUME_FLOAT32)
         status = illume_fail(e->context, ILLUME_ERROR_UNSUPPORTED,
                              "the first output '%s' has no batch dimension to explain row by row", output.name);
     e->output_elements = 1;
     for (int d = 1; d < output.rank; d++) e->output_elements *= output.dims[d];
     if (status == ILLUME_OK && e->feature) {
         status = illume_session_value(probe, e->feature, &e->feature_info);
-        if (status == ILLUME_OK && (e->feature_info.rank < 2 || e->feature_info.dims[0] != 1))
+        if (status == ILLUME_OK && (e->feature_info.rank < 2 || e->feature_info.dims[0] != rows))
             status = illume_fail(e->context, ILLUME_ERROR_INVALID_INPUT,
                                  "feature map '%s' must have a batch and a channel dimension", e->feature);
         if (status == ILLUME_OK &&
@@ -339,11 +348,11 @@ static illume_status describe_model(illume_explainer *e) {
     if (status == ILLUME_OK && e->layer) {
         status = illume_session_value(probe, e->layer, &e->layer_info);
         int tap = e->options.method == ILLUME_LRP;
-        if (status == ILLUME_OK && !tap && (e->layer_info.rank != 4 || e->layer_info.dims[0] != 1))
+        if (status == ILLUME_OK && !tap && (e->layer_info.rank != 4 || e->layer_info.dims[0] != rows))
             status = illume_fail(e->context, ILLUME_ERROR_INVALID_INPUT,
                                  "layer '%s' must be a 4-D (N, C, H, W) or (N, H, W, C) value of one row per input",
                                  e->layer);
-        if (status == ILLUME_OK && tap && (e->layer_info.rank < 2 || e->layer_info.dims[0] != 1))
+        if (status == ILLUME_OK && tap && (e->layer_info.rank < 2 || e->layer_info.dims[0] != rows))
             status = illume_fail(e->context, ILLUME_ERROR_INVALID_INPUT,
                                  "tapped value '%s' must have a batch and a channel dimension", e->layer);
         e->layer_elements = 1;
@@ -351,6 +360,18 @@ static illume_status describe_model(illume_explainer *e) {
     }
     illume_session_free(probe);
     return status;
+}
+
+/* A model that fixes its batch and cannot be rebound to others runs that many rows a pass. */
+static illume_status find_fixed_rows(illume_explainer *e) {
+    if (illume_model_input_count(e->model) != 1) return ILLUME_OK; /* describe_model says why */
+    illume_batch_info info;
+    ILLUME_TRY(illume_model_batch(e->context, e->model, &e->row, &info));
+    if (info.fixed && !info.rebinds) {
+        e->fixed_rows = info.fixed;
+        snprintf(e->batch_reason, sizeof e->batch_reason, "%s", info.reason);
+    }
+    return ILLUME_OK;
 }
 
 static illume_status copy_baseline(illume_explainer *e, const illume_tensor *given) {
@@ -400,6 +421,7 @@ illume_status illume_explainer_create(illume_context *context, const illume_mode
         if (!e->profile_seconds || !e->profile_calls)
             status = illume_fail(context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
     }
+    if (status == ILLUME_OK) status = find_fixed_rows(e);
     if (status == ILLUME_OK) status = describe_model(e);
     if (status == ILLUME_OK) status = size_batch(e);
     if (status != ILLUME_OK) {
@@ -854,7 +876,7 @@ illume_status explainer_run(illume_explainer *e, const explain_pass *pass, int64
     /* As many passes as the batch needs, of equal size: 50 rows run as 25 and
      * 25, not as 32 and 18 padded to 32. */
     int64_t passes = (count + e->batch - 1) / e->batch;
-    ILLUME_TRY(use_session(e, (count + passes - 1) / passes));
+    ILLUME_TRY(use_session(e, e->fixed_rows ? e->fixed_rows : (count + passes - 1) / passes));
     ILLUME_TRY(prepare(e, e->rows));
     backend *b = e->session->backend;
     explain_slot *slot = &e->slots[0], *previous = NULL;

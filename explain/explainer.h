@@ -62,6 +62,8 @@ struct illume_explainer {
     float *feature_seed;
     int backward;            /* the method needs gradients */
     int64_t batch;           /* the most rows a pass runs at once (from the memory budget) */
+    int64_t fixed_rows;      /* a model that runs only the batch it fixes: that batch, each pass padded to it */
+    char batch_reason[512];  /* why it cannot be rebound */
     /* Sessions by their number of rows: a pass of fewer rows than the batch
      * gets a session of its size, reused while it stays among the recent. */
     illume_session *sessions[EXPLAIN_SESSIONS];

@@ -116,6 +116,23 @@ int illume_model_value_count(const illume_model *model);
 illume_status illume_model_values(illume_context *context, const illume_model *model, int input_count,
                                   const illume_tensor *input_shapes, illume_value_info *values);
 
+/* The batch size a model fixes in its inputs' first dimension (PyTorch's
+ * export without dynamic axes, Keras with a batch in its signature), and
+ * whether sessions of other batch sizes work: illume rewrites the constants
+ * that carry the batch (Reshape shapes and the like) and checks by shape
+ * inference that nothing else changes (docs/architecture.md); where that
+ * fails, the model runs `fixed` rows at a time and `reason` says why. */
+typedef struct illume_batch_info {
+    int64_t fixed; /* 0: the batch dimension is symbolic */
+    int rebinds;   /* sessions take any batch size */
+    char reason[512];
+} illume_batch_info;
+
+/* input_shapes: one per input, of which only the dimensions after the batch
+ * are read; NULL takes the model's declared shapes, which must be known. */
+illume_status illume_model_batch(illume_context *context, const illume_model *model, const illume_tensor *input_shapes,
+                                 illume_batch_info *info);
+
 /* Replaces a graph input by a constant (tests and fixed-parameter inputs). */
 illume_status illume_model_set_constant_input(illume_context *context, illume_model *model, const char *name,
                                               const illume_tensor *value);

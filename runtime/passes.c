@@ -25,7 +25,9 @@ illume_status pass_bind_inputs(illume_context *context, graph *g, int count, con
         if (value->rank >= 0 && value->rank != shape->rank)
             return illume_fail(context, ILLUME_ERROR_INVALID_INPUT, "input '%s': expects shape %s, got %s",
                                value->name, expected, given);
-        for (int d = 0; d < shape->rank; d++) {
+        /* The batch dimension last: a model that fixes it is rebound first (runtime/rebind_batch.c). */
+        for (int k = 1; k <= shape->rank; k++) {
+            int d = k % shape->rank;
             if (shape->dims[d] < 0)
                 return illume_fail(context, ILLUME_ERROR_INVALID_INPUT, "input '%s': negative dimension in %s",
                                    value->name, given);

@@ -10,6 +10,7 @@
 #include "model.h"
 #include "ops/op_support.h"
 #include "passes.h"
+#include "rebind_batch.h"
 #include "split_batch.h"
 
 static illume_status prepare_calls(illume_session *session);
@@ -73,6 +74,7 @@ static illume_status prepare_graph(illume_context *context, const illume_model *
     graph *g = graph_clone(model->graph);
     if (!g) return illume_fail(context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory copying the graph");
     illume_status status = pin_values(context, g, options);
+    if (status == ILLUME_OK) status = pass_rebind_batch(context, g, input_count, input_shapes);
     if (status == ILLUME_OK) status = pass_bind_inputs(context, g, input_count, input_shapes);
     if (status == ILLUME_OK) status = pass_infer_and_fold(context, g);
     if (status == ILLUME_OK) status = pass_simplify(context, g);
