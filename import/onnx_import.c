@@ -10,9 +10,6 @@
 #include "op.h"
 #include "tensor_data.h"
 
-#define MIN_OPSET 7
-#define MAX_OPSET 21
-
 /* Name to value index, open addressing over a power-of-two table. */
 typedef struct name_table {
     const char **names;
@@ -102,10 +99,12 @@ static illume_status out_of_memory(importer *im) {
     return illume_fail(im->context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory while importing the model");
 }
 
-/* Refuses, or in permissive mode records, an unsupported feature. */
-static illume_status unsupported(importer *im, int node) {
-    if (!im->permissive) return ILLUME_ERROR_UNSUPPORTED;
-    if (model_add_problem(im->model, node, im->context ? im->context->message : "unsupported")) return out_of_memory(im);
+/* Refuses with status, or in permissive mode records, what the context's
+ * message names: an unsupported feature, or a part the opset does not define. */
+static illume_status problem(importer *im, int node, illume_status status) {
+    if (!im->permissive) return status;
+    if (model_add_problem(im->model, node, im->context ? im->context->message : "unsupported"))
+        return out_of_memory(im);
     return ILLUME_OK;
 }
 
@@ -142,7 +141,7 @@ static illume_status define_name(importer *im, const char *name, const char *wha
 static illume_status import_initializers(importer *im, const Onnx__GraphProto *proto) {
     if (proto->n_sparse_initializer) {
         illume_fail(im->context, ILLUME_ERROR_UNSUPPORTED, "sparse initializers are not supported");
-        ILLUME_TRY(unsupported(im, -1));
+        ILLUME_TRY(problem(im, -1, ILLUME_ERROR_UNSUPPORTED));
     }
     for (size_t i = 0; i < proto->n_initializer; i++) {
         Onnx__TensorProto *tensor = proto->initializer[i];
@@ -287,6 +286,30 @@ static illume_status import_attribute(importer *im, const Onnx__NodeProto *proto
     return ILLUME_OK;
 }
 
+const op_attribute onnx_constant_attributes[] = {
+    {"value", ATTRIBUTE_TENSOR, 0, 0}, {"value_float", ATTRIBUTE_FLOAT, 12, 0}, {"value_int", ATTRIBUTE_INT, 12, 0},
+    {"value_floats", ATTRIBUTE_FLOATS, 12, 0}, {"value_ints", ATTRIBUTE_INTS, 12, 0}, {NULL, 0, 0, 0}};
+
+static const op_attribute *constant_attribute(const char *name) {
+    for (const op_attribute *known = onnx_constant_attributes; known->name; known++)
+        if (strcmp(known->name, name) == 0) return known;
+    return NULL;
+}
+
+/* Refuses a Constant node's attribute that the model's opset does not define. */
+static illume_status check_constant_opset(importer *im, const graph_node *node) {
+    for (int a = 0; a < node->attribute_count; a++) {
+        const op_attribute *known = constant_attribute(node->attributes[a].name);
+        if (!known || op_opset_within(im->graph->opset, known->since, known->until)) continue;
+        char range[64];
+        op_opset_range_text(known->since, known->until, range, sizeof range);
+        return illume_fail(im->context, ILLUME_ERROR_INVALID_MODEL,
+                           "node '%s' (Constant): attribute '%s' exists %s, and the model's opset is %d", node->name,
+                           known->name, range, im->graph->opset);
+    }
+    return ILLUME_OK;
+}
+
 /* The value a Constant node's attribute holds, as a new constant value. */
 static illume_status constant_node_value(importer *im, const Onnx__NodeProto *proto, graph_node *node, int *index) {
     const char *name = proto->name ? proto->name : "";
@@ -294,29 +317,20 @@ static illume_status constant_node_value(importer *im, const Onnx__NodeProto *pr
         return illume_fail(im->context, ILLUME_ERROR_INVALID_MODEL, "node '%s' (Constant): needs exactly one attribute",
                            name);
     const graph_attribute *attribute = &node->attributes[0];
-    decoded_tensor decoded;
-    memset(&decoded, 0, sizeof decoded);
-    if (strcmp(attribute->name, "value") == 0 && attribute->type == ATTRIBUTE_TENSOR) {
+    const op_attribute *known = constant_attribute(attribute->name);
+    if (!known || known->type != attribute->type)
+        return illume_fail(im->context, ILLUME_ERROR_UNSUPPORTED,
+                           "node '%s' (Constant): attribute '%s' is not supported", name, attribute->name);
+    if (attribute->type == ATTRIBUTE_TENSOR) {
         *index = attribute->tensor;
         return ILLUME_OK;
     }
-    int count = 1;
     int is_list = attribute->type == ATTRIBUTE_FLOATS || attribute->type == ATTRIBUTE_INTS;
-    if (strcmp(attribute->name, "value_float") == 0 && attribute->type == ATTRIBUTE_FLOAT) {
-        decoded.dtype = ILLUME_FLOAT32;
-    } else if (strcmp(attribute->name, "value_int") == 0 && attribute->type == ATTRIBUTE_INT) {
-        decoded.dtype = ILLUME_INT64;
-    } else if (strcmp(attribute->name, "value_floats") == 0 && attribute->type == ATTRIBUTE_FLOATS) {
-        decoded.dtype = ILLUME_FLOAT32;
-        count = attribute->count;
-    } else if (strcmp(attribute->name, "value_ints") == 0 && attribute->type == ATTRIBUTE_INTS) {
-        decoded.dtype = ILLUME_INT64;
-        count = attribute->count;
-    } else {
-        illume_fail(im->context, ILLUME_ERROR_UNSUPPORTED, "node '%s' (Constant): attribute '%s' is not supported",
-                    name, attribute->name);
-        return ILLUME_ERROR_UNSUPPORTED;
-    }
+    int count = is_list ? attribute->count : 1;
+    decoded_tensor decoded;
+    memset(&decoded, 0, sizeof decoded);
+    decoded.dtype = attribute->type == ATTRIBUTE_FLOAT || attribute->type == ATTRIBUTE_FLOATS ? ILLUME_FLOAT32
+                                                                                               : ILLUME_INT64;
     decoded.rank = is_list ? 1 : 0;
     decoded.dims[0] = count;
     decoded.data = malloc(sizeof(int64_t) * (size_t)(count + 1));
@@ -375,16 +389,19 @@ static illume_status import_node(importer *im, const Onnx__NodeProto *proto, siz
         }
     }
     if (default_domain(proto->domain) && strcmp(op_type, "Constant") == 0) {
-        int constant = -1;
-        illume_status status = constant_node_value(im, proto, node, &constant);
+        illume_status status = check_constant_opset(im, node);
         if (status == ILLUME_OK) {
-            ILLUME_TRY(bind_constant_output(im, proto, constant));
-            node->op = -2; /* consumed: removed after import */
-            return ILLUME_OK;
+            int constant = -1;
+            status = constant_node_value(im, proto, node, &constant);
+            if (status == ILLUME_OK) {
+                ILLUME_TRY(bind_constant_output(im, proto, constant));
+                node->op = -2; /* consumed: removed after import */
+                return ILLUME_OK;
+            }
+            if (status != ILLUME_ERROR_UNSUPPORTED) return status;
         }
-        if (status != ILLUME_ERROR_UNSUPPORTED) return status;
         node->op = -1;
-        ILLUME_TRY(unsupported(im, n));
+        ILLUME_TRY(problem(im, n, status));
     } else if (op < 0) {
         if (!default_domain(proto->domain))
             illume_fail(im->context, ILLUME_ERROR_UNSUPPORTED, "node '%s' (%s): domain '%s' is not supported", name,
@@ -392,7 +409,7 @@ static illume_status import_node(importer *im, const Onnx__NodeProto *proto, siz
         else
             illume_fail(im->context, ILLUME_ERROR_UNSUPPORTED, "node '%s' (%s): op %s is not supported", name, op_type,
                         op_type);
-        ILLUME_TRY(unsupported(im, n));
+        ILLUME_TRY(problem(im, n, ILLUME_ERROR_UNSUPPORTED));
     }
     for (size_t o = 0; o < proto->n_output; o++) {
         const char *output = proto->output[o];
@@ -561,11 +578,11 @@ static illume_status read_opset(importer *im, const Onnx__ModelProto *proto) {
     }
     if (opset < 0 && proto->n_opset_import == 0) opset = 1; /* IR versions before 3 imply opset 1 */
     im->graph->opset = opset > 1000 ? 1000 : (int)opset;
-    if (opset < MIN_OPSET || opset > MAX_OPSET) {
+    if (opset < ONNX_MIN_OPSET || opset > ONNX_MAX_OPSET) {
         illume_fail(im->context, ILLUME_ERROR_UNSUPPORTED,
                     "the model uses opset %lld of the default domain; illume supports opsets %d to %d",
-                    (long long)opset, MIN_OPSET, MAX_OPSET);
-        return unsupported(im, -1);
+                    (long long)opset, ONNX_MIN_OPSET, ONNX_MAX_OPSET);
+        return problem(im, -1, ILLUME_ERROR_UNSUPPORTED);
     }
     return ILLUME_OK;
 }
@@ -574,9 +591,14 @@ static illume_status validate_nodes(importer *im) {
     for (int n = 0; n < im->graph->node_count; n++) {
         const graph_node *node = &im->graph->nodes[n];
         if (node->op < 0) continue;
-        illume_status status = model_validate_node(im->context, im->graph, node);
+        illume_status status = model_validate_opset(im->context, im->graph, node);
+        if (status != ILLUME_OK) {
+            ILLUME_TRY(problem(im, n, status));
+            continue;
+        }
+        status = model_validate_node(im->context, im->graph, node);
         if (status == ILLUME_ERROR_UNSUPPORTED) {
-            ILLUME_TRY(unsupported(im, n));
+            ILLUME_TRY(problem(im, n, status));
         } else if (status != ILLUME_OK) {
             return status;
         }

@@ -3,10 +3,22 @@
 #define ILLUME_ONNX_IMPORT_H
 
 #include "model.h"
+#include "op.h"
 
-/* permissive: record unsupported ops, attributes and domains as problems of
- * the model instead of refusing it (illume info); malformed models are
- * refused either way. */
+/* The default-domain opsets illume imports: from 7 (before it, Add, Mul and
+ * the like broadcast by attributes illume does not read) to 28, the newest
+ * onnx 1.23.2 defines. */
+#define ONNX_MIN_OPSET 7
+#define ONNX_MAX_OPSET 28
+
+/* The attributes a Constant node may hold, with the opsets that define them;
+ * sparse_value and the string forms are refused as unsupported. */
+extern const op_attribute onnx_constant_attributes[];
+
+/* permissive: record unsupported ops, attributes and domains, and inputs and
+ * attributes the model's opset does not define, as problems of the model
+ * instead of refusing it (illume info); malformed models are refused either
+ * way. */
 illume_status onnx_import(illume_context *context, const void *bytes, size_t size, const char *base_directory,
                           int permissive, illume_model **model);
 

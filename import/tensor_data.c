@@ -23,7 +23,8 @@ const char *tensor_data_type_name(int32_t onnx_type) {
     static const char *names[] = {"undefined", "float", "uint8", "int8", "uint16", "int16", "int32",
                                   "int64", "string", "bool", "float16", "double", "uint32", "uint64",
                                   "complex64", "complex128", "bfloat16", "float8e4m3fn", "float8e4m3fnuz",
-                                  "float8e5m2", "float8e5m2fnuz", "uint4", "int4"};
+                                  "float8e5m2", "float8e5m2fnuz", "uint4", "int4", "float4e2m1", "float8e8m0",
+                                  "uint2", "int2", "float6e2m3", "float6e3m2"};
     if (onnx_type >= 0 && onnx_type < (int32_t)(sizeof names / sizeof names[0])) return names[onnx_type];
     return "unknown type";
 }

@@ -1,6 +1,7 @@
 #include "model.h"
 
 #include <libgen.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,7 +28,8 @@ illume_status model_from_graph(illume_context *context, graph *g, illume_model *
             graph_free(g);
             return illume_fail(context, ILLUME_ERROR_UNSUPPORTED, "node '%s': unknown op", g->nodes[n].name);
         }
-        illume_status status = model_validate_node(context, g, &g->nodes[n]);
+        illume_status status = model_validate_opset(context, g, &g->nodes[n]);
+        if (status == ILLUME_OK) status = model_validate_node(context, g, &g->nodes[n]);
         if (status != ILLUME_OK) {
             graph_free(g);
             return status;
@@ -222,5 +224,47 @@ illume_status model_validate_node(illume_context *context, const graph *g, const
                                    node->name, definition->name, attribute->name);
     }
     if (definition->check) return definition->check(context, g, node);
+    return ILLUME_OK;
+}
+
+/* Fails naming the part of a node that the graph's opset does not define. */
+static illume_status opset_fail(illume_context *context, const graph *g, const graph_node *node, const char *part,
+                                int since, int until) {
+    char range[64];
+    op_opset_range_text(since, until, range, sizeof range);
+    return illume_fail(context, ILLUME_ERROR_INVALID_MODEL, "node '%s' (%s): %s exists %s, and the model's opset is %d",
+                       node->name, op_get(node->op)->name, part, range, g->opset);
+}
+
+/* The op's first entry for the input at index when none of its entries for
+ * that index covers the opset; NULL when one does, or when the op has none
+ * (the input exists wherever the op does). */
+static const op_input *input_undefined(const op_definition *definition, int index, int opset) {
+    const op_input *first = NULL;
+    for (const op_input *input = definition->versioned_inputs; input && input->name; input++) {
+        if (input->index != index) continue;
+        if (op_opset_within(opset, input->since, input->until)) return NULL;
+        if (!first) first = input;
+    }
+    return first;
+}
+
+illume_status model_validate_opset(illume_context *context, const graph *g, const graph_node *node) {
+    const op_definition *definition = op_get(node->op);
+    char part[160];
+    if (!op_opset_within(g->opset, definition->since, 0))
+        return opset_fail(context, g, node, "the op", definition->since, 0);
+    for (int i = 0; i < node->input_count; i++) {
+        const op_input *input = node->inputs[i] >= 0 ? input_undefined(definition, i, g->opset) : NULL;
+        if (!input) continue;
+        snprintf(part, sizeof part, "input %d (%s)", i, input->name);
+        return opset_fail(context, g, node, part, input->since, input->until);
+    }
+    for (int a = 0; a < node->attribute_count; a++) {
+        const op_attribute *known = attribute_known(definition, node->attributes[a].name);
+        if (!known || op_opset_within(g->opset, known->since, known->until)) continue;
+        snprintf(part, sizeof part, "attribute '%.100s'", known->name);
+        return opset_fail(context, g, node, part, known->since, known->until);
+    }
     return ILLUME_OK;
 }

@@ -27,4 +27,9 @@ int model_add_problem(illume_model *model, int node, const char *message);
  * and the op's own check. Returns the status and leaves the message. */
 illume_status model_validate_node(illume_context *context, const graph *g, const graph_node *node);
 
+/* Checks that the graph's opset defines the node's op, each input it gives
+ * and each attribute it sets that the op knows (ILLUME_ERROR_INVALID_MODEL
+ * when not, naming the part and the opsets that define it). */
+illume_status model_validate_opset(illume_context *context, const graph *g, const graph_node *node);
+
 #endif

@@ -40,16 +40,32 @@ typedef struct op_reads {
     uint32_t inputs, outputs;
 } op_reads;
 
+/* An attribute the op knows, and the opsets that define it: since and until
+ * bound them (0 leaves that side open). A node whose opset lies outside is
+ * refused at import as invalid, as ONNX Runtime refuses it; attributes that
+ * only opsets before 7 define stay listed for that message. */
 typedef struct op_attribute {
     const char *name;
     graph_attribute_type type;
+    int since, until;
 } op_attribute;
+
+/* An input that not every opset of its op defines: its position, its ONNX
+ * name (for messages) and the opsets that define it, bounded as above. Inputs
+ * without such an entry exist wherever the op does. */
+typedef struct op_input {
+    int index;
+    const char *name;
+    int since, until;
+} op_input;
 
 typedef struct op_definition {
     const char *name;
-    int min_inputs, max_inputs;
+    int since; /* the first opset that defines the op; 0 for those older than any opset illume imports */
+    int min_inputs, max_inputs; /* over every opset */
     int min_outputs, max_outputs;
-    const op_attribute *attributes; /* ends with a NULL name; anything else is refused */
+    const op_attribute *attributes;    /* ends with a NULL name; anything else is refused */
+    const op_input *versioned_inputs; /* ends with a NULL name; NULL when every input exists in every opset */
     /* Refuses attribute values illume does not run; called at import. May be NULL. */
     illume_status (*check)(illume_context *context, const graph *g, const graph_node *node);
     /* Sets the dtypes and shapes of the outputs from those of the inputs. */
@@ -73,6 +89,13 @@ typedef struct op_definition {
     /* Extra device memory the backward needs while it runs; NULL for none. */
     size_t (*backward_scratch_bytes)(const graph *g, const graph_node *node);
 } op_definition;
+
+/* Whether since..until (0 leaving that side open) includes opset. */
+int op_opset_within(int opset, int since, int until);
+
+/* Writes since..until as words for messages: "from opset 18", "until opset
+ * 12", "in opsets 11 to 12", "only in opset 10". */
+void op_opset_range_text(int since, int until, char *buffer, size_t size);
 
 /* The op named name in the default ONNX domain, or -1. */
 int op_find(const char *name);

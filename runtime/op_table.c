@@ -1,4 +1,5 @@
-/* The ops illume runs, by ONNX name. */
+/* The ops illume runs, by ONNX name, and how opsets bound their parts. */
+#include <stdio.h>
 #include <string.h>
 
 #include "op.h"
@@ -30,3 +31,12 @@ int op_find(const char *name) {
 }
 
 const op_definition *op_get(int op) { return op >= 0 && op < op_count() ? table[op] : NULL; }
+
+int op_opset_within(int opset, int since, int until) { return opset >= since && (until == 0 || opset <= until); }
+
+void op_opset_range_text(int since, int until, char *buffer, size_t size) {
+    if (since && since == until) snprintf(buffer, size, "only in opset %d", since);
+    else if (since && until) snprintf(buffer, size, "in opsets %d to %d", since, until);
+    else if (until) snprintf(buffer, size, "until opset %d", until);
+    else snprintf(buffer, size, "from opset %d", since);
+}

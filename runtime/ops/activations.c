@@ -5,10 +5,13 @@
 
 #include "op_support.h"
 
-static const op_attribute no_attributes[] = {{NULL, 0}};
-static const op_attribute alpha_attributes[] = {{"alpha", ATTRIBUTE_FLOAT}, {NULL, 0}};
-static const op_attribute alpha_beta_attributes[] = {{"alpha", ATTRIBUTE_FLOAT}, {"beta", ATTRIBUTE_FLOAT}, {NULL, 0}};
-static const op_attribute clip_attributes[] = {{"min", ATTRIBUTE_FLOAT}, {"max", ATTRIBUTE_FLOAT}, {NULL, 0}};
+static const op_attribute no_attributes[] = {{NULL, 0, 0, 0}};
+static const op_attribute alpha_attributes[] = {{"alpha", ATTRIBUTE_FLOAT, 0, 0}, {NULL, 0, 0, 0}};
+static const op_attribute alpha_beta_attributes[] = {
+    {"alpha", ATTRIBUTE_FLOAT, 0, 0}, {"beta", ATTRIBUTE_FLOAT, 0, 0}, {NULL, 0, 0, 0}};
+static const op_attribute clip_attributes[] = {
+    {"min", ATTRIBUTE_FLOAT, 0, 10}, {"max", ATTRIBUTE_FLOAT, 0, 10}, {NULL, 0, 0, 0}};
+static const op_input clip_inputs[] = {{1, "min", 11, 0}, {2, "max", 11, 0}, {0, NULL, 0, 0}};
 
 /* Clip's bounds: attributes before opset 11, optional constant inputs after. */
 static illume_status clip_bounds(illume_context *context, const graph *g, const graph_node *node, float *low,
@@ -25,6 +28,9 @@ static illume_status clip_bounds(illume_context *context, const graph *g, const 
         ILLUME_TRY(constant_floats(context, g, node, 2, &value, 1, &count));
         if (count == 1) *high = value;
     }
+    /* ONNX clips to min(max(x, min), max), so crossed bounds give max everywhere, as equal bounds at max do
+     * (which, unlike crossed ones, oneDNN's clip fused into a convolution accepts). */
+    if (*low > *high) *low = *high;
     return ILLUME_OK;
 }
 
@@ -104,17 +110,17 @@ int activation_kind(const graph_node *node) {
     return 0;
 }
 
-#define ACTIVATION(variable, onnx_name, attribute_list, inputs)                                                       \
-    const op_definition variable = {.name = onnx_name, .min_inputs = 1, .max_inputs = inputs, .min_outputs = 1,     \
-                                    .max_outputs = 1, .attributes = attribute_list, .infer = infer,                 \
-                                    .forward = forward, .flops = flops, .backward = backward,                       \
-                                    .backward_reads = reads_input}
+#define ACTIVATION(variable, onnx_name, first_opset, attribute_list, inputs, input_list)                             \
+    const op_definition variable = {.name = onnx_name, .since = first_opset, .min_inputs = 1, .max_inputs = inputs, \
+                                    .min_outputs = 1, .max_outputs = 1, .attributes = attribute_list,               \
+                                    .versioned_inputs = input_list, .infer = infer, .forward = forward,             \
+                                    .flops = flops, .backward = backward, .backward_reads = reads_input}
 
-ACTIVATION(op_relu, "Relu", no_attributes, 1);
-ACTIVATION(op_leaky_relu, "LeakyRelu", alpha_attributes, 1);
-ACTIVATION(op_sigmoid, "Sigmoid", no_attributes, 1);
-ACTIVATION(op_tanh, "Tanh", no_attributes, 1);
-ACTIVATION(op_hard_sigmoid, "HardSigmoid", alpha_beta_attributes, 1);
-ACTIVATION(op_hard_swish, "HardSwish", no_attributes, 1);
-ACTIVATION(op_elu, "Elu", alpha_attributes, 1);
-ACTIVATION(op_clip, "Clip", clip_attributes, 3);
+ACTIVATION(op_relu, "Relu", 0, no_attributes, 1, NULL);
+ACTIVATION(op_leaky_relu, "LeakyRelu", 0, alpha_attributes, 1, NULL);
+ACTIVATION(op_sigmoid, "Sigmoid", 0, no_attributes, 1, NULL);
+ACTIVATION(op_tanh, "Tanh", 0, no_attributes, 1, NULL);
+ACTIVATION(op_hard_sigmoid, "HardSigmoid", 0, alpha_beta_attributes, 1, NULL);
+ACTIVATION(op_hard_swish, "HardSwish", 14, no_attributes, 1, NULL);
+ACTIVATION(op_elu, "Elu", 0, alpha_attributes, 1, NULL);
+ACTIVATION(op_clip, "Clip", 0, clip_attributes, 3, clip_inputs);

@@ -6,7 +6,7 @@
 #include "op_support.h"
 #include "strided.h"
 
-static const op_attribute no_attributes[] = {{NULL, 0}};
+static const op_attribute no_attributes[] = {{NULL, 0, 0, 0}};
 
 static binary_kind kind_of(const graph_node *node) {
     const char *name = node_op_name(node);

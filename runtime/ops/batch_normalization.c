@@ -5,9 +5,9 @@
 
 #include "op_support.h"
 
-static const op_attribute attributes[] = {{"epsilon", ATTRIBUTE_FLOAT}, {"momentum", ATTRIBUTE_FLOAT},
-                                          {"spatial", ATTRIBUTE_INT},   {"training_mode", ATTRIBUTE_INT},
-                                          {NULL, 0}};
+static const op_attribute attributes[] = {
+    {"epsilon", ATTRIBUTE_FLOAT, 0, 0}, {"momentum", ATTRIBUTE_FLOAT, 0, 0}, {"spatial", ATTRIBUTE_INT, 0, 8},
+    {"training_mode", ATTRIBUTE_INT, 14, 0}, {NULL, 0, 0, 0}};
 
 static illume_status check(illume_context *context, const graph *g, const graph_node *node) {
     (void)g;

@@ -5,7 +5,10 @@
 #include "op_support.h"
 #include "tensor_data.h"
 
-static const op_attribute attributes[] = {{"to", ATTRIBUTE_INT}, {"saturate", ATTRIBUTE_INT}, {NULL, 0}};
+/* saturate and round_mode shape casts to float8 types only, which illume refuses. */
+static const op_attribute attributes[] = {
+    {"to", ATTRIBUTE_INT, 0, 0}, {"saturate", ATTRIBUTE_INT, 19, 0}, {"round_mode", ATTRIBUTE_STRING, 24, 0},
+    {NULL, 0, 0, 0}};
 
 enum { ONNX_BOOL = 9 };
 

@@ -1,7 +1,7 @@
 /* Concat along one axis: each input is copied into its slab of the output. */
 #include "op_support.h"
 
-static const op_attribute attributes[] = {{"axis", ATTRIBUTE_INT}, {NULL, 0}};
+static const op_attribute attributes[] = {{"axis", ATTRIBUTE_INT, 0, 0}, {NULL, 0, 0, 0}};
 
 static illume_status infer(illume_context *context, graph *g, graph_node *node) {
     ILLUME_TRY(require_shape(context, g, node, 0, -1));

@@ -4,7 +4,7 @@
  * always folds. */
 #include "op_support.h"
 
-static const op_attribute attributes[] = {{"value", ATTRIBUTE_TENSOR}, {NULL, 0}};
+static const op_attribute attributes[] = {{"value", ATTRIBUTE_TENSOR, 0, 0}, {NULL, 0, 0, 0}};
 
 static const graph_value *fill_value(const graph *g, const graph_node *node) {
     const graph_attribute *value = graph_attribute_find(node, "value");
@@ -45,6 +45,6 @@ static illume_status infer(illume_context *context, graph *g, graph_node *node) 
     return ILLUME_OK;
 }
 
-const op_definition op_constant_of_shape = {.name = "ConstantOfShape", .min_inputs = 1, .max_inputs = 1,
+const op_definition op_constant_of_shape = {.name = "ConstantOfShape", .since = 9, .min_inputs = 1, .max_inputs = 1,
                                             .min_outputs = 1, .max_outputs = 1, .attributes = attributes,
                                             .check = check, .infer = infer};

@@ -5,9 +5,10 @@
 #include "op_support.h"
 
 static const op_attribute attributes[] = {
-    {"auto_pad", ATTRIBUTE_STRING},     {"dilations", ATTRIBUTE_INTS},    {"group", ATTRIBUTE_INT},
-    {"kernel_shape", ATTRIBUTE_INTS},   {"output_padding", ATTRIBUTE_INTS}, {"output_shape", ATTRIBUTE_INTS},
-    {"pads", ATTRIBUTE_INTS},           {"strides", ATTRIBUTE_INTS},      {NULL, 0}};
+    {"auto_pad", ATTRIBUTE_STRING, 0, 0}, {"dilations", ATTRIBUTE_INTS, 0, 0}, {"group", ATTRIBUTE_INT, 0, 0},
+    {"kernel_shape", ATTRIBUTE_INTS, 0, 0}, {"output_padding", ATTRIBUTE_INTS, 0, 0},
+    {"output_shape", ATTRIBUTE_INTS, 0, 0}, {"pads", ATTRIBUTE_INTS, 0, 0}, {"strides", ATTRIBUTE_INTS, 0, 0},
+    {NULL, 0, 0, 0}};
 
 static illume_status check(illume_context *context, const graph *g, const graph_node *node) {
     (void)g;

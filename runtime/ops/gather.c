@@ -2,7 +2,7 @@
  * slab copy per index. */
 #include "op_support.h"
 
-static const op_attribute attributes[] = {{"axis", ATTRIBUTE_INT}, {NULL, 0}};
+static const op_attribute attributes[] = {{"axis", ATTRIBUTE_INT, 0, 0}, {NULL, 0, 0, 0}};
 
 static illume_status indices(illume_context *context, const graph *g, const graph_node *node, int *axis,
                              const graph_value **index_value) {

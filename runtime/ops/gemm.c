@@ -1,9 +1,9 @@
 /* Gemm: Y = alpha * op(A) op(B) + beta * C, with C broadcast to (M, N). */
 #include "op_support.h"
 
-static const op_attribute attributes[] = {{"alpha", ATTRIBUTE_FLOAT},  {"beta", ATTRIBUTE_FLOAT},
-                                          {"transA", ATTRIBUTE_INT},   {"transB", ATTRIBUTE_INT},
-                                          {"broadcast", ATTRIBUTE_INT}, {NULL, 0}};
+static const op_attribute attributes[] = {
+    {"alpha", ATTRIBUTE_FLOAT, 0, 0}, {"beta", ATTRIBUTE_FLOAT, 0, 0}, {"transA", ATTRIBUTE_INT, 0, 0},
+    {"transB", ATTRIBUTE_INT, 0, 0}, {"broadcast", ATTRIBUTE_INT, 0, 6}, {NULL, 0, 0, 0}};
 
 static illume_status describe(illume_context *context, const graph *g, const graph_node *node, matmul_desc *desc) {
     ILLUME_TRY(require_shape(context, g, node, 0, 2));

@@ -2,9 +2,11 @@
  * simplification pass. */
 #include "op_support.h"
 
-static const op_attribute identity_attributes[] = {{NULL, 0}};
+static const op_attribute identity_attributes[] = {{NULL, 0, 0, 0}};
 static const op_attribute dropout_attributes[] = {
-    {"ratio", ATTRIBUTE_FLOAT}, {"seed", ATTRIBUTE_INT}, {"is_test", ATTRIBUTE_INT}, {NULL, 0}};
+    {"ratio", ATTRIBUTE_FLOAT, 0, 11}, {"seed", ATTRIBUTE_INT, 12, 0}, {"is_test", ATTRIBUTE_INT, 0, 6},
+    {NULL, 0, 0, 0}};
+static const op_input dropout_inputs[] = {{1, "ratio", 12, 0}, {2, "training_mode", 12, 0}, {0, NULL, 0, 0}};
 
 static illume_status check_dropout(illume_context *context, const graph *g, const graph_node *node) {
     (void)g;
@@ -33,5 +35,6 @@ const op_definition op_identity = {.name = "Identity", .min_inputs = 1, .max_inp
                                    .fold = fold_view, .is_view = 1};
 
 const op_definition op_dropout = {.name = "Dropout", .min_inputs = 1, .max_inputs = 3, .min_outputs = 1,
-                                  .max_outputs = 2, .attributes = dropout_attributes, .check = check_dropout,
+                                  .max_outputs = 2, .attributes = dropout_attributes,
+                                  .versioned_inputs = dropout_inputs, .check = check_dropout,
                                   .infer = infer_dropout, .fold = fold_view, .is_view = 1};

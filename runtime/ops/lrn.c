@@ -7,9 +7,9 @@
 
 #include "op_support.h"
 
-static const op_attribute attributes[] = {{"alpha", ATTRIBUTE_FLOAT}, {"beta", ATTRIBUTE_FLOAT},
-                                          {"bias", ATTRIBUTE_FLOAT},  {"size", ATTRIBUTE_INT},
-                                          {NULL, 0}};
+static const op_attribute attributes[] = {
+    {"alpha", ATTRIBUTE_FLOAT, 0, 0}, {"beta", ATTRIBUTE_FLOAT, 0, 0}, {"bias", ATTRIBUTE_FLOAT, 0, 0},
+    {"size", ATTRIBUTE_INT, 0, 0}, {NULL, 0, 0, 0}};
 
 static illume_status check(illume_context *context, const graph *g, const graph_node *node) {
     (void)g;

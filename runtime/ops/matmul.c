@@ -3,7 +3,7 @@
 
 #include "op_support.h"
 
-static const op_attribute attributes[] = {{NULL, 0}};
+static const op_attribute attributes[] = {{NULL, 0, 0, 0}};
 
 static illume_status describe(illume_context *context, const graph *g, const graph_node *node, matmul_desc *desc,
                               int *y_rank, int64_t *y_dims) {

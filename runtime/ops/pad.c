@@ -6,8 +6,10 @@
 #include "op_support.h"
 
 static const op_attribute attributes[] = {
-    {"mode", ATTRIBUTE_STRING}, {"pads", ATTRIBUTE_INTS}, {"value", ATTRIBUTE_FLOAT}, {"paddings", ATTRIBUTE_INTS},
-    {NULL, 0}};
+    {"mode", ATTRIBUTE_STRING, 0, 0}, {"pads", ATTRIBUTE_INTS, 2, 10}, {"value", ATTRIBUTE_FLOAT, 0, 10},
+    {"paddings", ATTRIBUTE_INTS, 0, 1}, {NULL, 0, 0, 0}};
+static const op_input inputs[] = {
+    {1, "pads", 11, 0}, {2, "constant_value", 11, 0}, {3, "axes", 18, 0}, {0, NULL, 0, 0}};
 
 static illume_status check(illume_context *context, const graph *g, const graph_node *node) {
     (void)g;
@@ -109,5 +111,6 @@ static illume_status backward(const op_backward_call *call) {
 }
 
 const op_definition op_pad = {.name = "Pad", .min_inputs = 1, .max_inputs = 4, .min_outputs = 1, .max_outputs = 1,
-                              .attributes = attributes, .check = check, .infer = infer, .forward = forward,
+                              .attributes = attributes, .versioned_inputs = inputs, .check = check, .infer = infer,
+                              .forward = forward,
                               .backward = backward};

@@ -6,16 +6,17 @@
 #include "op_support.h"
 
 static const op_attribute max_attributes[] = {
-    {"auto_pad", ATTRIBUTE_STRING}, {"ceil_mode", ATTRIBUTE_INT}, {"dilations", ATTRIBUTE_INTS},
-    {"kernel_shape", ATTRIBUTE_INTS}, {"pads", ATTRIBUTE_INTS},   {"storage_order", ATTRIBUTE_INT},
-    {"strides", ATTRIBUTE_INTS},    {NULL, 0}};
+    {"auto_pad", ATTRIBUTE_STRING, 0, 0}, {"ceil_mode", ATTRIBUTE_INT, 10, 0}, {"dilations", ATTRIBUTE_INTS, 10, 0},
+    {"kernel_shape", ATTRIBUTE_INTS, 0, 0}, {"pads", ATTRIBUTE_INTS, 0, 0}, {"storage_order", ATTRIBUTE_INT, 8, 0},
+    {"strides", ATTRIBUTE_INTS, 0, 0}, {NULL, 0, 0, 0}};
 
 static const op_attribute average_attributes[] = {
-    {"auto_pad", ATTRIBUTE_STRING}, {"ceil_mode", ATTRIBUTE_INT}, {"count_include_pad", ATTRIBUTE_INT},
-    {"dilations", ATTRIBUTE_INTS},  {"kernel_shape", ATTRIBUTE_INTS}, {"pads", ATTRIBUTE_INTS},
-    {"strides", ATTRIBUTE_INTS},    {NULL, 0}};
+    {"auto_pad", ATTRIBUTE_STRING, 0, 0}, {"ceil_mode", ATTRIBUTE_INT, 10, 0},
+    {"count_include_pad", ATTRIBUTE_INT, 7, 0}, {"dilations", ATTRIBUTE_INTS, 19, 0},
+    {"kernel_shape", ATTRIBUTE_INTS, 0, 0}, {"pads", ATTRIBUTE_INTS, 0, 0}, {"strides", ATTRIBUTE_INTS, 0, 0},
+    {NULL, 0, 0, 0}};
 
-static const op_attribute global_attributes[] = {{NULL, 0}};
+static const op_attribute global_attributes[] = {{NULL, 0, 0, 0}};
 
 static int is_global(const graph_node *node) { return strncmp(node_op_name(node), "Global", 6) == 0; }
 

@@ -5,7 +5,9 @@
 #include "op_support.h"
 
 static const op_attribute attributes[] = {
-    {"axes", ATTRIBUTE_INTS}, {"keepdims", ATTRIBUTE_INT}, {"noop_with_empty_axes", ATTRIBUTE_INT}, {NULL, 0}};
+    {"axes", ATTRIBUTE_INTS, 0, 17}, {"keepdims", ATTRIBUTE_INT, 0, 0}, {"noop_with_empty_axes", ATTRIBUTE_INT, 18, 0},
+    {NULL, 0, 0, 0}};
+static const op_input inputs[] = {{1, "axes", 18, 0}, {0, NULL, 0, 0}};
 
 static illume_status describe(illume_context *context, const graph *g, const graph_node *node, reduce_desc *desc) {
     ILLUME_TRY(require_shape(context, g, node, 0, -1));
@@ -81,5 +83,6 @@ static illume_status backward(const op_backward_call *call) {
 }
 
 const op_definition op_reduce_mean = {.name = "ReduceMean", .min_inputs = 1, .max_inputs = 2, .min_outputs = 1,
-                                      .max_outputs = 1, .attributes = attributes, .infer = infer,
+                                      .max_outputs = 1, .attributes = attributes, .versioned_inputs = inputs,
+                                      .infer = infer,
                                       .forward = forward, .backward = backward};

@@ -2,7 +2,7 @@
  * dimension (unless allowzero), -1 takes what is left. A view. */
 #include "op_support.h"
 
-static const op_attribute attributes[] = {{"allowzero", ATTRIBUTE_INT}, {NULL, 0}};
+static const op_attribute attributes[] = {{"allowzero", ATTRIBUTE_INT, 14, 0}, {NULL, 0, 0, 0}};
 
 static illume_status infer(illume_context *context, graph *g, graph_node *node) {
     ILLUME_TRY(require_shape(context, g, node, 0, -1));

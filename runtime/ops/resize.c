@@ -7,11 +7,11 @@
 #include "op_support.h"
 
 static const op_attribute attributes[] = {
-    {"mode", ATTRIBUTE_STRING},          {"coordinate_transformation_mode", ATTRIBUTE_STRING},
-    {"nearest_mode", ATTRIBUTE_STRING},  {"cubic_coeff_a", ATTRIBUTE_FLOAT},
-    {"exclude_outside", ATTRIBUTE_INT},  {"extrapolation_value", ATTRIBUTE_FLOAT},
-    {"antialias", ATTRIBUTE_INT},        {"axes", ATTRIBUTE_INTS},
-    {"keep_aspect_ratio_policy", ATTRIBUTE_STRING}, {NULL, 0}};
+    {"mode", ATTRIBUTE_STRING, 0, 0}, {"coordinate_transformation_mode", ATTRIBUTE_STRING, 11, 0},
+    {"nearest_mode", ATTRIBUTE_STRING, 11, 0}, {"cubic_coeff_a", ATTRIBUTE_FLOAT, 11, 0},
+    {"exclude_outside", ATTRIBUTE_INT, 11, 0}, {"extrapolation_value", ATTRIBUTE_FLOAT, 11, 0},
+    {"antialias", ATTRIBUTE_INT, 18, 0}, {"axes", ATTRIBUTE_INTS, 18, 0},
+    {"keep_aspect_ratio_policy", ATTRIBUTE_STRING, 18, 0}, {NULL, 0, 0, 0}};
 
 static const char *const coordinate_names[] = {"half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric",
                                                "tf_crop_and_resize", "half_pixel_symmetric"};
@@ -160,6 +160,11 @@ static illume_status backward(const op_backward_call *call) {
                                              call->input_gradients[0]);
 }
 
-const op_definition op_resize = {.name = "Resize", .min_inputs = 1, .max_inputs = 4, .min_outputs = 1,
-                                 .max_outputs = 1, .attributes = attributes, .check = check, .infer = infer,
+/* Opset 10 has scales second; opset 11 puts roi before it. */
+static const op_input inputs[] = {
+    {1, "scales", 10, 10}, {1, "roi", 11, 0}, {2, "scales", 11, 0}, {3, "sizes", 11, 0}, {0, NULL, 0, 0}};
+
+const op_definition op_resize = {.name = "Resize", .since = 10, .min_inputs = 1, .max_inputs = 4, .min_outputs = 1,
+                                 .max_outputs = 1, .attributes = attributes, .versioned_inputs = inputs,
+                                 .check = check, .infer = infer,
                                  .forward = forward, .backward = backward};

@@ -2,7 +2,8 @@
  * when the session is made, so always a constant. */
 #include "op_support.h"
 
-static const op_attribute attributes[] = {{"start", ATTRIBUTE_INT}, {"end", ATTRIBUTE_INT}, {NULL, 0}};
+static const op_attribute attributes[] = {
+    {"start", ATTRIBUTE_INT, 15, 0}, {"end", ATTRIBUTE_INT, 15, 0}, {NULL, 0, 0, 0}};
 
 static int64_t clamp_index(int64_t index, int rank) {
     if (index < 0) index += rank;

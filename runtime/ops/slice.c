@@ -4,7 +4,9 @@
 #include "op_support.h"
 
 static const op_attribute attributes[] = {
-    {"starts", ATTRIBUTE_INTS}, {"ends", ATTRIBUTE_INTS}, {"axes", ATTRIBUTE_INTS}, {NULL, 0}};
+    {"starts", ATTRIBUTE_INTS, 0, 9}, {"ends", ATTRIBUTE_INTS, 0, 9}, {"axes", ATTRIBUTE_INTS, 0, 9}, {NULL, 0, 0, 0}};
+static const op_input inputs[] = {
+    {1, "starts", 10, 0}, {2, "ends", 10, 0}, {3, "axes", 10, 0}, {4, "steps", 10, 0}, {0, NULL, 0, 0}};
 
 typedef struct slice_geometry {
     int64_t start[ILLUME_MAX_RANK], step[ILLUME_MAX_RANK], size[ILLUME_MAX_RANK];
@@ -109,5 +111,6 @@ static illume_status forward(const op_call *call) { return forward_by_copies(cal
 static illume_status backward(const op_backward_call *call) { return backward_by_copies(call, copies); }
 
 const op_definition op_slice = {.name = "Slice", .min_inputs = 1, .max_inputs = 5, .min_outputs = 1,
-                                .max_outputs = 1, .attributes = attributes, .infer = infer, .fold = fold,
+                                .max_outputs = 1, .attributes = attributes, .versioned_inputs = inputs,
+                                .infer = infer, .fold = fold,
                                 .forward = forward, .backward = backward};

@@ -4,7 +4,7 @@
 
 #include "op_support.h"
 
-static const op_attribute attributes[] = {{"axis", ATTRIBUTE_INT}, {NULL, 0}};
+static const op_attribute attributes[] = {{"axis", ATTRIBUTE_INT, 0, 0}, {NULL, 0, 0, 0}};
 
 static illume_status describe(illume_context *context, const graph *g, const graph_node *node, softmax_desc *desc) {
     ILLUME_TRY(require_shape(context, g, node, 0, -1));

@@ -3,7 +3,9 @@
 #include "op_support.h"
 
 static const op_attribute attributes[] = {
-    {"axis", ATTRIBUTE_INT}, {"split", ATTRIBUTE_INTS}, {"num_outputs", ATTRIBUTE_INT}, {NULL, 0}};
+    {"axis", ATTRIBUTE_INT, 0, 0}, {"split", ATTRIBUTE_INTS, 0, 12}, {"num_outputs", ATTRIBUTE_INT, 18, 0},
+    {NULL, 0, 0, 0}};
+static const op_input inputs[] = {{1, "split", 13, 0}, {0, NULL, 0, 0}};
 
 static illume_status sizes(illume_context *context, const graph *g, const graph_node *node, int *axis,
                            int64_t *parts) {
@@ -97,5 +99,6 @@ static illume_status forward(const op_call *call) { return forward_by_copies(cal
 static illume_status backward(const op_backward_call *call) { return backward_by_copies(call, copies); }
 
 const op_definition op_split = {.name = "Split", .min_inputs = 1, .max_inputs = 2, .min_outputs = 1,
-                                .max_outputs = 1024, .attributes = attributes, .infer = infer, .fold = fold,
+                                .max_outputs = 1024, .attributes = attributes, .versioned_inputs = inputs,
+                                .infer = infer, .fold = fold,
                                 .forward = forward, .backward = backward};

@@ -4,7 +4,8 @@
 
 #include "op_support.h"
 
-static const op_attribute attributes[] = {{"axes", ATTRIBUTE_INTS}, {NULL, 0}};
+static const op_attribute attributes[] = {{"axes", ATTRIBUTE_INTS, 0, 12}, {NULL, 0, 0, 0}};
+static const op_input inputs[] = {{1, "axes", 13, 0}, {0, NULL, 0, 0}};
 
 static illume_status read_axes(illume_context *context, const graph *g, const graph_node *node, int64_t *axes,
                                int *count) {
@@ -62,9 +63,11 @@ static illume_status infer_unsqueeze(illume_context *context, graph *g, graph_no
 }
 
 const op_definition op_squeeze = {.name = "Squeeze", .min_inputs = 1, .max_inputs = 2, .min_outputs = 1,
-                                  .max_outputs = 1, .attributes = attributes, .infer = infer_squeeze,
+                                  .max_outputs = 1, .attributes = attributes, .versioned_inputs = inputs,
+                                  .infer = infer_squeeze,
                                   .fold = fold_view, .is_view = 1};
 
 const op_definition op_unsqueeze = {.name = "Unsqueeze", .min_inputs = 1, .max_inputs = 2, .min_outputs = 1,
-                                    .max_outputs = 1, .attributes = attributes, .infer = infer_unsqueeze,
+                                    .max_outputs = 1, .attributes = attributes, .versioned_inputs = inputs,
+                                    .infer = infer_unsqueeze,
                                     .fold = fold_view, .is_view = 1};

@@ -1,7 +1,7 @@
 /* Transpose by a permutation (default: reversed axes). */
 #include "op_support.h"
 
-static const op_attribute attributes[] = {{"perm", ATTRIBUTE_INTS}, {NULL, 0}};
+static const op_attribute attributes[] = {{"perm", ATTRIBUTE_INTS, 0, 0}, {NULL, 0, 0, 0}};
 
 static illume_status permutation(illume_context *context, const graph *g, const graph_node *node, int *perm) {
     ILLUME_TRY(require_shape(context, g, node, 0, -1));

@@ -8,8 +8,10 @@
  * Floats match when |actual - expected| <= ATOL + RTOL * |expected|; integers
  * and shapes must match exactly.
  *
- * Usage: node_test TEST_DIR    run the test; exit 0 when every output matches
- *        node_test --ops       list the ops illume runs, one per line
+ * Usage: node_test TEST_DIR        run the test; exit 0 when every output matches
+ *        node_test --ops           list the ops illume runs, one per line
+ *        node_test --op-versions   list the opsets illume imports and those
+ *                                  that define each op and its parts
  * On the device ILLUME_TEST_DEVICE names (default cpu); exit 77 when that is
  * CUDA and no CUDA device is visible. */
 #include <math.h>
@@ -293,13 +295,42 @@ done:
     return failed;
 }
 
+static void print_attributes(const char *op, const op_attribute *attributes) {
+    static const char *const type_names[] = {"float", "int", "string", "floats", "ints", "strings", "tensor"};
+    for (const op_attribute *attribute = attributes; attribute && attribute->name; attribute++)
+        printf("attribute %s %s %s %d %d\n", op, attribute->name, type_names[attribute->type], attribute->since,
+               attribute->until);
+}
+
+/* What check_op_versions.py compares with onnx.defs, one fact a line:
+ *   opsets MIN MAX
+ *   op NAME SINCE MAX_INPUTS
+ *   attribute OP NAME TYPE SINCE UNTIL
+ *   input OP INDEX NAME SINCE UNTIL */
+static void print_op_versions(void) {
+    printf("opsets %d %d\n", ONNX_MIN_OPSET, ONNX_MAX_OPSET);
+    for (int op = 0; op < op_count(); op++) {
+        const op_definition *definition = op_get(op);
+        printf("op %s %d %d\n", definition->name, definition->since, definition->max_inputs);
+        print_attributes(definition->name, definition->attributes);
+        for (const op_input *input = definition->versioned_inputs; input && input->name; input++)
+            printf("input %s %d %s %d %d\n", definition->name, input->index, input->name, input->since, input->until);
+    }
+    printf("op Constant 0 0\n");
+    print_attributes("Constant", onnx_constant_attributes);
+}
+
 int main(int argc, char **argv) {
     if (argc == 2 && strcmp(argv[1], "--ops") == 0) {
         for (int op = 0; op < op_count(); op++) printf("%s\n", op_get(op)->name);
         return 0;
     }
+    if (argc == 2 && strcmp(argv[1], "--op-versions") == 0) {
+        print_op_versions();
+        return 0;
+    }
     if (argc != 2) {
-        fprintf(stderr, "usage: node_test TEST_DIR | --ops\n");
+        fprintf(stderr, "usage: node_test TEST_DIR | --ops | --op-versions\n");
         return 2;
     }
     if (strncmp(test_device(), "cuda", 4) == 0 && (!illume_has_cuda() || illume_cuda_devices() < 1)) {

@@ -2,8 +2,8 @@
  * shapes, a scalar, an empty tensor and one large enough for the parallel
  * path, with values that stress the formulas (signed zeros, tiny and huge
  * magnitudes); Clip with attribute bounds (opset 6) and input bounds
- * (opset 13, each optional); each also on a Conv's output, which the layout
- * pass keeps channels last. */
+ * (opset 13, each optional), crossed bounds giving the upper one everywhere;
+ * each also on a Conv's output, which the layout pass keeps channels last. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -93,28 +93,33 @@ static void refuse_runtime_clip_bound(void) {
                    "must be known");
 }
 
-/* Each activation on a convolution's output, which the layout pass keeps channels last. */
+/* Each activation on a convolution's output, which the layout pass keeps
+ * channels last; Clip twice, the second time with crossed bounds, which
+ * oneDNN's clip fused into the convolution would refuse. */
 static void after_conv(uint64_t *seed) {
     const int64_t x_dims[4] = {2, 3, 7, 5};
-    for (size_t i = 0; i < sizeof activations / sizeof activations[0] + 1; i++) {
-        int clip = i == sizeof activations / sizeof activations[0];
+    const size_t count = sizeof activations / sizeof activations[0];
+    const float clip_bounds[2][2] = {{-0.25f, 0.5f}, {0.5f, -0.25f}};
+    for (size_t i = 0; i < count + 2; i++) {
+        int clip = i >= count;
         const activation *a = clip ? NULL : &activations[i];
+        float low = clip ? clip_bounds[i - count][0] : 0.0f, high = clip ? clip_bounds[i - count][1] : 0.0f;
         illume_tensor x = tensor_random(4, x_dims, -2.0f, 2.0f, seed);
         builder *b = builder_create(14);
         illume_tensor produced;
         int inputs[3] = {add_conv(b, builder_input(b, "x", 4, x_dims), &x, 6, seed, &produced), -1, -1};
         if (clip) {
-            inputs[1] = builder_scalar(b, "min", -0.25f);
-            inputs[2] = builder_scalar(b, "max", 0.5f);
+            inputs[1] = builder_scalar(b, "min", low);
+            inputs[2] = builder_scalar(b, "max", high);
         }
         int y, node = builder_node(b, clip ? "Clip" : a->op, clip ? 3 : 1, inputs, 1, &y);
         if (!clip && a->set_alpha) builder_attribute_float(b, node, "alpha", a->alpha);
         if (!clip && a->set_beta) builder_attribute_float(b, node, "beta", a->beta);
         builder_output(b, y);
-        illume_tensor want = clip ? reference_unary(&produced, "Clip", -0.25, 0.5)
+        illume_tensor want = clip ? reference_unary(&produced, "Clip", low, high)
                                   : reference_unary(&produced, a->op, a->alpha, a->beta);
         char label[96];
-        snprintf(label, sizeof label, "%s after Conv", clip ? "Clip" : a->op);
+        snprintf(label, sizeof label, "%s after Conv", clip ? (low < high ? "Clip" : "Clip, crossed bounds") : a->op);
         expect_run_layouts(label, b, 1, &x, 1, &want, 1e-5);
         tensor_release(&produced);
         tensor_release(&x);
@@ -139,6 +144,8 @@ int main(void) {
     run_clip(13, -1.0f, none, odd, &seed);
     run_clip(13, none, none, odd, &seed);
     run_clip(13, 1.5f, 1.5f, odd, &seed);
+    run_clip(6, 2.0f, -1.0f, odd, &seed);
+    run_clip(13, 2.0f, -1.0f, odd, &seed);
     refuse_runtime_clip_bound();
     after_conv(&seed);
     return test_report("ops/activations");

@@ -109,7 +109,8 @@ def seed_models(out):
     one("activations", node("LeakyRelu", ["x"], ["a"], alpha=0.2), [matrix], [2, 6],
         extra=[node("Sigmoid", ["a"], ["b"]), node("Tanh", ["b"], ["c"]), node("HardSigmoid", ["c"], ["d"]),
                node("HardSwish", ["d"], ["e"]), node("Elu", ["e"], ["f"]),
-               node("Clip", ["f", "low", "high"], ["y"])], initializers=[constant("low", 0.1), constant("high", 0.9)])
+               node("Clip", ["f", "low", "high"], ["y"])], initializers=[constant("low", 0.1), constant("high", 0.9)],
+        opset=14)
     one("softmaxes", node("Softmax", ["x"], ["s"], axis=-1), [matrix], [2, 6],
         extra=[node("LogSoftmax", ["s"], ["y"], axis=1)])
     one("reduce_mean", node("ReduceMean", ["x"], ["y"], axes=[2, 3], keepdims=1), [image], [1, 4, 1, 1])
@@ -160,6 +161,23 @@ def unsupported_models(out):
         [float_input("x", [1, 4])], [float_input("y", [1, 4])]))
     save(out, "opset_too_new.onnx", relu_model(opset=99))
     save(out, "opset_too_old.onnx", relu_model(opset=5))
+
+
+def opset_models(out):
+    """Inputs and attributes that the model's opset does not define (ONNX Runtime refuses them too)."""
+    x = float_input("x", [1, 4, 2, 2])
+    axes = numpy_helper.from_array(np.array([2, 3], np.int64), "axes")
+    save(out, "reduce_mean_axes_input_opset17.onnx", model_of(
+        [helper.make_node("ReduceMean", ["x", "axes"], ["y"], name="mean")], [x], [float_input("y", [1, 4, 1, 1])],
+        [axes], opset=17))
+    save(out, "unsqueeze_axes_attribute_opset13.onnx", model_of(
+        [helper.make_node("Unsqueeze", ["x"], ["y"], name="unsqueeze", axes=[0])], [x],
+        [float_input("y", [1, 1, 4, 2, 2])], opset=13))
+    save(out, "hard_swish_opset13.onnx", model_of(
+        [helper.make_node("HardSwish", ["x"], ["y"], name="swish")], [x], [float_input("y", [1, 4, 2, 2])], opset=13))
+    save(out, "constant_value_float_opset11.onnx", model_of(
+        [helper.make_node("Constant", [], ["c"], name="half", value_float=0.5),
+         helper.make_node("Mul", ["x", "c"], ["y"], name="scale")], [x], [float_input("y", [1, 4, 2, 2])], opset=11))
 
 
 def structure_models(out):
@@ -306,6 +324,7 @@ def npy_files(out):
     np.save(os.path.join(out, "vector_1x4.npy"), np.ones((1, 4), np.float32))
     np.save(os.path.join(out, "image_1x1x8x8.npy"), np.ones((1, 1, 8, 8), np.float32))
     np.save(os.path.join(out, "image_1x1x2x2.npy"), np.ones((1, 1, 2, 2), np.float32))
+    np.save(os.path.join(out, "image_1x4x2x2.npy"), np.ones((1, 4, 2, 2), np.float32))
 
 
 def png_chunk(kind, body):
@@ -345,9 +364,14 @@ def main():
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
     rng = np.random.default_rng(1)
-    save(out, "cnn.onnx", cnn(rng))
+    network = cnn(rng)
+    save(out, "cnn.onnx", network)
+    # The same network at opset 23, jax2onnx's default: it must load and compute the same.
+    network.opset_import[0].version = 23
+    save(out, "cnn_opset23.onnx", network)
     seed_models(out)
     unsupported_models(out)
+    opset_models(out)
     structure_models(out)
     data_models(out)
     external_models(out)
