@@ -5,7 +5,8 @@ A node test is in scope when every node of its graph is an op illume runs (or
 Constant, which the importer folds), or when it is an `_expanded` variant of
 such a test (the op written out as a function of other ops).
 
-Usage: check_manifest.py MANIFEST NODE_TEST
+Usage: check_manifest.py MANIFEST NODE_TEST NODE_TESTS
+(NODE_TESTS: the folder make_node_tests.py wrote)
 """
 import os
 import re
@@ -39,7 +40,7 @@ def read_manifest(path):
 
 def in_scope_tests(data_dir, supported):
     runnable = set()
-    names = sorted(os.listdir(data_dir))
+    names = sorted(name for name in os.listdir(data_dir) if name.startswith("test_"))
     for name in names:
         model = onnx.load(os.path.join(data_dir, name, "model.onnx"), load_external_data=False)
         ops = {node.op_type for node in model.graph.node if node.domain in ("", "ai.onnx")}
@@ -51,9 +52,8 @@ def in_scope_tests(data_dir, supported):
 
 
 def main():
-    manifest_path, runner = sys.argv[1], sys.argv[2]
+    manifest_path, runner, data_dir = sys.argv[1:4]
     supported = set(subprocess.run([runner, "--ops"], check=True, capture_output=True, text=True).stdout.split())
-    data_dir = os.path.join(os.path.dirname(onnx.__file__), "backend", "test", "data", "node")
     entries, problems = read_manifest(manifest_path)
     scope = in_scope_tests(data_dir, supported)
     for name in sorted(scope - entries.keys()):

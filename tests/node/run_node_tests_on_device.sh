@@ -2,16 +2,16 @@
 # Runs every node test of the manifest on the device ILLUME_TEST_DEVICE
 # names (the gpu label runs them on CUDA), in one ctest: exit 77 (skipped)
 # when the first says the device is not there, else the count of failures.
-# Usage: run_node_tests_on_device.sh PYTHON NODE_TEST MANIFEST
+# Usage: run_node_tests_on_device.sh NODE_TESTS NODE_TEST MANIFEST
+# (NODE_TESTS: the folder make_node_tests.py wrote)
 set -u
-python="$1"
+tests="$1"
 runner="$2"
 manifest="$3"
-onnx_dir=$("$python" -c "import onnx, os; print(os.path.dirname(onnx.__file__))") || exit 1
 failures=0
 count=0
 for name in $(sed -n 's/^run[ \t]\{1,\}\(test_[A-Za-z0-9_]*\)[ \t]*$/\1/p' "$manifest"); do
-    "$runner" "$onnx_dir/backend/test/data/node/$name" > /dev/null 2>&1
+    "$runner" "$tests/$name" > /dev/null 2>&1
     code=$?
     if [ "$code" -eq 77 ]; then
         echo "SKIP: $ILLUME_TEST_DEVICE is not there"
