@@ -20,7 +20,8 @@ static const char *const help =
     "benchmark, not a test: compare runs made on the same machine (bench/ has\n"
     "scripts that time ONNX Runtime beside it).\n"
     "\n"
-    "  --batch N        batch size for a symbolic first dimension (default 1)\n"
+    "  --batch N        batch size (default 1, or the batch a model fixes; a model that\n"
+    "                   fixes one is rebound to N where it can be: see illume info)\n"
     "  --shape DIMS     the full input shape, e.g. 16,3,224,224\n"
     "  --iterations K   timed runs (default 20)\n"
     "  --warmup W       untimed runs first (default 3)\n"
@@ -159,7 +160,7 @@ static int bench_explain(illume_context *context, const illume_model *model, con
 
 int command_bench(int argc, char **argv) {
     const char *path = NULL, *device = "auto";
-    long long batch = 1, iterations = 20, warmup = 3, threads = 0;
+    long long batch = 0, iterations = 20, warmup = 3, threads = 0;
     int64_t shape[ILLUME_MAX_RANK];
     int shape_rank = -1, json = 0, profile = 0, explaining = 0, fast = 0, autotune = 0, split_batch = 1,
         winograd = 1;
@@ -244,7 +245,8 @@ int command_bench(int argc, char **argv) {
     input.rank = shape_rank >= 0 ? shape_rank : info.rank;
     for (int d = 0; d < input.rank; d++) {
         input.dims[d] = shape_rank >= 0 ? shape[d] : info.dims[d];
-        if (input.dims[d] < 0 && d == 0) input.dims[d] = batch;
+        if (d == 0 && batch) input.dims[d] = batch;
+        if (input.dims[d] < 0 && d == 0) input.dims[d] = 1;
         if (input.dims[d] < 0) {
             code = usage_error("bench", "the input's dimension %d is symbolic: give --shape", d);
             goto done;
