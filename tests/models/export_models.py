@@ -243,6 +243,81 @@ FIXTURES = {
 }
 
 
+def caffe_lrn_net(input_shape, generator):
+    """An AlexNet-shaped network as the ONNX model zoo's Caffe2 conversions
+    have them (opset 9, a batch fixed at 1, weights as initializers): Conv
+    11x11 stride 4, Relu, LRN (size 5), MaxPool 3 stride 2, Conv 5x5 with
+    groups 2, Relu, LRN (size 3, other alpha, beta and bias), MaxPool,
+    Conv 3x3, Relu, a Reshape to [1, -1] (the batch in a shape constant),
+    Gemm, Relu, Dropout with its mask output, Gemm, Softmax. Built with
+    onnx.helper: PyTorch exports LocalResponseNorm as a decomposition, not
+    as LRN. Returns the model; its batch of 1 is rebound for batch 3."""
+    from onnx import helper, numpy_helper, TensorProto
+
+    def weights(name, shape, scale):
+        return numpy_helper.from_array((scale * generator.standard_normal(shape)).astype(np.float32), name)
+
+    channels, size = input_shape[0], input_shape[1]
+    initializers = [weights("conv1_w", (8, channels, 11, 11), 0.05), weights("conv1_b", (8,), 0.1),
+                    weights("conv2_w", (16, 4, 5, 5), 0.1), weights("conv2_b", (16,), 0.1),
+                    weights("conv3_w", (12, 16, 3, 3), 0.1), weights("conv3_b", (12,), 0.1),
+                    numpy_helper.from_array(np.array([1, -1], np.int64), "flat_shape")]
+    nodes = [
+        helper.make_node("Conv", ["data_0", "conv1_w", "conv1_b"], ["conv1"], kernel_shape=[11, 11], strides=[4, 4],
+                         pads=[2, 2, 2, 2]),
+        helper.make_node("Relu", ["conv1"], ["relu1"]),
+        helper.make_node("LRN", ["relu1"], ["norm1"], size=5, alpha=1e-3, beta=0.75, bias=1.0),
+        helper.make_node("MaxPool", ["norm1"], ["pool1"], kernel_shape=[3, 3], strides=[2, 2]),
+        helper.make_node("Conv", ["pool1", "conv2_w", "conv2_b"], ["conv2"], kernel_shape=[5, 5], pads=[2, 2, 2, 2],
+                         group=2),
+        helper.make_node("Relu", ["conv2"], ["relu2"]),
+        helper.make_node("LRN", ["relu2"], ["norm2"], size=3, alpha=2e-2, beta=0.6, bias=2.0),
+        helper.make_node("MaxPool", ["norm2"], ["pool2"], kernel_shape=[3, 3], strides=[2, 2]),
+        helper.make_node("Conv", ["pool2", "conv3_w", "conv3_b"], ["conv3"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["conv3"], ["relu3"]),
+        helper.make_node("Reshape", ["relu3", "flat_shape"], ["flat"]),
+    ]
+    pooled = ((size + 4 - 11) // 4 + 1 - 3) // 2 + 1
+    pooled = (pooled - 3) // 2 + 1
+    features = 12 * pooled * pooled
+    initializers += [weights("fc1_w", (features, 32), 0.1), weights("fc1_b", (32,), 0.1),
+                     weights("fc2_w", (32, 10), 0.2), weights("fc2_b", (10,), 0.1)]
+    nodes += [helper.make_node("Gemm", ["flat", "fc1_w", "fc1_b"], ["fc1"]),
+              helper.make_node("Relu", ["fc1"], ["relu4"]),
+              helper.make_node("Dropout", ["relu4"], ["drop", "drop_mask"], ratio=0.5),
+              helper.make_node("Gemm", ["drop", "fc2_w", "fc2_b"], ["fc2"]),
+              helper.make_node("Softmax", ["fc2"], ["output0"])]
+    graph = helper.make_graph(nodes, "caffe_lrn_net",
+                              [helper.make_tensor_value_info("data_0", TensorProto.FLOAT, (1,) + tuple(input_shape))],
+                              [helper.make_tensor_value_info("output0", TensorProto.FLOAT, (1, 10))], initializers)
+    model = helper.make_model(graph, producer_name="onnx-caffe2", opset_imports=[helper.make_opsetid("", 9)])
+    model.ir_version = 4
+    onnx.checker.check_model(model)
+    return model
+
+
+def export_hand_built(model, name, input_shape, directory):
+    """Saves a model built with onnx.helper whose batch is fixed at 1, and
+    ONNX Runtime's outputs for each batch size, computed row by row."""
+    path = os.path.join(directory, name + ".onnx")
+    onnx.save(model, path)
+    session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+    random = np.random.RandomState(SEED)
+    for batch in BATCH_SIZES:
+        data = random.standard_normal((batch,) + tuple(input_shape)).astype(np.float32)
+        rows = [session.run(None, {"data_0": data[r:r + 1]}) for r in range(batch)]
+        prefix = os.path.join(directory, "%s.batch%d" % (name, batch))
+        np.save(prefix + ".input.npy", data)
+        for k in range(len(rows[0])):
+            np.save("%s.output%d.npy" % (prefix, k), np.concatenate([row[k] for row in rows]).astype(np.float32))
+
+
+# name: (builder, input shape without the batch axis)
+HAND_BUILT = {
+    "caffe_lrn_net_opset9": (caffe_lrn_net, (3, 47, 47)),
+}
+
+
 # The torchvision zoo ------------------------------------------------------------
 
 # Constructor arguments beyond weights=None, for models that need them to export cleanly.
@@ -369,6 +444,10 @@ def make_fixtures(directory):
         calibrate_batchnorm(model, input_shape, torch.Generator().manual_seed(SEED))
         foldable = export(model, name, opset, input_shape, keep_batchnorm, directory)
         lines.append(name + (" --expect-fold" if foldable else ""))
+        print("exported", name)
+    for name, (build, input_shape) in HAND_BUILT.items():
+        export_hand_built(build(input_shape, np.random.RandomState(SEED)), name, input_shape, directory)
+        lines.append(name)
         print("exported", name)
     with open(os.path.join(directory, "manifest.txt"), "w") as file:
         file.write("\n".join(lines) + "\n")
