@@ -730,6 +730,7 @@ int command_explain(int argc, char **argv) {
                       illume_model_input_count(run.model));
     if (status == ILLUME_OK) {
         illume_model_input(run.model, 0, &run.input_info);
+        input_choose_layout(&request.preprocessing, run.model);
         status = load_baseline(&run);
     }
     if (status == ILLUME_OK && request.heatmap) status = ensure_directory(&run, request.heatmap);

@@ -13,11 +13,17 @@ const char *const input_options_help =
     "  --mean R,G,B | M    subtracted after scaling pixels to [0, 1] (default 0)\n"
     "  --std R,G,B | S     divided by after the mean (default 1)\n"
     "  --imagenet          --mean 0.485,0.456,0.406 --std 0.229,0.224,0.225\n"
-    "  --layout nchw|nhwc  tensor layout the model takes (default nchw)\n";
+    "  --layout nchw|nhwc  tensor layout the model takes (default: nhwc where the model\n"
+    "                      shows it, as TensorFlow's and JAX's exports do, else nchw)\n";
 
 void input_options_default(input_options *options) {
     memset(options, 0, sizeof *options);
     for (int c = 0; c < 3; c++) options->std[c] = 1.0f;
+    options->channels_last = -1;
+}
+
+void input_choose_layout(input_options *options, const illume_model *model) {
+    if (options->channels_last < 0) options->channels_last = illume_model_input_channels_last(model, 0);
 }
 
 static int three_values(const char *text, float *values) {

@@ -9,10 +9,12 @@
 typedef struct input_options {
     int width, height; /* 0: take the size from the model's input shape, else 224 */
     float mean[3], std[3];
-    int channels_last;
+    int channels_last; /* -1 until given or taken from the model (input_choose_layout) */
 } input_options;
 
 void input_options_default(input_options *options);
+/* Takes the layout the model's first input shows where --layout gave none. */
+void input_choose_layout(input_options *options, const illume_model *model);
 
 /* Fills tensor (data malloc'd) from paths: a single .npy file, or images, one
  * per batch row, shaped for the model's first input. */

@@ -229,6 +229,7 @@ int command_run(int argc, char **argv) {
     }
     illume_value_info input_info;
     illume_model_input(model, 0, &input_info);
+    input_choose_layout(&preprocessing, model);
     status = input_load(inputs, input_count, &input_info, &preprocessing, &input, error, sizeof error);
     if (status != ILLUME_OK) {
         code = report(status, "%s", error);

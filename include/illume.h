@@ -82,6 +82,11 @@ int illume_model_output_count(const illume_model *model);
 illume_status illume_model_input(const illume_model *model, int index, illume_value_info *info);
 illume_status illume_model_output(const illume_model *model, int index, illume_value_info *info);
 
+/* Whether the model's input `index` takes its channels last, (N, H, W, C),
+ * as TensorFlow's and JAX's exports do: 1 where the graph shows it (a
+ * Transpose to (N, C, H, W) before the first convolution), else 0. */
+int illume_model_input_channels_last(const illume_model *model, int index);
+
 /* Inspection (illume info) ------------------------------------------------- */
 
 /* Loads like illume_model_load but records unsupported ops, attributes and

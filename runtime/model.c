@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "channel_axis.h"
 #include "onnx_import.h"
 #include "op.h"
 
@@ -93,6 +94,16 @@ const char *illume_model_problem(const illume_model *model, int index) {
 }
 
 int illume_model_input_count(const illume_model *model) { return model ? model->graph->input_count : 0; }
+
+int illume_model_input_channels_last(const illume_model *model, int index) {
+    if (!model || index < 0 || index >= model->graph->input_count) return 0;
+    const graph *g = model->graph;
+    int *axes = graph_channel_axes(g);
+    int v = g->inputs[index];
+    int last = axes && g->values[v].rank >= 3 && axes[v] == g->values[v].rank - 1;
+    free(axes);
+    return last;
+}
 
 int illume_model_output_count(const illume_model *model) { return model ? model->graph->output_count : 0; }
 

@@ -6,7 +6,8 @@
  * default layer (the Flatten's input, channels last) gives the twin's map;
  * guided Grad-CAM, occlusion and integrated gradients from a blurred
  * baseline give the twin's attributions transposed; the score of the final
- * Softmax is the logit. And a Flatten whose input's channel axis no op
+ * Softmax is the logit; illume_model_input_channels_last tells the
+ * channels-last input from its twin's. And a Flatten whose input's channel axis no op
  * tells (the input flattened as it is) is refused as Grad-CAM's layer
  * rather than guessed. */
 #include <math.h>
@@ -143,6 +144,10 @@ int main(void) {
     illume_context *context = illume_context_create();
     weights w = weights_create(&seed);
     illume_model *first = model_create(context, &w, 0, 0), *last = model_create(context, &w, 1, 0);
+    count_case();
+    if (first && last && (illume_model_input_channels_last(last, 0) != 1 || illume_model_input_channels_last(first, 0) != 0))
+        test_fail("illume_model_input_channels_last says %d for the channels-last model and %d for its twin",
+                  illume_model_input_channels_last(last, 0), illume_model_input_channels_last(first, 0));
     const int64_t x_dims[4] = {ROWS, H, W, C};
     illume_tensor x_last = tensor_random(4, x_dims, -1.0f, 1.0f, &seed), x_first = to_channels_first(&x_last);
     struct {
