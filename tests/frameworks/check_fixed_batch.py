@@ -23,14 +23,22 @@ import numpy as np
 
 METHODS = ["saliency", "gradxinput", "guided-backprop", "deconvnet", "ig", "smoothgrad", "smoothgrad-sq", "vargrad",
            "gradcam", "gradcam++", "guided-gradcam", "occlusion", "lrp", "deeplift", "deeplift-revealcancel"]
-OPTIONS = ["--steps", "6", "--samples", "3", "--window", "8,8", "--stride", "8,8"]
+STEPS = ["--steps", "6", "--samples", "3"]
 TOLERANCE = 1e-5
+
+
+def occlusion_options(inputs):
+    """Occlusion windows a quarter of the image's height and width (NCHW or NHWC: the two equal sides)."""
+    shape = np.load(inputs, mmap_mode="r").shape
+    side = shape[2] if shape[2] == shape[3] else shape[1]
+    window = "%d,%d" % (max(side // 4, 1), max(side // 4, 1))
+    return ["--window", window, "--stride", window]
 
 
 def explain(illume, model, inputs, out_dir):
     json_path = os.path.join(out_dir, "run.json")
     command = [illume, "explain", model, inputs, "-m", ",".join(METHODS), "-o", os.path.join(out_dir, "a.npy"),
-               "--json", json_path] + OPTIONS
+               "--json", json_path] + STEPS + occlusion_options(inputs)
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         raise RuntimeError("%s failed (%d): %s" % (" ".join(command), result.returncode, result.stderr.strip()))
