@@ -191,6 +191,11 @@ static illume_status read_declared_type(importer *im, const Onnx__ValueInfoProto
             if (!value->dim_names[d]) return out_of_memory(im);
         }
     }
+    int64_t extent;
+    if (shape_extent(value->rank, value->dims, &extent))
+        return illume_fail(im->context, ILLUME_ERROR_INVALID_MODEL,
+                           "%s '%s' of shape %s is too large: its dimensions, zeros left out, multiply past 2^60 - 1",
+                           role, name, shape_format(value->rank, value->dims, (char[256]){0}, 256));
     return ILLUME_OK;
 }
 

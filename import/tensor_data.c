@@ -263,7 +263,9 @@ illume_status tensor_data_decode(illume_context *context, Onnx__TensorProto *ten
     int64_t count;
     size_t element = dtype_size(decoded->dtype);
     if (shape_element_count(decoded->rank, decoded->dims, &count) || (uint64_t)count > SIZE_MAX / 8)
-        return illume_fail(context, ILLUME_ERROR_INVALID_MODEL, "%s: element count overflows", what);
+        return illume_fail(context, ILLUME_ERROR_INVALID_MODEL,
+                           "%s: shape %s is too large: its dimensions, zeros left out, multiply past 2^60 - 1", what,
+                           shape_format(decoded->rank, decoded->dims, (char[256]){0}, 256));
     size_t stored_bytes = (size_t)count * stored_size(type);
 
     /* The data must be there before the decoded copy is allocated: dims alone can claim terabytes. */

@@ -49,6 +49,7 @@ static float *copy_floats(const graph_value *value, int64_t *count) {
 static void scale_weights(const graph_node *producer, const graph_value *w, float *data, const float *factor) {
     int64_t count;
     shape_element_count(w->rank, w->dims, &count);
+    if (count == 0) return; /* the divisions below would divide by an empty dimension */
     if (graph_node_is(producer, "Conv")) {
         int64_t per_channel = count / w->dims[0];
         for (int64_t i = 0; i < count; i++) data[i] *= factor[i / per_channel];

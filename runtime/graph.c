@@ -277,15 +277,27 @@ void value_logical_dims(const graph_value *value, int64_t *dims) {
     }
 }
 
-int shape_element_count(int rank, const int64_t *dims, int64_t *count) {
+int shape_extent(int rank, const int64_t *dims, int64_t *extent) {
     if (rank < 0 || rank > ILLUME_MAX_RANK) return -1;
-    int64_t total = 1;
+    int64_t product = 1;
+    for (int d = 0; d < rank; d++) {
+        if (dims[d] <= 0) continue;
+        if (product > SHAPE_EXTENT_LIMIT / dims[d]) return -1;
+        product *= dims[d];
+    }
+    *extent = product;
+    return 0;
+}
+
+int shape_element_count(int rank, const int64_t *dims, int64_t *count) {
+    int64_t extent;
+    if (shape_extent(rank, dims, &extent)) return -1;
+    int empty = 0;
     for (int d = 0; d < rank; d++) {
         if (dims[d] < 0) return -1;
-        if (dims[d] != 0 && total > INT64_MAX / dims[d]) return -1;
-        total *= dims[d];
+        empty |= dims[d] == 0;
     }
-    *count = total;
+    *count = empty ? 0 : extent;
     return 0;
 }
 

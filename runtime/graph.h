@@ -121,9 +121,20 @@ graph_value *graph_output(const graph *g, const graph_node *node, int i);
 /* The logical (NCHW) dims of a value, whatever its storage order. */
 void value_logical_dims(const graph_value *value, int64_t *dims);
 
-/* Element count of a shape; returns 0 on success, -1 on overflow or an unknown dimension. */
+/* The largest product of a shape's non-zero dimensions. A tensor without
+ * elements still has strides, which multiply its non-zero dimensions; within
+ * this bound every stride, element count and byte count (8 bytes an element
+ * at most) of a shape fits int64. A shape past it is refused where it enters
+ * the graph: at import, where inputs are bound, where an op infers it. */
+#define SHAPE_EXTENT_LIMIT (INT64_MAX / 8)
+
+/* The product of a shape's positive dimensions (zeros and unknown ones left
+ * out); 0 on success, -1 when it passes SHAPE_EXTENT_LIMIT or the rank is bad. */
+int shape_extent(int rank, const int64_t *dims, int64_t *extent);
+/* Element count of a shape; returns 0 on success, -1 for an unknown dimension
+ * or a shape past SHAPE_EXTENT_LIMIT. */
 int shape_element_count(int rank, const int64_t *dims, int64_t *count);
-/* Byte size of a value with a known shape; -1 on overflow. */
+/* Byte size of a value with a known shape; -1 past SHAPE_EXTENT_LIMIT. */
 int value_byte_size(const graph_value *value, size_t *bytes);
 size_t dtype_size(illume_dtype dtype);
 /* Formats a shape as "[1, 3, 224, 224]" into buffer. */

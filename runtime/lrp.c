@@ -81,7 +81,9 @@ size_t lrp_scratch_bytes(const graph *g, const graph_node *node) {
         int64_t reveal = 3 * input_elements(g, &g->nodes[producer], 0) + 3 * x;
         if (reveal > floats) floats = reveal;
     }
-    return (size_t)floats * sizeof(float);
+    /* Each count is within SHAPE_EXTENT_LIMIT, so their sum fits int64 but its bytes may not: they saturate,
+     * and the planner refuses them. */
+    return (uint64_t)floats > SIZE_MAX / sizeof(float) ? SIZE_MAX : (size_t)floats * sizeof(float);
 }
 
 /* Gemm scales its product by alpha and its bias by beta, which the weight

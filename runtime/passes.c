@@ -40,8 +40,9 @@ illume_status pass_bind_inputs(illume_context *context, graph *g, int count, con
         for (int d = 0; d < ILLUME_MAX_RANK; d++) value->dims[d] = d < shape->rank ? shape->dims[d] : 0;
         size_t bytes;
         if (value_byte_size(value, &bytes))
-            return illume_fail(context, ILLUME_ERROR_INVALID_INPUT, "input '%s': shape %s is too large", value->name,
-                               given);
+            return illume_fail(context, ILLUME_ERROR_INVALID_INPUT,
+                               "input '%s': shape %s is too large: its dimensions, zeros left out, multiply past "
+                               "2^60 - 1", value->name, given);
     }
     return ILLUME_OK;
 }

@@ -29,7 +29,14 @@ typedef struct planner {
     int block_count;
 } planner;
 
-static size_t align_up(size_t bytes) { return (bytes + PLAN_ALIGNMENT - 1) / PLAN_ALIGNMENT * PLAN_ALIGNMENT; }
+/* Offsets are int64: blocks that need more bytes at once are refused, and
+ * sizes past it (a scratch size that saturated) are held at it. */
+#define ARENA_LIMIT ((size_t)INT64_MAX)
+
+static size_t align_up(size_t bytes) {
+    if (bytes > ARENA_LIMIT - PLAN_ALIGNMENT) return ARENA_LIMIT;
+    return (bytes + PLAN_ALIGNMENT - 1) / PLAN_ALIGNMENT * PLAN_ALIGNMENT;
+}
 
 static int backward_step(const planner *p, int node) { return 2 * p->steps - 1 - node; }
 
@@ -76,6 +83,13 @@ static illume_status place(illume_context *context, block *blocks, int count, si
             size_t end = start + overlapping[j]->bytes;
             if (end > offset) offset = end;
         }
+        if (offset > ARENA_LIMIT - current->bytes) {
+            free(order);
+            free(placed);
+            free(overlapping);
+            return illume_fail(context, ILLUME_ERROR_OUT_OF_MEMORY,
+                               "the values alive at once need more than 2^63 bytes");
+        }
         current->offset = (int64_t)offset;
         placed[placed_count++] = current;
         if (offset + current->bytes > total) total = offset + current->bytes;
@@ -98,7 +112,8 @@ static int add_block(planner *p, size_t bytes, int first, int last) {
     b->first = first;
     b->last = last;
     b->alias = -1;
-    p->result->activation_bytes += b->bytes;
+    size_t *total = &p->result->activation_bytes;
+    *total = b->bytes > ARENA_LIMIT - *total ? ARENA_LIMIT : *total + b->bytes;
     return p->block_count++;
 }
 
@@ -266,7 +281,11 @@ static void keep_for_backward(planner *p) {
         size_t bytes = definition->saved_bytes ? definition->saved_bytes(g, node) : 0;
         if (bytes) p->saved_block[n] = add_block(p, bytes, n, t);
         bytes = definition->backward_scratch_bytes ? definition->backward_scratch_bytes(g, node) : 0;
-        if (p->backward->relevance) bytes = align_up(bytes) + lrp_scratch_bytes(g, node);
+        if (p->backward->relevance) {
+            size_t rule_bytes = lrp_scratch_bytes(g, node);
+            bytes = align_up(bytes);
+            bytes = rule_bytes > ARENA_LIMIT - bytes ? ARENA_LIMIT : bytes + rule_bytes;
+        }
         if (bytes) p->scratch_block[n] = add_block(p, bytes, t, t);
     }
 }

@@ -33,10 +33,24 @@ static void destroy(cpu_state *header) {
     free(state);
 }
 
+/* Whether the columns of one image, in bytes, fit int64: they multiply the
+ * output's positions by the weights' window, sizes of two different tensors. */
+static int columns_fit(const convolution_desc *desc) {
+    const int64_t factors[] = {desc->out_size[0], desc->out_size[1], desc->kernel[0], desc->kernel[1],
+                               desc->in_channels, (int64_t)sizeof(float)};
+    int64_t bytes = 1;
+    for (size_t k = 0; k < sizeof factors / sizeof factors[0]; k++) {
+        if (factors[k] == 0) return 1;
+        if (bytes > INT64_MAX / factors[k]) return 0;
+        bytes *= factors[k];
+    }
+    return 1;
+}
+
 int cpu_columns_apply(const convolution_desc *desc) {
     return !desc->transpose && desc->groups == 1 && desc->spatial_rank == 2 &&
            desc->in_channels <= COLUMNS_MAX_CHANNELS && desc->constant_weights && desc->y_channels_last &&
-           desc->dilation[0] == 1 && desc->dilation[1] == 1;
+           desc->dilation[0] == 1 && desc->dilation[1] == 1 && columns_fit(desc);
 }
 
 /* W (M, C, kh, kw) to (M, kh, kw, C), so that a window row's columns lie

@@ -154,6 +154,8 @@ static illume_status prepare_padding(cuda_backend *cuda, const convolution_desc 
     backend *self = &cuda->base;
     int rank = desc->spatial_rank;
     int64_t padded_elements = cudnn_geometry_elements(desc->batch, g->image_channels, rank, g->padded_size);
+    if (padded_elements > INT64_MAX / (int64_t)sizeof(float))
+        return illume_fail(self->context, ILLUME_ERROR_OUT_OF_MEMORY, "a convolution's padded image is too large");
     ILLUME_TRY(cuda_memory_allocate(self, sizeof(float) * (size_t)padded_elements, (void **)&state->padded,
                                     "allocating a convolution's padded image"));
     state->covers = cudnn_padding_copy(desc, g, state->forward_api, &state->between);

@@ -33,8 +33,13 @@ void cudnn_geometry_of(const convolution_desc *desc, cudnn_geometry *g) {
 }
 
 int64_t cudnn_geometry_elements(int64_t n, int64_t c, int rank, const int64_t *size) {
-    int64_t count = n * c;
-    for (int d = 0; d < rank; d++) count *= size[d];
+    int64_t factors[2 + ILLUME_MAX_SPATIAL] = {n, c};
+    for (int d = 0; d < rank; d++) factors[2 + d] = size[d];
+    int64_t count = 1;
+    for (int k = 0; k < 2 + rank; k++) {
+        if (factors[k] <= 0) return 0;
+        count = count > INT64_MAX / factors[k] ? INT64_MAX : count * factors[k];
+    }
     return count;
 }
 

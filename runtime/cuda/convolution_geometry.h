@@ -23,7 +23,8 @@ typedef struct cudnn_geometry {
 
 void cudnn_geometry_of(const convolution_desc *desc, cudnn_geometry *g);
 
-/* n x c x the spatial sizes. */
+/* n x c x the spatial sizes, saturating at INT64_MAX: a padded image's sizes
+ * grow by pads that no tensor's size bounds. */
 int64_t cudnn_geometry_elements(int64_t n, int64_t c, int rank, const int64_t *size);
 
 /* The copy between our image (unpadded) and the padded one: from ours into

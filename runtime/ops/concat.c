@@ -23,6 +23,9 @@ static illume_status infer(illume_context *context, graph *g, graph_node *node) 
                 return node_fail(context, node, ILLUME_ERROR_INVALID_MODEL,
                                  "input '%s' differs in dimension %d (%lld, expected %lld)", input->name, d,
                                  (long long)input->dims[d], (long long)first->dims[d]);
+        if (input->dims[axis] > SHAPE_EXTENT_LIMIT - dims[axis])
+            return node_fail(context, node, ILLUME_ERROR_INVALID_MODEL,
+                             "the inputs' dimension %d adds up past 2^60 - 1", axis);
         dims[axis] += input->dims[axis];
     }
     return set_output(context, g, node, 0, first->dtype, first->rank, dims);

@@ -30,7 +30,7 @@ static illume_status describe(illume_context *context, const graph *g, const gra
     for (int d = 0; kernel && d < kernel_count && d < geometry.spatial_rank; d++)
         if (kernel[d] != w->dims[2 + d])
             return node_fail(context, node, ILLUME_ERROR_INVALID_MODEL, "kernel_shape does not match the weights");
-    if (x_dims[1] != w->dims[1] * group || w->dims[0] % group != 0)
+    if (x_dims[1] % group != 0 || x_dims[1] / group != w->dims[1] || w->dims[0] % group != 0)
         return node_fail(context, node, ILLUME_ERROR_INVALID_MODEL,
                          "input has %lld channels but weights %lld x %lld groups (weights shape [%lld, %lld, ...])",
                          (long long)x_dims[1], (long long)w->dims[1], (long long)group, (long long)w->dims[0],

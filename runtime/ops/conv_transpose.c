@@ -46,6 +46,10 @@ static illume_status describe(illume_context *context, const graph *g, const gra
     if (x_dims[1] != w->dims[0] || w->dims[0] % group != 0)
         return node_fail(context, node, ILLUME_ERROR_INVALID_MODEL, "input has %lld channels, weights %lld",
                          (long long)x_dims[1], (long long)w->dims[0]);
+    /* group divides the input channels, but any group divides none. */
+    if (w->dims[1] != 0 && group > SHAPE_EXTENT_LIMIT / w->dims[1])
+        return node_fail(context, node, ILLUME_ERROR_INVALID_MODEL, "%lld groups of %lld output channels are too many",
+                         (long long)group, (long long)w->dims[1]);
     int64_t strides[ILLUME_MAX_SPATIAL], dilations[ILLUME_MAX_SPATIAL], output_padding[ILLUME_MAX_SPATIAL];
     int64_t pads[2 * ILLUME_MAX_SPATIAL], output_shape[ILLUME_MAX_SPATIAL];
     ILLUME_TRY(list(context, node, "strides", spatial, 1, strides));

@@ -130,14 +130,17 @@ static size_t backward_scratch(const graph *g, const graph_node *node) {
     int rank;
     int64_t dims[ILLUME_MAX_RANK];
     if (describe(NULL, g, node, &desc, &rank, dims) != ILLUME_OK) return 0;
+    /* y's batches and an operand's matrix come from different values: their
+     * product saturates, and the planner refuses a scratch that large. */
     int64_t batch = 1, largest = 0;
     for (int d = 0; d < desc.rank - 2; d++) batch *= desc.y_dims[d];
     for (int operand = 0; operand < 2; operand++) {
         const int64_t *operand_dims = operand == 0 ? desc.a_dims : desc.b_dims;
-        int64_t size = batch * operand_dims[desc.rank - 2] * operand_dims[desc.rank - 1];
+        int64_t size = saturating_product(saturating_product(batch, operand_dims[desc.rank - 2]),
+                                          operand_dims[desc.rank - 1]);
         if (broadcast_batch(&desc, operand_dims) && size > largest) largest = size;
     }
-    return (size_t)largest * sizeof(float);
+    return (uint64_t)largest > SIZE_MAX / sizeof(float) ? SIZE_MAX : (size_t)largest * sizeof(float);
 }
 
 static int64_t flops(const graph *g, const graph_node *node) {

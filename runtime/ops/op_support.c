@@ -139,7 +139,7 @@ void contiguous_strides(int rank, const int64_t *dims, int64_t *strides) {
     int64_t stride = 1;
     for (int d = rank - 1; d >= 0; d--) {
         strides[d] = stride;
-        stride *= dims[d];
+        stride = dims[d] > 0 && stride > SHAPE_EXTENT_LIMIT / dims[d] ? SHAPE_EXTENT_LIMIT : stride * dims[d];
     }
 }
 
@@ -162,13 +162,16 @@ illume_status set_output(illume_context *context, graph *g, const graph_node *no
         if (dims[d] < 0)
             return node_fail(context, node, ILLUME_ERROR_INVALID_MODEL, "output dimension %d is negative (%lld)", d,
                              (long long)dims[d]);
+    int64_t extent;
+    if (shape_extent(rank, dims, &extent)) {
+        char shape[256];
+        return node_fail(context, node, ILLUME_ERROR_INVALID_MODEL,
+                         "output '%s' of shape %s is too large: its dimensions, zeros left out, multiply past "
+                         "2^60 - 1", value->name, shape_format(rank, dims, shape, sizeof shape));
+    }
     value->dtype = dtype;
     value->rank = rank;
     for (int d = 0; d < ILLUME_MAX_RANK; d++) value->dims[d] = d < rank ? dims[d] : 0;
-    size_t bytes;
-    if (value_byte_size(value, &bytes))
-        return node_fail(context, node, ILLUME_ERROR_INVALID_MODEL, "output '%s' is too large (its size overflows)",
-                         value->name);
     return ILLUME_OK;
 }
 

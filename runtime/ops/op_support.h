@@ -35,13 +35,14 @@ illume_status broadcast_shapes(illume_context *context, const graph *g, const gr
                                int *rank, int64_t *dims);
 /* Strides (in elements) to read a tensor of shape (rank_in, dims_in) broadcast to rank dims: zero where broadcast. */
 void broadcast_strides(int rank_in, const int64_t *dims_in, int rank, int64_t *strides);
-/* Row-major strides of a shape. */
+/* Row-major strides of a shape. A shape past SHAPE_EXTENT_LIMIT, which no
+ * value of a graph has, saturates there instead of overflowing. */
 void contiguous_strides(int rank, const int64_t *dims, int64_t *strides);
 
 /* a * b for non-negative a and b, or INT64_MAX when that overflows: FLOP counts saturate. */
 int64_t saturating_product(int64_t a, int64_t b);
 
-/* Sets output o's dtype and shape, checking the element count for overflow. */
+/* Sets output o's dtype and shape, refusing a shape past SHAPE_EXTENT_LIMIT. */
 illume_status set_output(illume_context *context, graph *g, const graph_node *node, int o, illume_dtype dtype,
                          int rank, const int64_t *dims);
 /* Output o takes input i's dtype and shape. */

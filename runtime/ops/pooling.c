@@ -48,6 +48,12 @@ illume_status pool_describe(illume_context *context, const graph *g, const graph
     desc->planes = x_dims[0] * x_dims[1];
     desc->channels = x_dims[1];
     desc->channels_last = x->channels_last;
+    /* A max pool keeps each window's argmax in the plane as an int32. */
+    int64_t plane = 1;
+    for (int d = 0; d < spatial; d++) plane *= x_dims[2 + d];
+    if (desc->kind == POOL_MAX && plane > INT32_MAX)
+        return node_fail(context, node, ILLUME_ERROR_UNSUPPORTED, "planes of %lld elements, over 2^31 - 1",
+                         (long long)plane);
     if (is_global(node)) {
         for (int d = 0; d < spatial; d++) {
             desc->in_size[d] = desc->kernel[d] = x_dims[2 + d];

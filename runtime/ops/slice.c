@@ -95,7 +95,8 @@ static illume_status copies(illume_context *context, const graph *g, const graph
     copy_desc desc = {.rank = x->rank};
     for (int d = 0; d < x->rank; d++) {
         desc.dims[d] = geometry.size[d];
-        desc.src_strides[d] = x_strides[d] * geometry.step[d];
+        /* A step past the dimension takes one element, and its stride is never walked. */
+        desc.src_strides[d] = geometry.size[d] > 1 ? x_strides[d] * geometry.step[d] : 0;
         if (geometry.size[d] > 0) desc.src_offset += geometry.start[d] * x_strides[d];
     }
     contiguous_strides(x->rank, desc.dims, desc.dst_strides);

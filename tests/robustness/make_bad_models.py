@@ -208,11 +208,13 @@ def structure_models(out):
     save(out, "conv_huge_pads.onnx", model_of(
         [helper.make_node("Conv", ["x", "w"], ["y"], name="conv", pads=[2**62, 2**62, 2**62, 2**62])], [image],
         [float_input("y", [1, 2, 6, 6])], [conv_w]))
-    # Valid: an empty output whose other dimensions multiply past int64.
-    empty_sizes = numpy_helper.from_array(np.array([0, 4, 2**32, 2**32], np.int64), "sizes")
-    save(out, "resize_to_empty.onnx", model_of(
-        [helper.make_node("Resize", ["x", "", "", "sizes"], ["y"], name="resize")], [image],
-        [float_input("y", [0, 4, 2**32, 2**32])], [empty_sizes]))
+    # Valid: an empty output whose other dimensions multiply to 2^58, within illume's bound;
+    # at 2^66 it is refused (issue 15).
+    for name, side in (("resize_to_empty", 2**28), ("resize_to_empty_overflow", 2**32)):
+        empty_sizes = numpy_helper.from_array(np.array([0, 4, side, side], np.int64), "sizes")
+        save(out, name + ".onnx", model_of(
+            [helper.make_node("Resize", ["x", "", "", "sizes"], ["y"], name="resize")], [image],
+            [float_input("y", [0, 4, side, side])], [empty_sizes]))
     transposed_w = numpy_helper.from_array(np.ones((1, 2, 3, 3), np.float32), "w")
     save(out, "conv_transpose_output_padding.onnx", model_of(
         [helper.make_node("ConvTranspose", ["x", "w"], ["y"], name="up", strides=[2, 2], output_padding=[3, 3])],
@@ -236,9 +238,20 @@ def data_models(out):
     # 2^31 * 2^30 * 4 elements: the element count overflows int64.
     overflow = TensorProto(name="w", data_type=TensorProto.FLOAT, dims=[2**31, 2**30, 4], raw_data=b"\0" * 4)
     save(out, "dims_overflow.onnx", model_of(add, [x], [y], [overflow]))
-    # 2^61 float elements: the count fits int64, the byte count does not.
+    # 2^61 float elements: the count fits int64, its bytes do not (illume's bound is 2^60 - 1 elements).
     bytes_overflow = TensorProto(name="w", data_type=TensorProto.FLOAT, dims=[2**31, 2**30], raw_data=b"\0" * 4)
     save(out, "bytes_overflow.onnx", model_of(add, [x], [y], [bytes_overflow]))
+    # No elements, but its other dimensions multiply past int64: the strides of an
+    # empty tensor still do (the fuzzer's find, issue 15).
+    empty = TensorProto(name="w", data_type=TensorProto.FLOAT, dims=[4, 0, 1340, 2169879134207, 2952790015])
+    save(out, "empty_dims_overflow.onnx", model_of(add, [x], [y], [empty]))
+    # The same, computed from a valid input: [0, 1, 4, 2^40, 2^40].
+    shape_nodes = [helper.make_node("Shape", ["x"], ["shape"], name="shape"),
+                   helper.make_node("Concat", ["zero", "shape", "huge"], ["dims"], name="dims", axis=0),
+                   helper.make_node("ConstantOfShape", ["dims"], ["y"], name="fill")]
+    pieces = [helper.make_tensor("zero", TensorProto.INT64, [1], [0]),
+              helper.make_tensor("huge", TensorProto.INT64, [2], [2**40, 2**40])]
+    save(out, "empty_shape_overflow.onnx", model_of(shape_nodes, [x], [float_input("y", None)], pieces))
     # Claims 2^40 floats but holds none: must be refused before allocating.
     huge = TensorProto(name="w", data_type=TensorProto.FLOAT, dims=[2**20, 2**20], raw_data=b"")
     save(out, "huge_without_data.onnx", model_of(add, [x], [y], [huge]))
