@@ -8,6 +8,19 @@
 
 #define NPY_HEADER_LIMIT 65536
 
+/* NumPy's bound on an array: its item size times its dimensions, zeros left
+ * out (an empty array is still strided), must fit its intp, 2^63 - 1 here.
+ * A header past it is one NumPy refuses to load ("array is too big"). */
+static int numpy_holds(int rank, const int64_t *dims, int item_size) {
+    int64_t bytes = item_size;
+    for (int d = 0; d < rank; d++) {
+        if (dims[d] == 0) continue;
+        if (dims[d] < 0 || bytes > INT64_MAX / dims[d]) return 0;
+        bytes *= dims[d];
+    }
+    return 1;
+}
+
 static illume_status fail(char *error, size_t size, illume_status status, const char *path, const char *reason) {
     snprintf(error, size, "%s: %s", path, reason);
     return status;
@@ -129,6 +142,11 @@ illume_status npy_read(const char *path, illume_tensor *tensor, char *error, siz
         status = fail(error, size, ILLUME_ERROR_INVALID_INPUT, path, "bad or unsupported shape in the header");
         goto done;
     }
+    if (!numpy_holds(tensor->rank, tensor->dims, width)) {
+        status = fail(error, size, ILLUME_ERROR_INVALID_INPUT, path,
+                      "array too large: its dimensions, zeros left out, times its item size pass 2^63 - 1");
+        goto done;
+    }
     tensor->dtype = kind == KIND_FLOAT ? ILLUME_FLOAT32 : ILLUME_INT64;
     size_t count = 1;
     for (int d = 0; d < tensor->rank; d++) {
@@ -182,6 +200,21 @@ done:
 }
 
 illume_status npy_write(const char *path, const illume_tensor *tensor, char *error, size_t size) {
+    if (tensor->rank < 0 || tensor->rank > ILLUME_MAX_RANK) {
+        snprintf(error, size, "cannot write '%s': rank %d", path, tensor->rank);
+        return ILLUME_ERROR_INVALID_INPUT;
+    }
+    if (!numpy_holds(tensor->rank, tensor->dims, tensor->dtype == ILLUME_INT64 ? 8 : 4)) {
+        char shape[256];
+        int used = 0;
+        for (int d = 0; d < tensor->rank; d++)
+            used += snprintf(shape + used, sizeof shape - (size_t)used, "%s%lld", d ? ", " : "",
+                             (long long)tensor->dims[d]);
+        snprintf(error, size,
+                 "cannot write '%s': NumPy cannot load an array of shape (%s) (its dimensions, zeros left out, "
+                 "times its item size pass 2^63 - 1)", path, shape);
+        return ILLUME_ERROR_INVALID_INPUT;
+    }
     char header[512];
     int length = snprintf(header, sizeof header, "{'descr': '%s', 'fortran_order': False, 'shape': (",
                           tensor->dtype == ILLUME_INT64 ? "<i8" : "<f4");

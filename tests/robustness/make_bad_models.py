@@ -329,6 +329,8 @@ def npy_files(out):
     write(os.path.join(out, "fortran.npy"), npy_header("<f4", (1, 3, 16, 16), fortran=True) + data)
     write(os.path.join(out, "big_endian.npy"), npy_header(">f4", (1, 3, 16, 16)) + sample.astype(">f4").tobytes())
     write(os.path.join(out, "huge_shape.npy"), npy_header("<f4", (100000, 100000, 100000, 100000)) + data)
+    # No elements, but NumPy refuses it: 4 bytes x 2^31 x 2^31 pass its intp.
+    write(os.path.join(out, "empty_huge_shape.npy"), npy_header("<f4", (0, 2**31, 2**31)))
     write(os.path.join(out, "rank9.npy"), npy_header("<f4", (1,) * 9) + data[:4])
     write(os.path.join(out, "no_shape.npy"), npy_header("<f4", "None") + data)
     write(os.path.join(out, "header_length_huge.npy"), b"\x93NUMPY\x02\x00" + struct.pack("<I", 2**31) + b"{")
