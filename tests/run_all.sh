@@ -1,10 +1,10 @@
 #!/bin/sh
 # The whole test suite, as CI runs it: the release build's tests (the model
 # zoo included), then the same suite built with AddressSanitizer and
-# UndefinedBehaviorSanitizer (the zoo left out: it is slow under ASan, and the
-# release run already compares it), then a one-minute libFuzzer run of the
-# model loader built with clang. Run from the repository root after the build
-# command of the README.
+# UndefinedBehaviorSanitizer (the zoo and the TensorFlow/JAX exports left
+# out: they are slow under ASan, and the release run already compares them),
+# then a one-minute libFuzzer run of the model loader built with clang. Run
+# from the repository root after the build command of the README.
 set -eu
 jobs=$(nproc 2>/dev/null || echo 2)
 # Tests run side by side, more threads than cores: OpenMP threads that spin at
@@ -18,7 +18,7 @@ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DILLUME_SANITIZE=ON -DILLUME_
       -DILLUME_VENV="$(pwd)/$build/venv" > /dev/null
 cmake --build build-asan -j "$jobs" > /dev/null
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-    ctest --test-dir build-asan --output-on-failure -j "$jobs" -LE 'zoo|fuzz'
+    ctest --test-dir build-asan --output-on-failure -j "$jobs" -LE 'zoo|fuzz|frameworks'
 
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -DILLUME_FUZZ=ON -DILLUME_WERROR=ON \
       -DILLUME_VENV="$(pwd)/$build/venv" > /dev/null
