@@ -276,19 +276,40 @@ static void dropout_forms(uint64_t *seed) {
     builder_output(b, y);
     want = copy_of(&x, 3, dims);
     expect_layout("Dropout ratio and training_mode inputs", b, 1, &x, 1, &want, 0);
-    /* Training mode and the mask output are refused. */
+    /* Training mode is refused. */
     b = builder_create(13);
     int64_t yes = 1;
     int training_inputs[3] = {builder_input(b, "x", 3, dims), -1, builder_ints(b, "training", 0, NULL, &yes)};
     builder_node(b, "Dropout", 3, training_inputs, 1, &y);
     builder_output(b, y);
     expect_refusal("Dropout in training mode", b, 1, &x, ILLUME_ERROR_UNSUPPORTED, "training_mode");
+    /* The mask output, read as a graph output: all true (bool, held as int64) in inference. */
     b = builder_create(13);
     int outputs[2];
     input = builder_input(b, "x", 3, dims);
     builder_node(b, "Dropout", 1, &input, 2, outputs);
     builder_output(b, outputs[0]);
-    expect_refusal("Dropout with the mask output", b, 1, &x, ILLUME_ERROR_UNSUPPORTED, "mask");
+    builder_output(b, outputs[1]);
+    illume_context *context = illume_context_create();
+    illume_model *model = NULL;
+    illume_tensor got[2] = {{0}, {0}};
+    count_case();
+    illume_status status = builder_finish(b, context, &model);
+    if (status == ILLUME_OK) status = run_model(context, model, NULL, 1, &x, 2, got, NULL);
+    if (status != ILLUME_OK) {
+        test_fail("Dropout with the mask output: %s", illume_last_error(context));
+    } else {
+        int same = got[0].dtype == ILLUME_FLOAT32 && !memcmp(got[0].data, x.data, illume_tensor_bytes(&x));
+        int all_true = got[1].dtype == ILLUME_INT64 && got[1].rank == 3 && tensor_count(&got[1]) == tensor_count(&x);
+        for (int64_t i = 0; all_true && i < tensor_count(&got[1]); i++) all_true = ((int64_t *)got[1].data)[i] == 1;
+        if (!same || !all_true)
+            test_fail("Dropout with the mask output: the output %s the input, the mask %s all true",
+                      same ? "is" : "is not", all_true ? "is" : "is not");
+    }
+    tensor_release(&got[0]);
+    tensor_release(&got[1]);
+    illume_model_free(model);
+    illume_context_destroy(context);
     tensor_release(&x);
 }
 
