@@ -151,7 +151,8 @@ static int load_jpeg(FILE *file, const char *path, image *result, char *error, s
         snprintf(jerr.message, sizeof jerr.message, "out of memory");
         longjmp(jerr.jump, 1);
     }
-    while (cinfo.output_scanline < cinfo.output_height) {
+    /* Stops at the first row the decoder made up: a header alone can claim 2^28 pixels to decode. */
+    while (cinfo.output_scanline < cinfo.output_height && !jerr.lost_data) {
         JSAMPROW row = pixels + cinfo.output_scanline * stride;
         jpeg_read_scanlines(&cinfo, &row, 1);
     }

@@ -63,8 +63,10 @@ static int parse_descr(const char *text, element_kind *kind, int *bytes) {
     text++;
     char order = text[0];
     if (order != '<' && order != '|' && order != '=') return -1; /* big-endian files are refused */
+    /* A letter, one digit and the closing quote, each read only when the one before is not the end. */
     char letter = text[1];
-    int width = atoi(text + 2);
+    if (!letter || text[2] < '0' || text[2] > '9' || text[3] != '\'') return -1;
+    int width = text[2] - '0';
     if (letter == 'f' && (width == 4 || width == 8)) *kind = KIND_FLOAT;
     else if (letter == 'i' && (width == 1 || width == 2 || width == 4 || width == 8)) *kind = KIND_INT;
     else if (letter == 'u' && (width == 1 || width == 2 || width == 4 || width == 8)) *kind = KIND_UINT;
@@ -142,7 +144,9 @@ illume_status npy_read(const char *path, illume_tensor *tensor, char *error, siz
         status = fail(error, size, ILLUME_ERROR_INVALID_INPUT, path, "bad or unsupported shape in the header");
         goto done;
     }
-    if (!numpy_holds(tensor->rank, tensor->dims, width)) {
+    /* The bound holds for the file's items and for the float32 or int64 they become (written back as such). */
+    int converted = kind == KIND_FLOAT ? 4 : 8;
+    if (!numpy_holds(tensor->rank, tensor->dims, width > converted ? width : converted)) {
         status = fail(error, size, ILLUME_ERROR_INVALID_INPUT, path,
                       "array too large: its dimensions, zeros left out, times its item size pass 2^63 - 1");
         goto done;

@@ -199,8 +199,9 @@ static illume_status check_options(illume_context *context, const illume_explain
                            illume_method_name(o->method));
     if (o->baseline == ILLUME_BASELINE_TENSOR && !o->baseline_tensor)
         return illume_fail(context, ILLUME_ERROR_INVALID_INPUT, "a baseline tensor was asked for but not given");
-    if (o->baseline == ILLUME_BASELINE_BLUR && !(o->blur_sigma > 0.0f))
-        return illume_fail(context, ILLUME_ERROR_INVALID_INPUT, "the blur sigma must be positive");
+    /* Bounded so that the kernel's radius, 3 sigma, is an int and its taps stay countable. */
+    if (o->baseline == ILLUME_BASELINE_BLUR && !(o->blur_sigma > 0.0f && o->blur_sigma <= 10000.0f))
+        return illume_fail(context, ILLUME_ERROR_INVALID_INPUT, "the blur sigma must be above 0 and at most 10000");
     return ILLUME_OK;
 }
 

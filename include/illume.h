@@ -306,7 +306,7 @@ typedef struct illume_explain_options {
     illume_baseline baseline;     /* integrated gradients; default zeros */
     float baseline_value;
     const illume_tensor *baseline_tensor;
-    float blur_sigma;             /* default 10 */
+    float blur_sigma;             /* default 10, at most 10000 */
     int samples;                  /* SmoothGrad family (default 50) */
     float noise;                  /* noise standard deviation as a fraction of each input's max - min (0.15) */
     float sigma;                  /* absolute standard deviation instead, when positive */
