@@ -95,6 +95,7 @@ static void print_top(const illume_tensor *output, int top, const labels *names,
 static illume_status run_in_batches(illume_context *context, illume_session *session, const illume_tensor *input,
                                     int output_count, illume_tensor *outputs, int64_t batch, char *error,
                                     size_t size) {
+    if (input->dims[0] == 0) return ILLUME_OK; /* no rows, no passes: the outputs have none either */
     illume_tensor pass_input = *input;
     pass_input.dims[0] = batch;
     size_t input_row = illume_tensor_bytes(input) / (size_t)input->dims[0];

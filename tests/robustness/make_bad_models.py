@@ -193,6 +193,13 @@ def structure_models(out):
         [float_input("a", [1, 4])]))
     save(out, "dangling_input.onnx", model_of([helper.make_node("Add", ["x", "ghost"], ["y"], name="add")], [x], [y]))
     save(out, "missing_output.onnx", model_of([relu(["x"], ["y"], "relu")], [x], [float_input("nowhere", [1, 4])]))
+    # Valid: a batch of 2 folded into one axis and back, which cannot be rebound to another batch.
+    save(out, "fixed_batch_folded.onnx", model_of(
+        [helper.make_node("Reshape", ["x", "flat"], ["f"], name="fold"),
+         helper.make_node("Reshape", ["f", "rows"], ["y"], name="unfold")],
+        [float_input("x", [2, 4])], [float_input("y", [2, 4])],
+        [numpy_helper.from_array(np.array([8], np.int64), "flat"),
+         numpy_helper.from_array(np.array([2, 4], np.int64), "rows")]))
     save(out, "no_graph.onnx", onnx.ModelProto(ir_version=8, opset_import=[helper.make_opsetid("", OPSET)]))
     save(out, "wrong_attribute_type.onnx", model_of(
         [helper.make_node("Flatten", ["x"], ["y"], name="flatten", axis=1.5)], [x], [y]))
@@ -340,6 +347,7 @@ def npy_files(out):
     np.save(os.path.join(out, "image_1x1x8x8.npy"), np.ones((1, 1, 8, 8), np.float32))
     np.save(os.path.join(out, "image_1x1x2x2.npy"), np.ones((1, 1, 2, 2), np.float32))
     np.save(os.path.join(out, "image_1x4x2x2.npy"), np.ones((1, 4, 2, 2), np.float32))
+    np.save(os.path.join(out, "no_rows.npy"), np.ones((0, 4), np.float32))
 
 
 def png_chunk(kind, body):
