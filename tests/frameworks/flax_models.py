@@ -15,10 +15,13 @@ convolutions do, and return logits: flatten_cnn (Conv-BatchNorm-ReLU,
 Conv-ReLU, Flatten, Dense: its Grad-CAM layer is the Flatten's input, which
 jax2onnx transposes back to channels last) and pooling_cnn (two
 Conv-BatchNorm-ReLU, Conv-ReLU, the mean over height and width, Dense).
-Weights are random (nnx.Rngs(SEED)); each BatchNorm has momentum 0 and the
-model is called once in training mode on random inputs, so its statistics
-are that batch's rather than the initial mean 0 and variance 1. They are
-exported by jax2onnx.to_onnx at its default opset, the batch symbolic.
+Weights are random (nnx.Rngs(SEED)), biases and BatchNorm's scales and
+offsets included (from N(0, 0.1) and U(0.5, 1.5), where Flax starts them at
+constants: a trained model has neither). Each BatchNorm has momentum 0 and
+the model is called once in training mode on random inputs, so its
+statistics are that batch's rather than the initial mean 0 and variance 1.
+The models are exported by jax2onnx.to_onnx at its default opset, the batch
+symbolic.
 
 The inputs are ROWS standard normal rows, the targets the top class of each
 row. The references, from JAX: ONNX Runtime's outputs (checked against the
@@ -51,16 +54,29 @@ IMAGE_SIZE = 32
 ROWS = 2
 CALIBRATION_ROWS = 8
 CLASSES = 10
+RANDOM_BIAS = nnx.initializers.normal(0.1)
+
+
+def random_scale(key, shape, dtype=jnp.float32):
+    return jax.random.uniform(key, shape, dtype, 0.5, 1.5)
+
+
+def conv(inputs, outputs, rngs, strides=1):
+    return nnx.Conv(inputs, outputs, (3, 3), strides=strides, bias_init=RANDOM_BIAS, rngs=rngs)
+
+
+def batch_norm(channels, rngs):
+    return nnx.BatchNorm(channels, momentum=0.0, scale_init=random_scale, bias_init=RANDOM_BIAS, rngs=rngs)
 
 
 class FlattenCNN(nnx.Module):
     """Conv-BatchNorm-ReLU, Conv(stride 2)-ReLU, Flatten, Dense."""
 
     def __init__(self, rngs):
-        self.conv1 = nnx.Conv(3, 8, (3, 3), rngs=rngs)
-        self.norm1 = nnx.BatchNorm(8, momentum=0.0, rngs=rngs)
-        self.conv2 = nnx.Conv(8, 16, (3, 3), strides=2, rngs=rngs)
-        self.dense = nnx.Linear(16 * (IMAGE_SIZE // 2) ** 2, CLASSES, rngs=rngs)
+        self.conv1 = conv(3, 8, rngs)
+        self.norm1 = batch_norm(8, rngs)
+        self.conv2 = conv(8, 16, rngs, strides=2)
+        self.dense = nnx.Linear(16 * (IMAGE_SIZE // 2) ** 2, CLASSES, bias_init=RANDOM_BIAS, rngs=rngs)
 
     def features(self, x):
         """The activation Grad-CAM explains: the Flatten's input."""
@@ -78,12 +94,12 @@ class PoolingCNN(nnx.Module):
     """Conv-BatchNorm-ReLU, Conv(stride 2)-BatchNorm-ReLU, Conv-ReLU, mean over height and width, Dense."""
 
     def __init__(self, rngs):
-        self.conv1 = nnx.Conv(3, 8, (3, 3), rngs=rngs)
-        self.norm1 = nnx.BatchNorm(8, momentum=0.0, rngs=rngs)
-        self.conv2 = nnx.Conv(8, 16, (3, 3), strides=2, rngs=rngs)
-        self.norm2 = nnx.BatchNorm(16, momentum=0.0, rngs=rngs)
-        self.conv3 = nnx.Conv(16, 32, (3, 3), rngs=rngs)
-        self.dense = nnx.Linear(32, CLASSES, rngs=rngs)
+        self.conv1 = conv(3, 8, rngs)
+        self.norm1 = batch_norm(8, rngs)
+        self.conv2 = conv(8, 16, rngs, strides=2)
+        self.norm2 = batch_norm(16, rngs)
+        self.conv3 = conv(16, 32, rngs)
+        self.dense = nnx.Linear(32, CLASSES, bias_init=RANDOM_BIAS, rngs=rngs)
 
     def features(self, x):
         """The activation Grad-CAM explains: the pooling's input."""

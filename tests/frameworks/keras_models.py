@@ -12,7 +12,8 @@ status 1 where any failed.
 
 The models: tf.keras.applications ResNet50, MobileNetV2 and EfficientNetB0
 with weights=None, and small_cnn (Conv-BatchNorm-ReLU, Conv-ReLU, Flatten,
-Dense, softmax). Weights are random (tf.keras.utils.set_random_seed).
+Dense, softmax). Weights are random (tf.keras.utils.set_random_seed), biases
+and BatchNorm's scales and offsets included (randomize_constant_weights).
 Keras's initial BatchNorm statistics (mean 0, variance 1) make every input
 look alike to a deep random network, so each BatchNormalization gets
 momentum 0 and the model is called once in training mode on random images:
@@ -109,10 +110,23 @@ def calibrate_batchnorm(model, images):
     model(images, training=True)
 
 
+def randomize_constant_weights(model, seed):
+    """Draws the weights Keras initializes to a constant at random, as a trained model has them: biases and
+    BatchNorm offsets (zeros) from N(0, 0.1), BatchNorm scales (ones) from U(0.5, 1.5). (tf2onnx drops an Add
+    of zeros, so a Dense layer's bias would not even be in the export.)"""
+    rng = np.random.default_rng(seed)
+    for weight in model.trainable_weights:
+        value = weight.numpy()
+        if np.all(value == value.flat[0]):
+            drawn = rng.uniform(0.5, 1.5, value.shape) if value.flat[0] == 1 else rng.normal(0, 0.1, value.shape)
+            weight.assign(drawn.astype(value.dtype))
+
+
 def build_calibrated(name):
     """Model NAME with seeded random weights and BatchNorm statistics from a training-mode pass."""
     tf.keras.utils.set_random_seed(SEED)
     model = build(name)
+    randomize_constant_weights(model, SEED + 3)
     calibrate_batchnorm(model, MODELS[name][1](random_images(CALIBRATION_ROWS, SEED + 1)))
     return model
 
