@@ -3,7 +3,8 @@
 # zoo included), then the same suite built with AddressSanitizer and
 # UndefinedBehaviorSanitizer (the zoo and the TensorFlow/JAX exports left
 # out: they are slow under ASan, and the release run already compares them),
-# then a one-minute libFuzzer run of the model loader built with clang. Run
+# then every fuzz target built with clang (docs/fuzzing.md) for two minutes
+# on top of its committed corpus, two at a time under both sanitizers. Run
 # from the repository root after the build command of the README.
 set -eu
 jobs=$(nproc 2>/dev/null || echo 2)
@@ -22,5 +23,9 @@ ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -DILLUME_FUZZ=ON -DILLUME_WERROR=ON \
       -DILLUME_VENV="$(pwd)/$build/venv" > /dev/null
-cmake --build build-fuzz -j "$jobs" --target fuzz_model_loader > /dev/null
-ctest --test-dir build-fuzz --output-on-failure -L fuzz
+cmake --build build-fuzz -j "$jobs" --target fuzz_model_loader fuzz_npy fuzz_image fuzz_rules fuzz_command_line \
+    > /dev/null
+# A crash fails the run: tests/fuzz/run_fuzzer.sh prints each input that
+# caused one in base64 and keeps it in $ILLUME_FUZZ_ARTIFACTS (default
+# build-fuzz/artifacts).
+ctest --test-dir build-fuzz --output-on-failure -L fuzz -j 2

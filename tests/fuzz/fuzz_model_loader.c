@@ -10,8 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "fuzz_scratch.h"
 #include "illume.h"
 
 /* Dimensions a fuzzed model may ask for when its FLOPs are counted: larger
@@ -81,25 +81,12 @@ static void count_flops(illume_context *context, const illume_model *model) {
     else require(illume_last_error(context)[0] != '\0', "illume_model_flops failed without a message", context);
 }
 
-/* The permissive loader reads files: the bytes go through a private file. */
+/* The permissive loader reads files: the bytes go through a file in the scratch folder. */
 static void inspect_file(illume_context *context, const uint8_t *data, size_t size) {
-    static char directory[64];
-    if (!directory[0]) {
-        snprintf(directory, sizeof directory, "/tmp/illume-fuzz-XXXXXX");
-        if (!mkdtemp(directory)) {
-            directory[0] = '\0';
-            return;
-        }
-    }
-    char path[128];
-    snprintf(path, sizeof path, "%s/model.onnx", directory);
-    FILE *file = fopen(path, "wb");
-    if (!file) return;
-    int written = size == 0 || fwrite(data, 1, size, file) == size;
-    if (fclose(file) != 0 || !written) return;
+    char path[4096];
+    fuzz_scratch_write("model.onnx", data, size, path, sizeof path);
     illume_model *model = (illume_model *)1;
     illume_status status = illume_model_inspect(context, path, &model);
-    unlink(path);
     require(is_status(status), "illume_model_inspect returned an unknown status", context);
     if (status != ILLUME_OK) {
         require(model == NULL, "illume_model_inspect failed but returned a model", context);

@@ -1,14 +1,25 @@
-/* Replays saved inputs through the fuzz target's body in an ordinary build
- * (no libFuzzer needed): every file under the directories given, recursively.
- * An input that once crashed the loader must now pass; under
- * AddressSanitizer this also checks for memory errors and leaks.
- * Usage: replay_regressions DIR_OR_FILE... */
+/* Replays saved inputs through a fuzz target's body in an ordinary build
+ * (no libFuzzer needed), linked with one target as replay_TARGET: every file
+ * under the directories given, recursively. An input that once crashed the
+ * target must now pass; under AddressSanitizer this also checks for memory
+ * errors and leaks.
+ * Usage: replay_TARGET DIR_OR_FILE... */
 #include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define REPLAY_UNDER_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define REPLAY_UNDER_ASAN 1
+#endif
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -70,7 +81,22 @@ static int replay(const char *path) {
     return count;
 }
 
+/* Under the fuzzer an allocation over 64 MiB fails (AddressSanitizer's
+ * max_allocation_size_mb, run_fuzzer.sh), so a saved input may ask for
+ * gigabytes (a ConstantOfShape of 2^32 elements) and get a quick out of
+ * memory. Replayed without AddressSanitizer it would get them, slowly: the
+ * address space is capped at 8 GiB instead, and it fails as quickly. Builds
+ * with AddressSanitizer, which reserves terabytes of shadow memory, set
+ * max_allocation_size_mb in the test's ASAN_OPTIONS. */
+static void cap_memory(void) {
+#ifndef REPLAY_UNDER_ASAN
+    struct rlimit limit = {.rlim_cur = (rlim_t)8 << 30, .rlim_max = (rlim_t)8 << 30};
+    setrlimit(RLIMIT_AS, &limit);
+#endif
+}
+
 int main(int argc, char **argv) {
+    cap_memory();
     int total = 0;
     for (int a = 1; a < argc; a++) {
         int count = replay(argv[a]);
