@@ -33,12 +33,10 @@ static const char *const help_text =
     "the preprocessing options); a folder or a quoted glob ('images/*.jpg') runs as a\n"
     "dataset, one output per image in the folder -o names, skipping images whose\n"
     "outputs exist (so a stopped run resumes).\n"
-    "\n"
-    "Methods: saliency gradxinput guided-backprop deconvnet ig smoothgrad\n"
-    "         smoothgrad-sq vargrad gradcam gradcam++ guided-gradcam occlusion lrp\n"
-"         deeplift deeplift-revealcancel\n"
-    "(docs/methods.md defines each and names its Captum equivalent)\n"
-    "\n"
+    "\n";
+
+/* The second part of the help, after the methods the library lists. */
+static const char *const options_text =
     "  -m, --method LIST     methods, comma-separated (default saliency)\n"
     "  --target T            K (for every input), K1,K2,... (one per input) or top (default)\n"
     "  -o, --output PATH     .npy of the attributions (several methods: PATH-METHOD.npy);\n"
@@ -138,7 +136,13 @@ static int parse_arguments(int argc, char **argv, explain_request *request) {
             continue;
         }
         if (strcmp(flag, "--help") == 0 || strcmp(flag, "-h") == 0) {
-            printf("%s%s%s", help_text, method_options_help, input_options_help);
+            printf("%sMethods (docs/methods.md defines each and names its peer's equivalent):\n", help_text);
+            for (int m = 0; m < ILLUME_METHOD_COUNT; m++) {
+                illume_method_info info;
+                illume_method_describe((illume_method)m, NULL, &info);
+                printf("  %-23s%s\n", info.name, info.help);
+            }
+            printf("\n%s%s%s", options_text, method_options_help, input_options_help);
             return -1;
         }
         int takes = strcmp(flag, "-m") == 0 || strcmp(flag, "--method") == 0 || strcmp(flag, "--target") == 0 ||
@@ -241,10 +245,8 @@ static void method_path(const char *output, const char *method, int several, cha
 }
 
 static int is_positive(const explain_request *request, illume_method method) {
-    return method == ILLUME_GRADCAM || method == ILLUME_GRADCAM_PLUS_PLUS || method == ILLUME_SMOOTHGRAD_SQUARED ||
-           method == ILLUME_VARGRAD ||
-           (request->options.absolute && (method == ILLUME_SALIENCY ||
-                                          (method == ILLUME_SMOOTHGRAD && request->options.base == ILLUME_SALIENCY)));
+    illume_method_info info;
+    return illume_method_describe(method, &request->options, &info) == ILLUME_OK && info.nonnegative;
 }
 
 typedef struct labels {
@@ -424,9 +426,12 @@ static void print_rows(explain_run *run, explain_results *results, char **names,
                    illume_explainer_score(run->explainers[0]), row->score);
         }
         if (!names) printf(" row %lld", (long long)(first + r));
-        for (int m = 0; m < request->method_count; m++)
-            if (request->methods[m] == ILLUME_INTEGRATED_GRADIENTS)
-                printf("  ig delta %.3g", results->rows[m][r].delta);
+        for (int m = 0; m < request->method_count; m++) {
+            illume_method_info info;
+            illume_method_describe(request->methods[m], &request->options, &info);
+            if (info.has_delta && !isnan(results->rows[m][r].delta))
+                printf("  %s delta %.3g", info.name, results->rows[m][r].delta);
+        }
         printf("\n");
     }
 }

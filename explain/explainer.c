@@ -8,6 +8,7 @@
 
 #include "model.h"
 #include "channel_axis.h"
+#include "methods.h"
 #include "op.h"
 #include "passes.h"
 #include "session.h"
@@ -15,23 +16,6 @@
 /* A pass runs at most this many rows at once: beyond it batches gain little
  * speed and cost memory. */
 #define EXPLAIN_BATCH_LIMIT 32
-
-static const char *const method_names[ILLUME_METHOD_COUNT] = {
-    "saliency", "gradxinput", "guided-backprop", "deconvnet", "ig", "smoothgrad", "smoothgrad-sq", "vargrad",
-    "gradcam", "gradcam++", "guided-gradcam", "occlusion", "lrp", "deeplift", "deeplift-revealcancel"};
-
-const char *illume_method_name(illume_method method) {
-    return method >= 0 && method < ILLUME_METHOD_COUNT ? method_names[method] : "unknown";
-}
-
-illume_status illume_method_from_name(const char *name, illume_method *method) {
-    for (int m = 0; name && m < ILLUME_METHOD_COUNT; m++)
-        if (strcmp(name, method_names[m]) == 0) {
-            *method = (illume_method)m;
-            return ILLUME_OK;
-        }
-    return ILLUME_ERROR_INVALID_INPUT;
-}
 
 void illume_explain_options_default(illume_explain_options *options) {
     memset(options, 0, sizeof *options);
@@ -54,9 +38,7 @@ void illume_explain_options_default(illume_explain_options *options) {
     options->score = ILLUME_SCORE_LOGIT;
 }
 
-static int uses_layer(illume_method method) {
-    return method == ILLUME_GRADCAM || method == ILLUME_GRADCAM_PLUS_PLUS || method == ILLUME_GUIDED_GRADCAM;
-}
+static int uses_layer(illume_method method) { return method_definition_of(method)->uses_layer; }
 
 /* Grad-CAM's default layer: the 4-D input of the last GlobalAveragePool, else
  * the 4-D input of the first Flatten or Reshape (the end of the features),
@@ -116,16 +98,15 @@ static illume_status make_session(illume_explainer *e, int64_t batch, illume_ses
     options.keep_count = kept;
     if (e->backward) options.backward_from = e->feature ? e->feature : e->logits;
     /* Grad-CAM needs the gradient at the layer only; guided Grad-CAM also at the input. */
-    if (e->backward && e->layer && e->options.method != ILLUME_GUIDED_GRADCAM) options.backward_to = e->layer;
-    illume_method method = e->options.method;
-    options.relevance = method == ILLUME_LRP || method == ILLUME_DEEPLIFT || method == ILLUME_DEEPLIFT_REVEAL_CANCEL;
+    const method_definition *definition = method_definition_of(e->options.method);
+    if (e->backward && e->layer && (definition->layer_only || definition->taps)) options.backward_to = e->layer;
+    options.relevance = definition->relevance;
     illume_tensor shape = e->row;
     shape.dims[0] = batch;
     shape.data = NULL;
     ILLUME_TRY(illume_session_create(e->context, e->model, &options, 1, &shape, session));
-    if (method != ILLUME_LRP && method != ILLUME_DEEPLIFT_REVEAL_CANCEL) return ILLUME_OK;
-    /* RevealCancel keeps its weight variants in the LRP state: any rules make it. */
-    illume_status status = method == ILLUME_LRP ? explain_lrp_rules(e, *session) : explain_no_rules(e, *session);
+    if (!definition->prepare_session) return ILLUME_OK;
+    illume_status status = definition->prepare_session(e, *session);
     if (status != ILLUME_OK) {
         illume_session_free(*session);
         *session = NULL;
@@ -153,8 +134,7 @@ static illume_status size_batch(illume_explainer *e) {
         per_row += sizeof(float) * (size_t)(8 * e->row_elements + e->output_elements * 3 + e->layer_elements * 4);
         int64_t batch = budget > fixed_bytes ? (int64_t)((budget - fixed_bytes) / per_row) : 0;
         /* DeepLIFT runs an input and its baseline in one pass. */
-        illume_method method = e->options.method;
-        int64_t least = method == ILLUME_DEEPLIFT || method == ILLUME_DEEPLIFT_REVEAL_CANCEL ? 2 : 1;
+        int64_t least = method_definition_of(e->options.method)->paired_rows ? 2 : 1;
         if (least > 1 && fixed)
             status = illume_fail(e->context, ILLUME_ERROR_UNSUPPORTED,
                                  "DeepLIFT runs each input with its baseline in one batch of two rows: the model runs "
@@ -173,30 +153,18 @@ static illume_status size_batch(illume_explainer *e) {
 }
 
 static illume_status check_options(illume_context *context, const illume_explain_options *o) {
-    if (o->method < 0 || o->method >= ILLUME_METHOD_COUNT)
-        return illume_fail(context, ILLUME_ERROR_INVALID_INPUT, "unknown method %d", (int)o->method);
-    if (o->method == ILLUME_INTEGRATED_GRADIENTS && (o->steps < 1 || o->steps > 100000 ||
-                                                     (o->steps < 2 && o->quadrature != ILLUME_GAUSS_LEGENDRE)))
-        return illume_fail(context, ILLUME_ERROR_INVALID_INPUT, "steps must be from 1 (2 for Riemann sums) to 100000");
-    if ((o->method == ILLUME_SMOOTHGRAD || o->method == ILLUME_SMOOTHGRAD_SQUARED || o->method == ILLUME_VARGRAD)) {
-        if (o->samples < 1 || o->samples > 100000)
-            return illume_fail(context, ILLUME_ERROR_INVALID_INPUT, "samples must be from 1 to 100000");
-        if (!(o->noise >= 0.0f) || !(o->sigma >= 0.0f))
-            return illume_fail(context, ILLUME_ERROR_INVALID_INPUT, "the noise level must not be negative");
-        if (o->base != ILLUME_SALIENCY && o->base != ILLUME_GRADXINPUT && o->base != ILLUME_GUIDED_BACKPROP &&
-            o->base != ILLUME_INTEGRATED_GRADIENTS)
-            return illume_fail(context, ILLUME_ERROR_INVALID_INPUT,
-                               "the SmoothGrad family averages saliency, gradxinput, guided-backprop or ig, not %s",
-                               illume_method_name(o->base));
+    const method_definition *method = method_definition_of(o->method);
+    if (!method) return illume_fail(context, ILLUME_ERROR_INVALID_INPUT, "unknown method %d", (int)o->method);
+    if (method->check) ILLUME_TRY(method->check(context, o));
+    if (o->feature && !method->features) {
+        char names[256] = "";
+        for (int m = 0; m < ILLUME_METHOD_COUNT; m++)
+            if (method_definition_of((illume_method)m)->features)
+                snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", names[0] ? ", " : "",
+                         illume_method_name((illume_method)m));
+        return illume_fail(context, ILLUME_ERROR_INVALID_INPUT, "a feature map is explained by %s, not %s", names,
+                           method->name);
     }
-    if (o->method == ILLUME_OCCLUSION &&
-        (o->window[0] < 1 || o->window[1] < 1 || o->stride[0] < 1 || o->stride[1] < 1))
-        return illume_fail(context, ILLUME_ERROR_INVALID_INPUT, "occlusion window and stride must be positive");
-    if (o->feature && o->method != ILLUME_SALIENCY && o->method != ILLUME_GRADXINPUT &&
-        o->method != ILLUME_GUIDED_BACKPROP && o->method != ILLUME_DECONVNET)
-        return illume_fail(context, ILLUME_ERROR_INVALID_INPUT,
-                           "a feature map is explained by saliency, gradxinput, guided-backprop or deconvnet, not %s",
-                           illume_method_name(o->method));
     if (o->baseline == ILLUME_BASELINE_TENSOR && !o->baseline_tensor)
         return illume_fail(context, ILLUME_ERROR_INVALID_INPUT, "a baseline tensor was asked for but not given");
     /* Bounded so that the kernel's radius, 3 sigma, is an int and its taps stay countable. */
@@ -223,10 +191,10 @@ static illume_status find_logits(illume_explainer *e) {
         return illume_fail(e->context, ILLUME_ERROR_INVALID_INPUT,
                            "the score 'probability' needs a model whose first output '%s' is a Softmax's; this "
                            "model's outputs are explained as they are", g->output_names[0]);
-    if (e->options.score == ILLUME_SCORE_PROBABILITY && e->options.method == ILLUME_LRP)
+    if (e->options.score == ILLUME_SCORE_PROBABILITY && method_definition_of(e->options.method)->logit_only)
         return illume_fail(e->context, ILLUME_ERROR_INVALID_INPUT,
-                           "LRP explains the logit, the Softmax's input: its relevance is not defined for a "
-                           "probability");
+                           "%s explains the logit, the Softmax's input: it is not defined for a probability",
+                           method_definition_of(e->options.method)->name);
     if (!last || e->options.score != ILLUME_SCORE_LOGIT) return ILLUME_OK;
     e->logits = strdup(g->values[last->inputs[0]].name);
     return e->logits ? ILLUME_OK : illume_fail(e->context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
@@ -297,7 +265,7 @@ static illume_status describe_model(illume_explainer *e) {
     e->input_name = strdup(g->values[g->inputs[0]].name);
     e->output_name = strdup(g->output_names[0]);
     if (!e->input_name || !e->output_name) return illume_fail(e->context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
-    if ((uses_layer(e->options.method) || e->options.method == ILLUME_LRP) && e->options.layer) {
+    if ((uses_layer(e->options.method) || method_definition_of(e->options.method)->taps) && e->options.layer) {
         e->layer = strdup(e->options.layer);
         if (!e->layer) return illume_fail(e->context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
     } else if (uses_layer(e->options.method)) {
@@ -313,7 +281,7 @@ static illume_status describe_model(illume_explainer *e) {
         if (!e->layer) return illume_fail(e->context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
     }
     ILLUME_TRY(find_channel_axes(e));
-    e->backward = e->options.method != ILLUME_OCCLUSION;
+    e->backward = method_definition_of(e->options.method)->backward;
     ILLUME_TRY(find_logits(e));
     if (e->options.feature) {
         e->feature = strdup(e->options.feature);
@@ -348,7 +316,7 @@ static illume_status describe_model(illume_explainer *e) {
     }
     if (status == ILLUME_OK && e->layer) {
         status = illume_session_value(probe, e->layer, &e->layer_info);
-        int tap = e->options.method == ILLUME_LRP;
+        int tap = method_definition_of(e->options.method)->taps;
         if (status == ILLUME_OK && !tap && (e->layer_info.rank != 4 || e->layer_info.dims[0] != rows))
             status = illume_fail(e->context, ILLUME_ERROR_INVALID_INPUT,
                                  "layer '%s' must be a 4-D (N, C, H, W) or (N, H, W, C) value of one row per input",
@@ -490,7 +458,7 @@ void illume_explainer_free(illume_explainer *e) {
 illume_status illume_explainer_shape(const illume_explainer *e, int64_t rows, illume_tensor *shape) {
     memset(shape, 0, sizeof *shape);
     shape->dtype = ILLUME_FLOAT32;
-    if (e->layer && e->options.method == ILLUME_LRP) {
+    if (e->layer && method_definition_of(e->options.method)->taps) {
         /* The relevance at the tapped value, summed over channels on request. */
         shape->rank = e->layer_info.rank;
         memcpy(shape->dims, e->layer_info.dims, sizeof shape->dims);
@@ -498,7 +466,7 @@ illume_status illume_explainer_shape(const illume_explainer *e, int64_t rows, il
         if (e->options.sum_channels) shape->dims[1] = 1;
         return ILLUME_OK;
     }
-    if (e->layer && e->options.method != ILLUME_GUIDED_GRADCAM) {
+    if (e->layer && method_definition_of(e->options.method)->layer_only) {
         /* One map per row, at the layer's resolution or upsampled to the input's. */
         shape->rank = 4;
         shape->dims[0] = rows;
@@ -648,7 +616,8 @@ static illume_status feature_seed(illume_explainer *e, explain_slot *slot, illum
 
 /* Whether the backward goes back to the input (all but Grad-CAM and Grad-CAM++). */
 static int input_gradient(const illume_explainer *e) {
-    return !e->layer || e->options.method == ILLUME_GUIDED_GRADCAM;
+    const method_definition *definition = method_definition_of(e->options.method);
+    return !e->layer || (!definition->layer_only && !definition->taps);
 }
 
 /* Transfers on the explainer's backend finish before they return: the
@@ -964,14 +933,10 @@ illume_status illume_explain(illume_explainer *e, const illume_tensor *inputs, c
         chosen[r] = targets ? targets[r] : -1;
         row_report[r] = (illume_explain_row){chosen[r], NAN, NAN};
     }
-    static const explain_method methods[ILLUME_METHOD_COUNT] = {
-        explain_saliency, explain_gradxinput, explain_guided_backprop, explain_deconvnet,
-        explain_integrated_gradients, explain_smoothgrad, explain_smoothgrad, explain_smoothgrad,
-        explain_gradcam, explain_gradcam, explain_guided_gradcam, explain_occlusion, explain_lrp, explain_deeplift,
-        explain_deeplift};
     memset(&e->report, 0, sizeof e->report);
     double start = now_seconds();
-    illume_status status = methods[e->options.method](e, inputs->data, count, chosen, attributions->data, row_report);
+    illume_status status = method_definition_of(e->options.method)->run(e, inputs->data, count, chosen,
+                                                                        attributions->data, row_report);
     e->report.seconds = now_seconds() - start;
     if (report) *report = e->report;
     if (!rows) free(row_report);

@@ -192,6 +192,11 @@ illume_status explain_guided_gradcam(illume_explainer *e, const float *inputs, i
 illume_status explain_occlusion(illume_explainer *e, const float *inputs, int64_t count, const int64_t *targets,
                                 float *attributions, illume_explain_row *rows);
 
+/* The methods' option checks (the method table's `check`). */
+illume_status explain_check_integrated_gradients(illume_context *context, const illume_explain_options *options);
+illume_status explain_check_smoothgrad(illume_context *context, const illume_explain_options *options);
+illume_status explain_check_occlusion(illume_context *context, const illume_explain_options *options);
+
 /* The gradient of each input row under a rule, the plain machinery of the
  * gradient methods; scores (may be NULL) receive the output at the target. */
 illume_status explain_gradients(illume_explainer *e, illume_rule rule, const float *inputs, int64_t count,

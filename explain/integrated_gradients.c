@@ -68,6 +68,12 @@ static illume_status baseline_consume(void *closure, int64_t index, int64_t targ
     return ILLUME_OK;
 }
 
+illume_status explain_check_integrated_gradients(illume_context *context, const illume_explain_options *o) {
+    if (o->steps < 1 || o->steps > 100000 || (o->steps < 2 && o->quadrature != ILLUME_GAUSS_LEGENDRE))
+        return illume_fail(context, ILLUME_ERROR_INVALID_INPUT, "steps must be from 1 (2 for Riemann sums) to 100000");
+    return ILLUME_OK;
+}
+
 illume_status explain_integrated_gradients(illume_explainer *e, const float *inputs, int64_t count,
                                            const int64_t *targets, float *attributions, illume_explain_row *rows) {
     int steps = e->options.steps;

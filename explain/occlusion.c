@@ -74,6 +74,12 @@ static illume_status occlusion_consume(void *closure, int64_t index, int64_t tar
     return ILLUME_OK;
 }
 
+illume_status explain_check_occlusion(illume_context *context, const illume_explain_options *o) {
+    if (o->window[0] < 1 || o->window[1] < 1 || o->stride[0] < 1 || o->stride[1] < 1)
+        return illume_fail(context, ILLUME_ERROR_INVALID_INPUT, "occlusion window and stride must be positive");
+    return ILLUME_OK;
+}
+
 illume_status explain_occlusion(illume_explainer *e, const float *inputs, int64_t count, const int64_t *targets,
                                 float *attributions, illume_explain_row *rows) {
     const illume_tensor *row = &e->row;

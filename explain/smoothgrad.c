@@ -104,6 +104,20 @@ static illume_status integrated_samples(illume_explainer *e, noise_pass *p, int6
     return status;
 }
 
+illume_status explain_check_smoothgrad(illume_context *context, const illume_explain_options *o) {
+    if (o->samples < 1 || o->samples > 100000)
+        return illume_fail(context, ILLUME_ERROR_INVALID_INPUT, "samples must be from 1 to 100000");
+    if (!(o->noise >= 0.0f) || !(o->sigma >= 0.0f))
+        return illume_fail(context, ILLUME_ERROR_INVALID_INPUT, "the noise level must not be negative");
+    if (o->base != ILLUME_SALIENCY && o->base != ILLUME_GRADXINPUT && o->base != ILLUME_GUIDED_BACKPROP &&
+        o->base != ILLUME_INTEGRATED_GRADIENTS)
+        return illume_fail(context, ILLUME_ERROR_INVALID_INPUT,
+                           "the SmoothGrad family averages saliency, gradxinput, guided-backprop or ig, not %s",
+                           illume_method_name(o->base));
+    if (o->base == ILLUME_INTEGRATED_GRADIENTS) return explain_check_integrated_gradients(context, o);
+    return ILLUME_OK;
+}
+
 illume_status explain_smoothgrad(illume_explainer *e, const float *inputs, int64_t count, const int64_t *targets,
                                  float *attributions, illume_explain_row *rows) {
     const illume_explain_options *o = &e->options;

@@ -350,6 +350,20 @@ const char *illume_method_name(illume_method method);
  * deeplift, deeplift-revealcancel. */
 illume_status illume_method_from_name(const char *name, illume_method *method);
 
+/* What a method is, from the method table (explain/methods.c). */
+typedef struct illume_method_info {
+    const char *name;
+    const char *help;  /* one line */
+    int uses_layer;    /* explains at a layer (options.layer, or its default) */
+    int has_delta;     /* its rows report a delta */
+    int uses_baseline; /* takes options.baseline */
+    int features;      /* can explain a feature map (options.feature) */
+    int nonnegative;   /* its maps are never negative under these options */
+} illume_method_info;
+/* options (NULL: the defaults) decide what depends on them, nonnegative. */
+illume_status illume_method_describe(illume_method method, const illume_explain_options *options,
+                                     illume_method_info *info);
+
 typedef struct illume_explainer illume_explainer;
 
 /* What an explanation reports per input row: the target explained (the top
