@@ -136,6 +136,11 @@ typedef struct explain_inputs {
 
 illume_status explain_input_source(void *closure, int64_t index, float *row, int64_t *target);
 
+/* A session of `batch` rows for the explainer's method (explain/explainer.c). */
+illume_status explain_make_session(illume_explainer *e, int64_t batch, illume_session **session);
+/* Frees the pipeline's slots and seeds (explain/pipeline.c). */
+void explain_free_slots(illume_explainer *e);
+
 /* Runs count rows through the session; its device work has finished when it returns. */
 illume_status explainer_run(illume_explainer *explainer, const explain_pass *pass, int64_t count);
 

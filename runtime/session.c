@@ -51,6 +51,19 @@ int session_find_value(const illume_session *session, const char *name) {
     return name ? find_value(session->graph, name) : -1;
 }
 
+illume_status session_place_of(const illume_session *session, const char *name, session_place *place) {
+    const graph *g = session->graph;
+    int v = name ? find_value(g, name) : (g->input_count > 0 ? g->inputs[0] : -1);
+    if (v < 0)
+        return illume_fail(session->context, ILLUME_ERROR_INVALID_INPUT, "the model has no value named '%s'",
+                           name ? name : "(input 0)");
+    *place = (session_place){.data = session->pointers[v], .gradient = session->gradients ? session->gradients[v] : NULL,
+                             .channels_last = g->values[v].channels_last};
+    return ILLUME_OK;
+}
+
+backend *session_backend(const illume_session *session) { return session->backend; }
+
 /* Marks the values a backward pass starts from, goes to or keeps, so that no
  * pass fuses them away. */
 static illume_status pin_values(illume_context *context, graph *g, const illume_session_options *options) {

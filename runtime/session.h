@@ -83,4 +83,17 @@ illume_status session_queue_backward(illume_session *session, illume_rule rule, 
 /* The index of the value named name in the session's graph, or -1. */
 int session_find_value(const illume_session *session, const char *name);
 
+/* Where a value of the session lives on its device: its data, its gradient
+ * (NULL where no gradient flows, or before a backward pass is planned), and
+ * whether the layout pass stores it channels last. */
+typedef struct session_place {
+    float *data;
+    float *gradient;
+    int channels_last;
+} session_place;
+/* The value named name, or graph input 0 for NULL; fails for a name the
+ * graph does not have. */
+illume_status session_place_of(const illume_session *session, const char *name, session_place *place);
+backend *session_backend(const illume_session *session);
+
 #endif
