@@ -22,18 +22,21 @@ errors are relative: max |actual - reference| / max |reference|.
                    two correct float32 engines give different gradients in
                    that unit's receptive field, and in a deep network with
                    random weights such flips happen in every input (in
-                   Keras's ResNet50, about 20 of the 9 million ReLU inputs of
+                   Keras's ResNet50, about 25 of the 9 million ReLU inputs of
                    a row change sign between TensorFlow's float32 and
                    float64, most in the last blocks, whose receptive fields
-                   cover the image; its float32 saliency is 3e-2 from its
-                   float64 one). So where
-                   neither is within 1e-3, illume's error against float64
-                   may be up to FLOAT32_NOISE (3) times the framework's own
-                   float32 error against float64: illume's float32 must be
-                   as close to the exact gradient as the framework's is.
-                   A wrong gradient (a layout, a rule, a fold) is off by
-                   far more; the models without flips (the small ones,
-                   EfficientNetB0's smooth activations) hold 1e-3.
+                   cover the image: its float32 saliency is 4e-2 from its
+                   float64 one). So where neither is within 1e-3, illume's
+                   float32 must be as close to the exact gradient as the
+                   framework's float32 is: its L2 error against float64
+                   (||a - r|| / ||r||) at most FLOAT32_NOISE (3) times the
+                   framework's float32 one. L2 rather than the largest
+                   difference, which one flip in an early layer decides; the
+                   two engines' L2 errors measure 0.8 to 1.1 times each
+                   other on ResNet50 and MobileNetV2. A wrong gradient (a
+                   layout, a rule, a fold) is off by far more, and the models
+                   without flips (the small ones, EfficientNetB0's smooth
+                   activations) hold 1e-3.
     probability    where the model ends in a Softmax, saliency with `--score
                    probability` against the gradient of the target's
                    probability: 1e-3, float32 or float64 as above.
@@ -90,6 +93,12 @@ def relative_error(actual, reference):
     return error / scale if scale > 0 else error
 
 
+def l2_error(actual, reference):
+    """||actual - reference|| / ||reference||, over all elements."""
+    difference = actual.astype(np.float64) - reference.astype(np.float64)
+    return np.linalg.norm(difference) / np.linalg.norm(reference.astype(np.float64))
+
+
 class Checker:
     """Runs illume for one model and records which checks failed."""
 
@@ -108,8 +117,8 @@ class Checker:
 
     def compare(self, check, actual, references, tolerance):
         """Passes when actual is within tolerance of any of references ({label: array}). Where they are a
-        framework's float32 and float64 gradients, also when actual is no further from the float64 one than
-        FLOAT32_NOISE times the framework's own float32 gradient is."""
+        framework's float32 and float64 gradients, also when actual's L2 error against the float64 one is at
+        most FLOAT32_NOISE times the framework's own float32 gradient's (see the module's docstring)."""
         shape = next(iter(references.values())).shape
         if actual.shape != shape:
             self.report(False, check, f"shape {actual.shape}, expected {shape}")
@@ -117,12 +126,14 @@ class Checker:
         errors = {label: relative_error(actual, reference) for label, reference in references.items()}
         text = ", ".join(f"error {error:.2e} against {label}" for label, error in errors.items())
         passed = min(errors.values()) <= tolerance
-        text += f" (tolerance {tolerance:g}"
+        text += f" (tolerance {tolerance:g})"
         if not passed and set(references) == {"float32", "float64"}:
-            noise = relative_error(references["float32"], references["float64"])
-            passed = errors["float64"] <= FLOAT32_NOISE * noise
-            text += f"; the framework's float32 is {noise:.2e} from its float64, {FLOAT32_NOISE:g}x that passes"
-        self.report(passed, check, text + ")")
+            exact = references["float64"]
+            ours, theirs = l2_error(actual, exact), l2_error(references["float32"], exact)
+            passed = ours <= FLOAT32_NOISE * theirs
+            text += (f"; L2 error against float64 {ours:.2e}, the framework's float32 {theirs:.2e}: "
+                     f"up to {FLOAT32_NOISE:g}x that passes")
+        self.report(passed, check, text)
 
     def run_illume(self, check, arguments):
         """Runs illume with arguments; reports a failure and returns None where it exits with an error."""
