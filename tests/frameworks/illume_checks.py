@@ -170,15 +170,17 @@ def check_run(checker, model, inputs_path, outputs):
         checker.compare("run", np.load(path), {"ONNX Runtime": outputs}, OUTPUT_TOLERANCE)
 
 
-def check_methods(checker, check, model, inputs_path, targets, references, options=(), logits=None):
+def check_methods(checker, check, model, inputs_path, targets, references, options=(), logits=None,
+                  tolerance=GRADIENT_TOLERANCE):
     """Explains with every method of references ({method: {label: array}}, see Checker.compare) in one illume
-    call and compares each method's attributions with its references; with logits, also each row's score."""
+    call and compares each method's attributions with its references within tolerance; with logits, also
+    each row's reported score (within OUTPUT_TOLERANCE)."""
     explained = checker.explain(check, model, inputs_path, list(references), targets, options)
     if explained is None:
         return
     maps, rows, _ = explained
     for method, method_references in references.items():
-        checker.compare(f"{check} {method}", maps[method], method_references, GRADIENT_TOLERANCE)
+        checker.compare(f"{check} {method}", maps[method], method_references, tolerance)
     if logits is not None:
         method = next(iter(references))
         scores = np.array([row["methods"][method]["score"] for row in rows])
@@ -280,7 +282,8 @@ def merge_into_conv(model):
 
 
 def lrp_rules(stdout):
-    """(node, op, rule) of each line of --print-rules."""
+    """(node, op, rule) of each line of --print-rules (node names without spaces, as tf2onnx and jax2onnx
+    write them)."""
     rules = []
     for line in stdout.splitlines():
         match = re.match(r"\s*\d+\s+(\S+)\s+(\S+)\s+(.+?)\s*$", line)
