@@ -383,6 +383,16 @@ static illume_status write_heatmaps(explain_run *run, const illume_tensor *input
     int64_t height = x->rank >= 3 ? x->dims[x->rank - 2 - layout_last] : 1;
     int64_t width = x->rank >= 2 ? x->dims[x->rank - 1 - layout_last] : (x->rank == 1 ? x->dims[0] : 1);
     int64_t row_size = (int64_t)(illume_tensor_bytes(x) / sizeof(float)) / x->dims[0];
+    /* A picture of no pixels has no scale to draw it at (a model that takes images of any size takes empty ones). */
+    int empty = height < 1 || width < 1;
+    for (int m = 0; m < request->method_count; m++) {
+        const illume_tensor *a = &results->attributions[m];
+        empty |= (a->rank >= 3 && a->dims[a->rank - 2] < 1) || (a->rank >= 2 && a->dims[a->rank - 1] < 1);
+    }
+    if (empty)
+        return fail(run, ILLUME_ERROR_INVALID_INPUT,
+                    "no heatmap of an input or a map without pixels (input %lld x %lld)", (long long)height,
+                    (long long)width);
     unsigned char *image = malloc((size_t)(height * width * 3));
     if (!image) return fail(run, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
     illume_status status = ILLUME_OK;

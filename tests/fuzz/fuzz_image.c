@@ -65,7 +65,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         expected[2] = expected_width;
         expected[3] = channels;
     }
-    fuzz_require(tensor.dtype == ILLUME_FLOAT32 && tensor.rank == 4 && memcmp(tensor.dims, expected, sizeof expected) == 0,
+    fuzz_require(tensor.dtype == ILLUME_FLOAT32 && tensor.rank == 4 &&
+                     memcmp(tensor.dims, expected, sizeof expected) == 0,
                  "fuzz_image", "the tensor has another shape than the model's input", NULL);
     const float *values = tensor.data;
     for (int64_t i = 0; i < channels * expected_height * expected_width; i++)

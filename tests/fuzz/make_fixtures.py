@@ -2,9 +2,9 @@
 as tests/fuzz/fixtures/): a tiny CNN on 3x8x8 images with a node of every
 LRP rule key (convolutions, BatchNormalization, Relu, max and average
 pooling, a residual Add, a dense layer) ending in Softmax; a model that runs
-only batches of 2 (folded into one axis, so not rebound); an input of one
-row and one of none; a PNG and a JPEG; class labels and an LRP rule map as
-JSON. Usage: make_fixtures.py OUT_DIR. Seeded: every run writes the same
+only batches of 2 (folded into one axis, so not rebound); a model of images
+of any size; an input of one row, one of no rows and one of no pixels; a
+PNG and a JPEG; class labels and an LRP rule map as JSON. Usage: make_fixtures.py OUT_DIR. Seeded: every run writes the same
 bytes.
 """
 import io
@@ -62,6 +62,20 @@ def fixed_batch(rng):
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="make_fixtures")
 
 
+def any_size():
+    nodes = [
+        helper.make_node("Relu", ["input"], ["positive"], name="relu"),
+        helper.make_node("GlobalAveragePool", ["positive"], ["pooled"], name="pool"),
+        helper.make_node("Flatten", ["pooled"], ["flat"], name="flatten"),
+        helper.make_node("Gemm", ["flat", "w"], ["logits"], name="dense", transB=1),
+    ]
+    graph = helper.make_graph(
+        nodes, "any_size", [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 3, "height", "width"])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", 2])],
+        [numpy_helper.from_array(np.array([[1, 0, -1], [0, 1, 1]], np.float32), "w")])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="make_fixtures")
+
+
 def image_bytes(pixels, form):
     buffer = io.BytesIO()
     Image.fromarray(pixels).save(buffer, format=form, **({"quality": 75} if form == "JPEG" else {}))
@@ -86,6 +100,9 @@ def main():
         file.write("circle\nsquare\ntriangle\n")
     with open(os.path.join(out, "rules.json"), "w") as file:
         file.write('{"first": "zbox:-3,3", "conv": "gamma:0.5", "node:dense": "epsilon:0.01", "index:1-1": "pass"}\n')
+    with open(os.path.join(out, "any_size.onnx"), "wb") as file:
+        file.write(any_size().SerializeToString())
+    np.save(os.path.join(out, "no_pixels.npy"), np.ones((1, 3, 0, 8), np.float32))
 
 
 if __name__ == "__main__":

@@ -104,6 +104,7 @@ def command_line_seeds(out):
         "run_size": ["run", "model.onnx", "image.png", "--size", "8,8", "--mean", "0.5", "--std", "0.25"],
         "run_fixed_batch": ["run", "fixed.onnx", "input.npy", "-o", "out.npy"],
         "run_no_rows": ["run", "fixed.onnx", "empty.npy", "--top", "1"],
+        "run_any_size": ["run", "any_size.onnx", "no_pixels.npy"],
         "bench": ["bench", "model.onnx", "--batch", "2", "--iterations", "1", "--warmup", "0", "--json"],
         "bench_method": ["bench", "model.onnx", "-m", "ig", "--steps", "2", "--iterations", "1", "--profile"],
         "explain": ["explain", "model.onnx", "image.png", "-m", "saliency,gradcam", "-o", "out.npy",

@@ -99,7 +99,14 @@ int main(int argc, char **argv) {
     cap_memory();
     int total = 0;
     for (int a = 1; a < argc; a++) {
-        int count = replay(argv[a]);
+        /* Absolute: the command-line target runs its commands in a folder of its own. */
+        char *path = realpath(argv[a], NULL);
+        if (!path) {
+            fprintf(stderr, "replay_regressions: %s does not exist\n", argv[a]);
+            return 1;
+        }
+        int count = replay(path);
+        free(path);
         if (count < 0) return 1;
         printf("%s: %d inputs replayed\n", argv[a], count);
         total += count;

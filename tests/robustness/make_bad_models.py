@@ -193,6 +193,13 @@ def structure_models(out):
         [float_input("a", [1, 4])]))
     save(out, "dangling_input.onnx", model_of([helper.make_node("Add", ["x", "ghost"], ["y"], name="add")], [x], [y]))
     save(out, "missing_output.onnx", model_of([relu(["x"], ["y"], "relu")], [x], [float_input("nowhere", [1, 4])]))
+    # Valid: images of any size, so also of none.
+    save(out, "any_size.onnx", model_of(
+        [relu(["x"], ["r"], "relu"), helper.make_node("GlobalAveragePool", ["r"], ["g"], name="pool"),
+         helper.make_node("Flatten", ["g"], ["f"], name="flatten"),
+         helper.make_node("Gemm", ["f", "w"], ["y"], name="dense", transB=1)],
+        [float_input("x", ["batch", 3, "height", "width"])], [float_input("y", ["batch", 2])],
+        [numpy_helper.from_array(np.ones((2, 3), np.float32), "w")]))
     # Valid: a batch of 2 folded into one axis and back, which cannot be rebound to another batch.
     save(out, "fixed_batch_folded.onnx", model_of(
         [helper.make_node("Reshape", ["x", "flat"], ["f"], name="fold"),
@@ -348,6 +355,7 @@ def npy_files(out):
     np.save(os.path.join(out, "image_1x1x2x2.npy"), np.ones((1, 1, 2, 2), np.float32))
     np.save(os.path.join(out, "image_1x4x2x2.npy"), np.ones((1, 4, 2, 2), np.float32))
     np.save(os.path.join(out, "no_rows.npy"), np.ones((0, 4), np.float32))
+    np.save(os.path.join(out, "no_pixels.npy"), np.ones((1, 3, 0, 8), np.float32))
 
 
 def png_chunk(kind, body):
