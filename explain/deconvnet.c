@@ -5,5 +5,5 @@
 
 illume_status explain_deconvnet(illume_explainer *e, const float *inputs, int64_t count, const int64_t *targets,
                                 float *attributions, illume_explain_row *rows) {
-    return explain_gradients(e, ILLUME_RULE_DECONV, inputs, count, targets, attributions, rows);
+    return explain_gradients(e, PASS_DECONV, inputs, count, targets, attributions, rows);
 }

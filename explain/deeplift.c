@@ -2,13 +2,14 @@
  * DeepLift: each input and its baseline run through the model in one batch
  * (inputs first, baselines after), the backward multiplies at every
  * nonlinearity by (y - y_ref) / (x - x_ref) and routes max pooling by
- * Captum's rule (runtime/deeplift.c), and the attribution is (x - b) times
+ * Captum's rule (explain/deeplift_backward.c), and the attribution is (x - b) times
  * the multiplier at the input. Each row reports the summation-to-delta
  * sum(attribution) - (f(x) - f(b)), as integrated gradients does. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "baseline.h"
+#include "deeplift_backward.h"
 
 typedef struct pair_pass {
     const float *inputs, *baselines;
@@ -61,9 +62,7 @@ illume_status explain_deeplift(illume_explainer *e, const float *inputs, int64_t
     for (int64_t first = 0; status == ILLUME_OK && first < count; first += e->batch / 2) {
         int64_t pairs = count - first < e->batch / 2 ? count - first : e->batch / 2;
         pair_pass p = {inputs, baselines, size, first, pairs, chosen, attributions, scores};
-        illume_rule rule =
-            e->options.method == ILLUME_DEEPLIFT_REVEAL_CANCEL ? ILLUME_RULE_DEEPLIFT_REVEAL_CANCEL : ILLUME_RULE_DEEPLIFT;
-        explain_pass pass = {.backward = 1, .rule = rule, .closure = &p, .source = pair_source,
+        explain_pass pass = {.backward = 1, .rule = PASS_METHOD, .closure = &p, .source = pair_source,
                              .consume = pair_consume};
         status = explainer_run(e, &pass, 2 * pairs);
     }
@@ -73,4 +72,14 @@ done:
     free(baselines);
     free(scores);
     return status;
+}
+
+illume_status explain_deeplift_rescale(illume_explainer *e, illume_session *session) {
+    (void)e;
+    return deeplift_install(session, 0);
+}
+
+illume_status explain_deeplift_reveal_cancel(illume_explainer *e, illume_session *session) {
+    (void)e;
+    return deeplift_install(session, 1);
 }

@@ -100,11 +100,11 @@ illume_status explain_make_session(illume_explainer *e, int64_t batch, illume_se
     /* Grad-CAM needs the gradient at the layer only; guided Grad-CAM also at the input. */
     const method_definition *definition = method_definition_of(e->options.method);
     if (e->backward && e->layer && (definition->layer_only || definition->taps)) options.backward_to = e->layer;
-    options.relevance = definition->relevance;
+
     illume_tensor shape = e->row;
     shape.dims[0] = batch;
     shape.data = NULL;
-    ILLUME_TRY(illume_session_create(e->context, e->model, &options, 1, &shape, session));
+    ILLUME_TRY(session_create_with_rule(e->context, e->model, &options, definition->rule, 1, &shape, session));
     if (!definition->prepare_session) return ILLUME_OK;
     illume_status status = definition->prepare_session(e, *session);
     if (status != ILLUME_OK) {

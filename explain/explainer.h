@@ -99,10 +99,15 @@ typedef struct explain_device {
     int layer_channels_last; /* both stored (N, H, W, C) */
 } explain_device;
 
+/* What a pass's backward runs: the gradient under a Relu rule (as
+ * illume_rule's), or the backward rule the method's sessions were made
+ * with (LRP's relevance, DeepLIFT's multipliers: explain/methods.c). */
+typedef enum pass_rule { PASS_GRADIENT, PASS_GUIDED, PASS_DECONV, PASS_METHOD } pass_rule;
+
 /* One stream of rows through the session. */
 typedef struct explain_pass {
     int backward;      /* run the backward pass too */
-    illume_rule rule;
+    pass_rule rule;
     void *closure;
     /* Writes row `index` into row, and its target into *target (-1: the top
      * entry of the row's own output). */
@@ -171,12 +176,13 @@ illume_status explain_deeplift(illume_explainer *e, const float *inputs, int64_t
                                float *attributions, illume_explain_row *rows);
 illume_status explain_lrp(illume_explainer *e, const float *inputs, int64_t count, const int64_t *targets,
                           float *attributions, illume_explain_row *rows);
-/* LRP: sets every node's rule on a session made with options.relevance
+/* LRP: sets every node's rule on a session made with lrp_backward_rule
  * (explain/lrp_rules.c), and lists them the first time. */
 illume_status explain_lrp_rules(illume_explainer *e, illume_session *session);
 void explain_free_rules(illume_explainer *e);
-/* Sets the gradient rule on every node (the LRP state other methods borrow). */
-illume_status explain_no_rules(illume_explainer *e, illume_session *session);
+/* DeepLIFT: the state of the rescale or RevealCancel rule on a session made with deeplift_backward_rule. */
+illume_status explain_deeplift_rescale(illume_explainer *e, illume_session *session);
+illume_status explain_deeplift_reveal_cancel(illume_explainer *e, illume_session *session);
 
 illume_status explain_saliency(illume_explainer *e, const float *inputs, int64_t count, const int64_t *targets,
                                float *attributions, illume_explain_row *rows);
@@ -204,7 +210,7 @@ illume_status explain_check_occlusion(illume_context *context, const illume_expl
 
 /* The gradient of each input row under a rule, the plain machinery of the
  * gradient methods; scores (may be NULL) receive the output at the target. */
-illume_status explain_gradients(illume_explainer *e, illume_rule rule, const float *inputs, int64_t count,
+illume_status explain_gradients(illume_explainer *e, pass_rule rule, const float *inputs, int64_t count,
                                 const int64_t *targets, float *gradients, illume_explain_row *rows);
 
 #endif

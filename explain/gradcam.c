@@ -45,7 +45,7 @@ illume_status explain_gradcam(illume_explainer *e, const float *inputs, int64_t 
                               float *attributions, illume_explain_row *rows) {
     cam_pass p = {{inputs, e->row_elements, targets}, e, attributions, {0}, rows};
     illume_status status = cam_batch_create(e, e->options.method, &p.batch);
-    explain_pass pass = {.backward = 1, .rule = ILLUME_RULE_GRADIENT, .closure = &p,
+    explain_pass pass = {.backward = 1, .rule = PASS_GRADIENT, .closure = &p,
                          .source = explain_input_source, .gather = cam_batch_gather, .consume = cam_consume};
     if (status == ILLUME_OK) status = explainer_run(e, &pass, count);
     cam_batch_free(&p.batch);

@@ -23,7 +23,7 @@ static illume_status consume(void *closure, int64_t index, int64_t target, const
     return ILLUME_OK;
 }
 
-illume_status explain_gradients(illume_explainer *e, illume_rule rule, const float *inputs, int64_t count,
+illume_status explain_gradients(illume_explainer *e, pass_rule rule, const float *inputs, int64_t count,
                                 const int64_t *targets, float *gradients, illume_explain_row *rows) {
     gradient_pass p = {{inputs, e->row_elements, targets}, gradients, rows};
     explain_pass pass = {.backward = 1, .rule = rule, .closure = &p, .source = explain_input_source,

@@ -5,5 +5,5 @@
 
 illume_status explain_guided_backprop(illume_explainer *e, const float *inputs, int64_t count, const int64_t *targets,
                                       float *attributions, illume_explain_row *rows) {
-    return explain_gradients(e, ILLUME_RULE_GUIDED, inputs, count, targets, attributions, rows);
+    return explain_gradients(e, PASS_GUIDED, inputs, count, targets, attributions, rows);
 }

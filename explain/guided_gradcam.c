@@ -68,11 +68,11 @@ illume_status explain_guided_gradcam(illume_explainer *e, const float *inputs, i
     if (status == ILLUME_OK) status = cam_batch_create(e, ILLUME_GRADCAM, &p.batch);
     if (status == ILLUME_OK) {
         memcpy(chosen, targets, sizeof(int64_t) * (size_t)count);
-        explain_pass maps_pass = {.backward = 1, .rule = ILLUME_RULE_GRADIENT, .closure = &p,
+        explain_pass maps_pass = {.backward = 1, .rule = PASS_GRADIENT, .closure = &p,
                                   .source = explain_input_source, .gather = map_gather, .consume = map_consume};
         status = explainer_run(e, &maps_pass, count);
         for (int64_t r = 0; r < count; r++) chosen[r] = rows[r].target;
-        explain_pass guided = {.backward = 1, .rule = ILLUME_RULE_GUIDED, .closure = &p,
+        explain_pass guided = {.backward = 1, .rule = PASS_GUIDED, .closure = &p,
                                .source = explain_input_source, .consume = guided_consume};
         if (status == ILLUME_OK) status = explainer_run(e, &guided, count);
     }

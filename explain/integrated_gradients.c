@@ -102,7 +102,7 @@ illume_status explain_integrated_gradients(illume_explainer *e, const float *inp
     if (status == ILLUME_OK) status = explain_device_rows(e, attributions, count * size, &p.differences);
     if (status == ILLUME_OK) status = explain_device_rows(e, NULL, count * size, &p.sums);
     if (status == ILLUME_OK) {
-        explain_pass pass = {.backward = 1, .rule = ILLUME_RULE_GRADIENT, .closure = &p, .build = path_build,
+        explain_pass pass = {.backward = 1, .rule = PASS_GRADIENT, .closure = &p, .build = path_build,
                              .gather = path_gather};
         status = explainer_run(e, &pass, count * steps);
     }

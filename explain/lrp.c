@@ -1,7 +1,7 @@
 /* Layer-wise relevance propagation (Bach et al. 2015; Montavon et al. 2019),
  * with Zennit's rules and composites: relevance starts as the target's
  * output, flows back through every node by its rule (explain/lrp_rules.c
- * chooses them, runtime/lrp.c applies them), and arrives at the input as
+ * chooses them, explain/lrp_backward.c applies them), and arrives at the input as
  * the attribution, or is read at a tapped value on the way. Each row's
  * delta is the conservation gap: the relevance summed, minus the target's
  * output. */
@@ -43,11 +43,11 @@ illume_status explain_lrp(illume_explainer *e, const float *inputs, int64_t coun
     if (e->layer) {
         size = e->layer_elements / (e->options.sum_channels ? e->layer_info.dims[1] : 1);
         tap_pass p = {{inputs, e->row_elements, targets}, e, attributions, size, rows};
-        explain_pass pass = {.backward = 1, .rule = ILLUME_RULE_RELEVANCE, .closure = &p,
+        explain_pass pass = {.backward = 1, .rule = PASS_METHOD, .closure = &p,
                              .source = explain_input_source, .consume = tap_consume};
         ILLUME_TRY(explainer_run(e, &pass, count));
     } else {
-        ILLUME_TRY(explain_gradients(e, ILLUME_RULE_RELEVANCE, inputs, count, targets, attributions, rows));
+        ILLUME_TRY(explain_gradients(e, PASS_METHOD, inputs, count, targets, attributions, rows));
     }
     for (int64_t r = 0; r < count; r++) {
         double sum = 0.0;

@@ -10,7 +10,8 @@
 #include <string.h>
 
 #include "explainer.h"
-#include "lrp.h"
+#include "lrp_backward.h"
+#include "weight_variants.h"
 #include "session.h"
 
 typedef struct composite {
@@ -215,7 +216,7 @@ typedef enum map_key { KEY_KIND, KEY_FIRST, KEY_INDEX, KEY_NODE, KEY_CLASSES } m
 
 static int first_linear(const graph *g, int conv_only) {
     for (int n = 0; n < g->node_count; n++)
-        if (lrp_is_linear(g, &g->nodes[n]) && (!conv_only || is_conv(&g->nodes[n]))) return n;
+        if (linear_with_weights(g, &g->nodes[n]) && (!conv_only || is_conv(&g->nodes[n]))) return n;
     return -1;
 }
 
@@ -224,8 +225,8 @@ static int matches(const graph *g, int n, map_key class, const char *key, int64_
     const graph_node *node = &g->nodes[n];
     switch (class) {
     case KEY_KIND:
-        if (!strcmp(key, "conv")) return lrp_is_linear(g, node) && is_conv(node);
-        if (!strcmp(key, "dense")) return lrp_is_linear(g, node) && !is_conv(node);
+        if (!strcmp(key, "conv")) return linear_with_weights(g, node) && is_conv(node);
+        if (!strcmp(key, "dense")) return linear_with_weights(g, node) && !is_conv(node);
         if (!strcmp(key, "add")) return !strcmp(op_name(node), "Add") || !strcmp(op_name(node), "Sum");
         if (!strcmp(key, "avgpool")) return is_average(node);
         if (!strcmp(key, "maxpool")) return !strcmp(op_name(node), "MaxPool") || !strcmp(op_name(node), "GlobalMaxPool");
@@ -342,7 +343,7 @@ static illume_status assign(illume_context *context, const illume_explain_option
     for (int n = 0; n < g->node_count; n++) {
         const graph_node *node = &g->nodes[n];
         rules[n] = base_rule(g, node, o->stabilizer);
-        if (lrp_is_linear(g, node)) rules[n] = is_conv(node) ? conv : dense;
+        if (linear_with_weights(g, node)) rules[n] = is_conv(node) ? conv : dense;
         if (n == first_node) rules[n] = first;
     }
     if (o->rules && *o->rules) ILLUME_TRY(apply_map(context, o, g, first_node, rules));
@@ -388,16 +389,8 @@ illume_status explain_lrp_rules(illume_explainer *e, illume_session *session) {
     lrp_rule *rules = calloc((size_t)g->node_count + 1, sizeof(lrp_rule));
     if (!rules) return illume_fail(e->context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
     illume_status status = assign(e->context, &e->options, g, rules);
-    if (status == ILLUME_OK) status = session_set_lrp_rules(session, rules);
+    if (status == ILLUME_OK) status = lrp_install(session, rules);
     if (status == ILLUME_OK && !e->rule_entries) status = list_rules(e, g, rules);
-    free(rules);
-    return status;
-}
-
-illume_status explain_no_rules(illume_explainer *e, illume_session *session) {
-    lrp_rule *rules = calloc((size_t)session->graph->node_count + 1, sizeof(lrp_rule));
-    if (!rules) return illume_fail(e->context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
-    illume_status status = session_set_lrp_rules(session, rules);
     free(rules);
     return status;
 }

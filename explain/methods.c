@@ -1,6 +1,9 @@
 /* The method table: one row per illume_method, in the enum's order. */
 #include "methods.h"
 
+#include "deeplift_backward.h"
+#include "lrp_backward.h"
+
 #include <string.h>
 
 static int always(const illume_explain_options *options) {
@@ -43,16 +46,15 @@ static const method_definition methods[ILLUME_METHOD_COUNT] = {
                                .uses_layer = 1, .help = "guided backpropagation times the upsampled Grad-CAM map"},
     [ILLUME_OCCLUSION] = {.name = "occlusion", .run = explain_occlusion, .check = explain_check_occlusion,
                           .help = "the drop of the target under a sliding window (--window, --stride, --fill)"},
-    [ILLUME_LRP] = {.name = "lrp", .run = explain_lrp, .backward = 1, .relevance = 1, .has_delta = 1, .taps = 1,
-                    .logit_only = 1, .prepare_session = explain_lrp_rules,
+    [ILLUME_LRP] = {.name = "lrp", .run = explain_lrp, .backward = 1, .rule = &lrp_backward_rule, .seed_output = 1,
+                    .has_delta = 1, .taps = 1, .logit_only = 1, .prepare_session = explain_lrp_rules,
                     .help = "layer-wise relevance propagation (--composite, --rules)"},
-    [ILLUME_DEEPLIFT] = {.name = "deeplift", .run = explain_deeplift, .backward = 1, .relevance = 1,
-                         .paired_rows = 1, .uses_baseline = 1, .has_delta = 1,
+    [ILLUME_DEEPLIFT] = {.name = "deeplift", .run = explain_deeplift, .backward = 1, .rule = &deeplift_backward_rule,
+                         .prepare_session = explain_deeplift_rescale, .paired_rows = 1, .uses_baseline = 1, .has_delta = 1,
                          .help = "DeepLIFT's rescale rule against a baseline"},
-    /* RevealCancel keeps its weight variants in the LRP state: any rules make it. */
     [ILLUME_DEEPLIFT_REVEAL_CANCEL] = {.name = "deeplift-revealcancel", .run = explain_deeplift, .backward = 1,
-                                       .relevance = 1, .paired_rows = 1, .uses_baseline = 1, .has_delta = 1,
-                                       .prepare_session = explain_no_rules,
+                                       .rule = &deeplift_backward_rule, .paired_rows = 1, .uses_baseline = 1,
+                                       .has_delta = 1, .prepare_session = explain_deeplift_reveal_cancel,
                                        .help = "DeepLIFT with RevealCancel after linear layers"},
 };
 

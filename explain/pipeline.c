@@ -108,10 +108,16 @@ static illume_status read_batch(illume_explainer *e, const char *name, int gradi
     return illume_session_read(e->session, name, gradient, &tensor);
 }
 
+/* Queues a batch's backward under the pass's rule. */
+static illume_status queue_backward(illume_explainer *e, pass_rule rule, const illume_tensor *seed) {
+    if (rule == PASS_METHOD) return session_queue_rule_backward(e->session, seed);
+    return session_queue_backward(e->session, (illume_rule)rule, seed);
+}
+
 /* Starts the backward at the feature map: its activation in the chosen
  * channel, zero in the others (and in padded rows). The row's target becomes
  * the channel, and its output the channels' summed activations. */
-static illume_status feature_seed(illume_explainer *e, explain_slot *slot, illume_rule rule) {
+static illume_status feature_seed(illume_explainer *e, explain_slot *slot, pass_rule rule) {
     illume_value_info info;
     ILLUME_TRY(illume_session_value(e->session, e->feature, &info));
     illume_tensor seed = {.dtype = ILLUME_FLOAT32, .rank = info.rank, .data = e->feature_seed};
@@ -131,7 +137,7 @@ static illume_status feature_seed(illume_explainer *e, explain_slot *slot, illum
         }
         if (r < rows) slot->targets[r] = e->options.feature_channel;
     }
-    return session_queue_backward(e->session, rule, &seed);
+    return queue_backward(e, rule, &seed);
 }
 
 /* Whether the backward goes back to the input (all but Grad-CAM and Grad-CAM++). */
@@ -258,13 +264,15 @@ static illume_status start_backward(illume_explainer *e, const explain_pass *pas
     memset(e->seed, 0, sizeof(float) * (size_t)(e->rows * e->output_elements));
     for (int64_t r = 0; r < slot->rows; r++) {
         int64_t at = r * e->output_elements + slot->targets[r];
-        e->seed[at] = pass->rule == ILLUME_RULE_RELEVANCE ? slot->outputs[at] : 1.0f;
+        e->seed[at] = pass->rule == PASS_METHOD && method_definition_of(e->options.method)->seed_output
+                          ? slot->outputs[at]
+                          : 1.0f;
     }
     illume_value_info output;
     illume_session_output(e->session, 0, &output);
     illume_tensor seed = {.dtype = ILLUME_FLOAT32, .rank = output.rank, .data = e->seed};
     memcpy(seed.dims, output.dims, sizeof seed.dims);
-    return session_queue_backward(e->session, pass->rule, &seed);
+    return queue_backward(e, pass->rule, &seed);
 }
 
 /* Whether consume gets the input's gradient on the host, and the layer's. */

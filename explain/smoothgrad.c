@@ -150,7 +150,7 @@ illume_status explain_smoothgrad(illume_explainer *e, const float *inputs, int64
         if (status == ILLUME_OK) status = explain_device_rows(e, NULL, count * size, &p.device_sums);
         if (status == ILLUME_OK) status = explain_device_rows(e, NULL, count * size, &p.device_squares);
         if (status == ILLUME_OK) status = explain_device_rows(e, NULL, 2 * size, &p.scratch);
-        illume_rule rule = o->base == ILLUME_GUIDED_BACKPROP ? ILLUME_RULE_GUIDED : ILLUME_RULE_GRADIENT;
+        pass_rule rule = o->base == ILLUME_GUIDED_BACKPROP ? PASS_GUIDED : PASS_GRADIENT;
         explain_pass pass = {.backward = 1, .rule = rule, .closure = &p, .build = noise_build,
                              .gather = noise_gather};
         if (status == ILLUME_OK) status = explainer_run(e, &pass, count * o->samples);

@@ -174,7 +174,6 @@ typedef struct illume_session_options {
     const char *backward_to;   /* the value whose gradient is wanted; NULL: every graph input */
     const char *const *keep;   /* values whose data and gradient stay readable (illume_session_read) */
     int keep_count;
-    int relevance;             /* plan an LRP or DeepLIFT backward: nothing fused, every forward value kept */
 } illume_session_options;
 
 void illume_session_options_default(illume_session_options *options);
@@ -213,17 +212,7 @@ void illume_session_get_stats(const illume_session *session, illume_session_stat
 typedef enum illume_rule {
     ILLUME_RULE_GRADIENT = 0,
     ILLUME_RULE_GUIDED = 1,
-    ILLUME_RULE_DECONV = 2,
-    /* Layer-wise relevance propagation: relevance flows back by each node's
-     * LRP rule (sessions made with options.relevance; the explainer's lrp
-     * method sets the rules). */
-    ILLUME_RULE_RELEVANCE = 3,
-    /* DeepLIFT's rescale rule (Captum's DeepLift), on a session made with
-     * options.relevance and run on inputs then their baselines, as many of each. */
-    ILLUME_RULE_DEEPLIFT = 4,
-    /* DeepLIFT's RevealCancel rule where a nonlinearity follows a linear node,
-     * rescale elsewhere (the explainer's deeplift-revealcancel method) */
-    ILLUME_RULE_DEEPLIFT_REVEAL_CANCEL = 5
+    ILLUME_RULE_DECONV = 2
 } illume_rule;
 
 /* Runs the backward pass of the last illume_session_run of a session made

@@ -196,7 +196,7 @@ typedef struct relevance_ratio_desc {
     int gate; /* illume_relevance_gate */
 } relevance_ratio_desc;
 
-/* DeepLIFT (runtime/deeplift.c) on a batch of inputs then their baselines,
+/* DeepLIFT (explain/deeplift_backward.c) on a batch of inputs then their baselines,
  * `half` elements apart: RESCALE overwrites dx (the plain gradient) with
  * the rescale rule where the input differs from its reference, reading x,
  * y, dy; POOL_PARTS writes into dx the parts of dy a max pool routes back

@@ -7,8 +7,6 @@
 #include <string.h>
 
 #include "host_copy.h"
-#include "deeplift.h"
-#include "lrp.h"
 #include "ops/op_support.h"
 #include "session.h"
 
@@ -46,18 +44,23 @@ static gradient_mode mode_of(const illume_session *session, int n, const graph_n
     return MODE_WRITE;
 }
 
-/* The op's backward, or under the relevance rule the node's LRP rule. */
-static illume_status run_node_backward(illume_session *session, int n, const op_backward_call *call,
-                                       illume_rule rule) {
-    if (rule == ILLUME_RULE_RELEVANCE) return lrp_backward(session, n, call);
-    if (rule == ILLUME_RULE_DEEPLIFT || rule == ILLUME_RULE_DEEPLIFT_REVEAL_CANCEL)
-        return deeplift_backward(session, n, call, rule == ILLUME_RULE_DEEPLIFT_REVEAL_CANCEL);
+float *backward_rule_scratch(const op_backward_call *call) {
+    const graph_node *node = call->forward->node;
+    const op_definition *definition = op_get(node->op);
+    size_t op_scratch = definition->backward_scratch_bytes ? definition->backward_scratch_bytes(call->forward->graph, node)
+                                                           : 0;
+    return (float *)((char *)call->scratch + (op_scratch + PLAN_ALIGNMENT - 1) / PLAN_ALIGNMENT * PLAN_ALIGNMENT);
+}
+
+/* The op's backward, or the session's rule's (installed: use_rule). */
+static illume_status run_node_backward(illume_session *session, int n, const op_backward_call *call, int use_rule) {
+    if (use_rule) return session->rule->node_backward(session->rule_state, session, n, call);
     return op_get(call->forward->node->op)->backward(call);
 }
 
 /* One node's backward: the inputs it writes and at most one it adds to in one
  * call, then one call for each further input it adds to. */
-static illume_status backward_node(illume_session *session, int step, illume_rule rule) {
+static illume_status backward_node(illume_session *session, int step, gradient_rule relu_rule, int use_rule) {
     graph *g = session->graph;
     const op_call *forward = &session->calls[step];
     const graph_node *node = forward->node;
@@ -69,7 +72,6 @@ static illume_status backward_node(illume_session *session, int step, illume_rul
     for (int o = 0; o < node->output_count; o++)
         output_gradients[o] = node->outputs[o] >= 0 ? session->gradients[node->outputs[o]] : NULL;
     int64_t scratch = session->plan.steps[step].scratch_offset;
-    gradient_rule relu_rule = rule > ILLUME_RULE_DECONV ? RULE_GRADIENT : (gradient_rule)rule;
     op_backward_call call = {forward, output_gradients, input_gradients, relu_rule,
                              &session->backward_states[n * OP_BACKWARD_STATES],
                              scratch >= 0 ? (char *)session->arena + scratch : NULL};
@@ -82,7 +84,7 @@ static illume_status backward_node(illume_session *session, int step, illume_rul
             added = i;
         }
     }
-    ILLUME_TRY(run_node_backward(session, n, &call, rule));
+    ILLUME_TRY(run_node_backward(session, n, &call, use_rule));
     if (added < 0) return ILLUME_OK;
     ILLUME_TRY(add_into(session, &g->values[node->inputs[added]], session->gradients[node->inputs[added]],
                         session->accumulator));
@@ -90,7 +92,7 @@ static illume_status backward_node(illume_session *session, int step, illume_rul
         if (mode_of(session, n, node, i) != MODE_ADD) continue;
         memset(input_gradients, 0, sizeof input_gradients);
         input_gradients[i] = session->accumulator;
-        ILLUME_TRY(run_node_backward(session, n, &call, rule));
+        ILLUME_TRY(run_node_backward(session, n, &call, use_rule));
         ILLUME_TRY(add_into(session, &g->values[node->inputs[i]], session->gradients[node->inputs[i]],
                             session->accumulator));
     }
@@ -177,24 +179,14 @@ illume_status illume_session_backward(illume_session *session, illume_rule rule,
     return status;
 }
 
-illume_status session_queue_backward(illume_session *session, illume_rule rule, const illume_tensor *seed) {
+/* The backward pass under a Relu rule, or the session's installed rule. */
+static illume_status queue_backward(illume_session *session, gradient_rule relu_rule, int use_rule,
+                                    const illume_tensor *seed) {
     illume_context *context = session->context;
     if (!session->has_backward)
         return illume_fail(context, ILLUME_ERROR_INVALID_INPUT, "the session was made without a backward pass");
-    if (rule == ILLUME_RULE_RELEVANCE && !session->lrp)
-        return illume_fail(context, ILLUME_ERROR_INVALID_INPUT,
-                           "a relevance backward pass needs a session made with options.relevance and LRP rules set");
     if (!session->ran)
         return illume_fail(context, ILLUME_ERROR_INVALID_INPUT, "run the session before its backward pass");
-    if ((rule == ILLUME_RULE_DEEPLIFT || rule == ILLUME_RULE_DEEPLIFT_REVEAL_CANCEL) &&
-        (!session->relevance || session->graph->values[session->from].dims[0] % 2 != 0 ||
-         (rule == ILLUME_RULE_DEEPLIFT_REVEAL_CANCEL && !session->lrp)))
-        return illume_fail(context, ILLUME_ERROR_INVALID_INPUT,
-                           "a DeepLIFT backward pass needs a session made with options.relevance and a batch of "
-                           "inputs then as many baselines");
-    if (rule != ILLUME_RULE_GRADIENT && rule != ILLUME_RULE_GUIDED && rule != ILLUME_RULE_DECONV &&
-        rule != ILLUME_RULE_RELEVANCE && rule != ILLUME_RULE_DEEPLIFT && rule != ILLUME_RULE_DEEPLIFT_REVEAL_CANCEL)
-        return illume_fail(context, ILLUME_ERROR_INVALID_INPUT, "unknown backward rule %d", (int)rule);
     const graph_value *from = &session->graph->values[session->from];
     ILLUME_TRY(check_shape(context, from, seed, "seed for"));
     if (session->forward_spent)
@@ -208,17 +200,32 @@ illume_status session_queue_backward(illume_session *session, illume_rule rule, 
         const graph_node *node = session->calls[step].node;
         if (!session->plan.steps[step].backward || op_get(node->op)->is_view) continue;
         if (!session->op_seconds) {
-            ILLUME_TRY(backward_node(session, step, rule));
+            ILLUME_TRY(backward_node(session, step, relu_rule, use_rule));
             continue;
         }
         double start = session_now();
-        ILLUME_TRY(backward_node(session, step, rule));
+        ILLUME_TRY(backward_node(session, step, relu_rule, use_rule));
         ILLUME_TRY(session->backend->synchronize(session->backend));
         session->op_seconds[op_count() + node->op] += session_now() - start;
         session->op_calls[op_count() + node->op]++;
     }
     session->backward_ran = 1;
     return ILLUME_OK;
+}
+
+illume_status session_queue_backward(illume_session *session, illume_rule rule, const illume_tensor *seed) {
+    if (rule != ILLUME_RULE_GRADIENT && rule != ILLUME_RULE_GUIDED && rule != ILLUME_RULE_DECONV)
+        return illume_fail(session->context, ILLUME_ERROR_INVALID_INPUT, "unknown backward rule %d", (int)rule);
+    if (session->rule)
+        return illume_fail(session->context, ILLUME_ERROR_INVALID_INPUT,
+                           "the session was made for a backward rule of its own (an explanation method's)");
+    return queue_backward(session, (gradient_rule)rule, 0, seed);
+}
+
+illume_status session_queue_rule_backward(illume_session *session, const illume_tensor *seed) {
+    if (!session->rule || !session->rule_state)
+        return illume_fail(session->context, ILLUME_ERROR_INTERNAL, "the session's backward rule has no state set");
+    return queue_backward(session, RULE_GRADIENT, 1, seed);
 }
 
 /* Values a caller may read: their bytes are not reused before the run ends. */

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lrp.h"
+#include "backward_rule.h"
 #include "op.h"
 
 typedef struct block {
@@ -266,7 +266,7 @@ static void keep_for_backward(planner *p) {
         const graph_node *node = &g->nodes[n];
         const op_definition *definition = op_get(node->op);
         int t = backward_step(p, n);
-        if (p->backward->relevance) {
+        if (p->backward->rule) {
             for (int i = 0; i < node->input_count; i++)
                 if (node->inputs[i] >= 0) extend(p, forward_block(p, node->inputs[i]), t);
             for (int o = 0; o < node->output_count; o++)
@@ -281,8 +281,8 @@ static void keep_for_backward(planner *p) {
         size_t bytes = definition->saved_bytes ? definition->saved_bytes(g, node) : 0;
         if (bytes) p->saved_block[n] = add_block(p, bytes, n, t);
         bytes = definition->backward_scratch_bytes ? definition->backward_scratch_bytes(g, node) : 0;
-        if (p->backward->relevance) {
-            size_t rule_bytes = lrp_scratch_bytes(g, node);
+        if (p->backward->rule && p->backward->rule->scratch_bytes) {
+            size_t rule_bytes = p->backward->rule->scratch_bytes(g, node);
             bytes = align_up(bytes);
             bytes = rule_bytes > ARENA_LIMIT - bytes ? ARENA_LIMIT : bytes + rule_bytes;
         }

@@ -23,7 +23,10 @@ typedef struct plan_backward {
     int to_count;
     const int *keep;   /* values whose data and gradient stay readable after the run */
     int keep_count;
-    int relevance; /* LRP: every node's backward reads all its inputs and outputs, and needs LRP scratch */
+    /* A backward rule (runtime/backward_rule.h) in place of the ops': every
+     * node's backward reads all its inputs and outputs, and has the rule's
+     * scratch; NULL for the ops' own backward. */
+    const struct backward_rule *rule;
 } plan_backward;
 
 typedef struct plan_step {

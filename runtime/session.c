@@ -6,7 +6,6 @@
 
 #include "session.h"
 
-#include "lrp.h"
 #include "model.h"
 #include "ops/op_support.h"
 #include "passes.h"
@@ -64,6 +63,12 @@ illume_status session_place_of(const illume_session *session, const char *name, 
 
 backend *session_backend(const illume_session *session) { return session->backend; }
 
+void session_set_rule_state(illume_session *session, void *state) {
+    if (session->rule && session->rule->free_state && session->rule_state)
+        session->rule->free_state(session->rule_state, session);
+    session->rule_state = state;
+}
+
 /* Marks the values a backward pass starts from, goes to or keeps, so that no
  * pass fuses them away. */
 static illume_status pin_values(illume_context *context, graph *g, const illume_session_options *options) {
@@ -79,7 +84,7 @@ static illume_status pin_values(illume_context *context, graph *g, const illume_
 }
 
 static illume_status prepare_graph(illume_context *context, const illume_model *model,
-                                   const illume_session_options *options, int input_count,
+                                   const illume_session_options *options, const backward_rule *rule, int input_count,
                                    const illume_tensor *input_shapes, graph **result) {
     *result = NULL;
     if (model->problem_count > 0)
@@ -93,8 +98,8 @@ static illume_status prepare_graph(illume_context *context, const illume_model *
     if (status == ILLUME_OK) status = pass_simplify(context, g);
     if (status == ILLUME_OK) status = pass_fold_pad(context, g);
     if (status == ILLUME_OK && options->fold_batchnorm) status = pass_fold_affine(context, g);
-    /* LRP gives each node its own rule: nothing may run inside another node. */
-    int fuse = options->fuse_activations && !options->relevance;
+    /* A backward rule gives each node its own backward: nothing may run inside another node. */
+    int fuse = options->fuse_activations && !rule;
     if (status == ILLUME_OK && fuse) status = pass_fuse_add(context, g);
     if (status == ILLUME_OK && fuse)
         status = pass_fuse_activation(context, g, options->backward);
@@ -113,7 +118,7 @@ illume_status session_infer_shapes(illume_context *context, const illume_model *
     illume_session_options_default(&options);
     options.fold_batchnorm = 0;
     options.fuse_activations = 0;
-    return prepare_graph(context, model, &options, input_count, input_shapes, result);
+    return prepare_graph(context, model, &options, NULL, input_count, input_shapes, result);
 }
 
 int illume_model_value_count(const illume_model *model) {
@@ -232,9 +237,8 @@ static illume_status plan_with_backward(illume_session *session, const illume_se
             if (g->values[g->inputs[i]].dtype == ILLUME_FLOAT32) session->to[session->to_count++] = g->inputs[i];
     }
     for (int k = 0; k < options->keep_count; k++) keep[k] = find_value(g, options->keep[k]);
-    session->relevance = options->relevance;
     plan_backward request = {session->from, session->to, session->to_count, keep, options->keep_count,
-                             options->relevance};
+                             session->rule};
     illume_status status = plan_build(context, g, &request, 0, &session->plan);
     free(keep);
     return status;
@@ -243,6 +247,12 @@ static illume_status plan_with_backward(illume_session *session, const illume_se
 illume_status illume_session_create(illume_context *context, const illume_model *model,
                                     const illume_session_options *options, int input_count,
                                     const illume_tensor *input_shapes, illume_session **result) {
+    return session_create_with_rule(context, model, options, NULL, input_count, input_shapes, result);
+}
+
+illume_status session_create_with_rule(illume_context *context, const illume_model *model,
+                                       const illume_session_options *options, const backward_rule *rule,
+                                       int input_count, const illume_tensor *input_shapes, illume_session **result) {
     *result = NULL;
     if (!model) return illume_fail(context, ILLUME_ERROR_INVALID_INPUT, "no model given");
     illume_session_options defaults;
@@ -253,13 +263,18 @@ illume_status illume_session_create(illume_context *context, const illume_model 
     illume_session *session = calloc(1, sizeof *session);
     if (!session) return illume_fail(context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
     session->context = context;
+    session->rule = rule;
     illume_status status = ILLUME_OK;
+    if (rule && !options->backward)
+        status = illume_fail(context, ILLUME_ERROR_INTERNAL, "a backward rule needs a session with a backward pass");
     backend_options speed = {.fast = options->fast, .autotune = options->autotune,
                              .winograd = options->winograd && !options->backward};
-    session->backend = backend_create_with_options(context, options->device ? options->device : "auto", speed);
-    if (!session->backend) status = ILLUME_ERROR_INVALID_INPUT;
+    if (status == ILLUME_OK) {
+        session->backend = backend_create_with_options(context, options->device ? options->device : "auto", speed);
+        if (!session->backend) status = ILLUME_ERROR_INVALID_INPUT;
+    }
     if (status == ILLUME_OK)
-        status = prepare_graph(context, model, options, input_count, input_shapes, &session->graph);
+        status = prepare_graph(context, model, options, rule, input_count, input_shapes, &session->graph);
     if (status == ILLUME_OK && options->channels_last && session->backend->prefers_channels_last)
         status = pass_channels_last(context, session->graph);
     if (status == ILLUME_OK && options->backward) {
@@ -317,7 +332,8 @@ void illume_session_free(illume_session *session) {
     split_batch_free(session);
     backend *device = session->backend;
     if (device) {
-        session_free_lrp(session);
+        if (session->rule && session->rule->free_state && session->rule_state)
+            session->rule->free_state(session->rule_state, session);
         session_free_backward(session);
         for (int n = 0; session->states && n < session->graph->node_count; n++)
             if (session->states[n]) device->release_state(device, session->states[n]);

@@ -4,6 +4,7 @@
 #define ILLUME_SESSION_H
 
 #include "backend.h"
+#include "backward_rule.h"
 #include "op.h"
 #include "plan.h"
 
@@ -33,8 +34,9 @@ struct illume_session {
     void **backward_states; /* OP_BACKWARD_STATES per node */
     int backward_ran;
     int forward_spent;    /* a backward pass began: it reuses the memory of the forward values it read */
-    int relevance;        /* planned for LRP: nothing fused, every forward value kept for the backward */
-    struct lrp_state *lrp; /* the LRP rules (runtime/lrp.c), once set */
+    /* A backward rule in place of the ops' (runtime/backward_rule.h), and its state once set; NULL for none. */
+    const backward_rule *rule;
+    void *rule_state;
 
     /* The first steps, run one image at a time (runtime/split_batch.c); NULL for none. */
     struct split_batch *split;
@@ -80,6 +82,16 @@ illume_status session_queue_forward(illume_session *session);
 illume_status session_outputs(illume_session *session, illume_tensor *outputs);
 /* illume_session_backward without waiting for the device at its end. */
 illume_status session_queue_backward(illume_session *session, illume_rule rule, const illume_tensor *seed);
+/* illume_session_create with a backward rule in place of the ops' own
+ * (runtime/backward_rule.h); options.backward must be set. */
+illume_status session_create_with_rule(illume_context *context, const illume_model *model,
+                                       const illume_session_options *options, const backward_rule *rule,
+                                       int input_count, const illume_tensor *input_shapes, illume_session **session);
+/* Gives the session's rule its state (taken over; the rule's free_state frees it with the session or the next state). */
+void session_set_rule_state(illume_session *session, void *state);
+/* Runs the backward pass of the session's rule, seeded as illume_session_backward's, without waiting for the device. */
+illume_status session_queue_rule_backward(illume_session *session, const illume_tensor *seed);
+
 /* The index of the value named name in the session's graph, or -1. */
 int session_find_value(const illume_session *session, const char *name);
 

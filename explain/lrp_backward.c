@@ -1,9 +1,13 @@
-/* LRP rules in the backward pass. A linear rule is a modified forward and a
+/* Layer-wise relevance propagation's backward rule (runtime/backward_rule.h):
+ * on a session made with lrp_backward_rule, what flows back is relevance,
+ * and each node passes it on by the LRP rule lrp_install set for it
+ * (explain/lrp_rules.c chooses them). The rules are Zennit 0.5.1's, term
+ * for term: see docs/methods.md. A linear rule is a modified forward and a
  * backward-data of the node's own op, with the weights and inputs the rule
  * asks for: z = F(x', W'), s = R / stabilize(z), c = F^T(s, W'),
- * R_in = x' * c, summed over the rule's terms. The transformed weights (W+,
- * W-, W + gamma W+, ones, W^2) are made once per session, on first use. */
-#include "lrp.h"
+ * R_in = x' * c, summed over the rule's terms; the transformed weights are
+ * explain/weight_variants.c's. */
+#include "lrp_backward.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -12,35 +16,12 @@
 #include "ops/op_support.h"
 #include "relevance.h"
 #include "session.h"
+#include "weight_variants.h"
 
-typedef enum weight_variant {
-    VARIANT_ORIGINAL,
-    VARIANT_POSITIVE,
-    VARIANT_NEGATIVE,
-    VARIANT_GAMMA_POSITIVE, /* W + gamma W+ */
-    VARIANT_GAMMA_NEGATIVE, /* W + gamma W- */
-    VARIANT_ONES,
-    VARIANT_SQUARE,
-    VARIANTS
-} weight_variant;
-
-#define LRP_NODE_STATES (1 + OP_BACKWARD_STATES)
-
-/* What a linear node keeps between calls: its weight variants on the device
- * and the backend state of each variant's forward and backward. */
-typedef struct lrp_node {
-    float *weights[VARIANTS], *bias[VARIANTS]; /* owned, except the originals */
-    /* A bias of zeros for terms without one: a backend primitive made with a
-     * bias keeps wanting one. NULL when the node has no bias. */
-    float *zero_bias;
-    float *side; /* DeepLIFT RevealCancel: the negative part's multipliers, from the node after */
-    void *states[VARIANTS][LRP_NODE_STATES];
-} lrp_node;
-
-struct lrp_state {
+typedef struct lrp_state {
     lrp_rule *rules;
-    lrp_node *nodes;
-};
+    weight_variants *variants;
+} lrp_state;
 
 const char *lrp_kind_name(lrp_kind kind) {
     static const char *const names[] = {"gradient", "pass", "norm", "epsilon", "gamma", "alpha-beta",
@@ -48,42 +29,14 @@ const char *lrp_kind_name(lrp_kind kind) {
     return (unsigned)kind < sizeof names / sizeof names[0] ? names[kind] : "unknown";
 }
 
-int lrp_is_linear(const graph *g, const graph_node *node) {
-    if (node->op < 0) return 0;
-    const char *name = op_get(node->op)->name;
-    if (strcmp(name, "Conv") && strcmp(name, "ConvTranspose") && strcmp(name, "Gemm") && strcmp(name, "MatMul"))
-        return 0;
-    if (node->input_count < 2 || node->inputs[0] < 0 || node->inputs[1] < 0) return 0;
-    if (g->values[node->inputs[0]].constant || !g->values[node->inputs[1]].constant) return 0;
-    if (!strcmp(name, "Gemm") && graph_attribute_int(node, "transA", 0)) return 0;
-    return 1;
-}
-
-float *lrp_scratch_of(const op_backward_call *call) {
-    const graph_node *node = call->forward->node;
-    const op_definition *definition = op_get(node->op);
-    size_t op_scratch = definition->backward_scratch_bytes ? definition->backward_scratch_bytes(call->forward->graph, node)
-                                                           : 0;
-    return (float *)((char *)call->scratch + (op_scratch + PLAN_ALIGNMENT - 1) / PLAN_ALIGNMENT * PLAN_ALIGNMENT);
-}
-
-size_t lrp_scratch_bytes(const graph *g, const graph_node *node) {
+/* Linear rules: x+, x- and a backward result (x-sized), two denominators and
+ * two ratios (y-sized); norm a ratio (y-sized), on a max pool also the window
+ * sums (y-sized). */
+static size_t scratch_bytes(const graph *g, const graph_node *node) {
     int64_t x = node->input_count > 0 && node->inputs[0] >= 0 ? input_elements(g, node, 0) : 0;
     int64_t y = node->output_count > 0 && node->outputs[0] >= 0 ? output_elements(g, node, 0) : 0;
-    /* Linear rules: x+, x- and a backward result (x-sized), two denominators and two ratios (y-sized);
-     * norm a ratio (y-sized), on a max pool also the window sums (y-sized); DeepLIFT's max pool routed
-     * parts (y-sized) and their unpooling (x-sized). */
-    int64_t floats = lrp_is_linear(g, node) ? 3 * x + 4 * y : x + 2 * y;
-    /* DeepLIFT's RevealCancel at a node after a linear one: that one's input change and its two signs
-     * (its input's size), the two parts and a term (x-sized). */
-    int v = node->input_count > 0 ? node->inputs[0] : -1, producer = v >= 0 ? g->values[v].producer : -1;
-    if (producer >= 0 && g->nodes[producer].outputs[0] == v && lrp_is_linear(g, &g->nodes[producer])) {
-        int64_t reveal = 3 * input_elements(g, &g->nodes[producer], 0) + 3 * x;
-        if (reveal > floats) floats = reveal;
-    }
-    /* Each count is within SHAPE_EXTENT_LIMIT, so their sum fits int64 but its bytes may not: they saturate,
-     * and the planner refuses them. */
-    return (uint64_t)floats > SIZE_MAX / sizeof(float) ? SIZE_MAX : (size_t)floats * sizeof(float);
+    int64_t floats = linear_with_weights(g, node) ? 3 * x + 4 * y : x + 2 * y;
+    return (size_t)floats * sizeof(float);
 }
 
 /* Gemm scales its product by alpha and its bias by beta, which the weight
@@ -102,7 +55,7 @@ static int affine_batchnorm(const graph_node *node) {
 static illume_status check_rule(illume_context *context, const graph *g, const graph_node *node,
                                 const lrp_rule *rule) {
     if (rule->kind == LRP_EPSILON && affine_batchnorm(node)) return ILLUME_OK;
-    if (rule->kind >= LRP_EPSILON && rule->kind <= LRP_WSQUARE && !lrp_is_linear(g, node))
+    if (rule->kind >= LRP_EPSILON && rule->kind <= LRP_WSQUARE && !linear_with_weights(g, node))
         return node_fail(context, node, ILLUME_ERROR_INVALID_INPUT,
                          "the LRP rule %s needs a Conv, ConvTranspose, Gemm or MatMul with constant weights",
                          lrp_kind_name(rule->kind));
@@ -123,94 +76,37 @@ static illume_status check_rule(illume_context *context, const graph *g, const g
     return ILLUME_OK;
 }
 
-illume_status session_set_lrp_rules(illume_session *session, const lrp_rule *rules) {
+illume_status lrp_install(illume_session *session, const lrp_rule *rules) {
     const graph *g = session->graph;
-    if (!session->has_backward || !session->relevance)
-        return illume_fail(session->context, ILLUME_ERROR_INVALID_INPUT,
-                           "LRP rules need a session made with a relevance backward pass");
+    if (session->rule != &lrp_backward_rule)
+        return illume_fail(session->context, ILLUME_ERROR_INTERNAL, "LRP rules need a session made for them");
     for (int n = 0; n < g->node_count; n++) ILLUME_TRY(check_rule(session->context, g, &g->nodes[n], &rules[n]));
-    session_free_lrp(session);
-    struct lrp_state *state = calloc(1, sizeof *state);
+    lrp_state *state = calloc(1, sizeof *state);
     if (state) state->rules = malloc(sizeof(lrp_rule) * (size_t)(g->node_count + 1));
-    if (state && state->rules) state->nodes = calloc((size_t)g->node_count + 1, sizeof(lrp_node));
-    if (!state || !state->rules || !state->nodes) {
+    if (state && state->rules) state->variants = weight_variants_create(g->node_count);
+    if (!state || !state->rules || !state->variants) {
         if (state) free(state->rules);
         free(state);
         return illume_fail(session->context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
     }
     memcpy(state->rules, rules, sizeof(lrp_rule) * (size_t)g->node_count);
-    session->lrp = state;
+    session_set_rule_state(session, state);
     return ILLUME_OK;
 }
 
-void session_free_lrp(illume_session *session) {
-    struct lrp_state *state = session->lrp;
-    if (!state) return;
-    backend *device = session->backend;
-    for (int n = 0; n < session->graph->node_count; n++) {
-        lrp_node *node = &state->nodes[n];
-        if (node->zero_bias) device->release(device, node->zero_bias);
-        if (node->side) device->release(device, node->side);
-        for (int v = 0; v < VARIANTS; v++) {
-            if (v != VARIANT_ORIGINAL) {
-                if (node->weights[v]) device->release(device, node->weights[v]);
-                if (node->bias[v]) device->release(device, node->bias[v]);
-            }
-            for (int k = 0; k < LRP_NODE_STATES; k++)
-                if (node->states[v][k]) device->release_state(device, node->states[v][k]);
-        }
-    }
-    free(state->nodes);
-    free(state->rules);
-    free(state);
-    session->lrp = NULL;
-}
-
-static float transform(weight_variant variant, float value, float gamma) {
-    switch (variant) {
-    case VARIANT_POSITIVE: return value > 0.0f ? value : 0.0f;
-    case VARIANT_NEGATIVE: return value < 0.0f ? value : 0.0f;
-    case VARIANT_GAMMA_POSITIVE: return value + gamma * (value > 0.0f ? value : 0.0f);
-    case VARIANT_GAMMA_NEGATIVE: return value + gamma * (value < 0.0f ? value : 0.0f);
-    case VARIANT_ONES: return 1.0f;
-    case VARIANT_SQUARE: return value * value;
-    default: return value;
-    }
-}
-
-/* The transformed copy of a constant on the device. */
-static illume_status transformed(illume_session *session, const graph_value *value, weight_variant variant,
-                                 float gamma, float **result) {
-    backend *device = session->backend;
-    int64_t count;
-    shape_element_count(value->rank, value->dims, &count);
-    size_t bytes = sizeof(float) * (size_t)count;
-    float *host = malloc(bytes + 1);
-    float *copy = device->allocate(device, bytes + 1);
-    if (!host || !copy) {
-        free(host);
-        if (copy) device->release(device, copy);
-        return illume_fail(session->context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory for LRP weights");
-    }
-    const float *original = value->constant;
-    for (int64_t i = 0; i < count; i++) host[i] = transform(variant, original[i], gamma);
-    illume_status status = device->upload(device, copy, host, bytes);
-    if (status == ILLUME_OK) status = device->synchronize(device);
-    free(host);
-    if (status != ILLUME_OK) {
-        device->release(device, copy);
-        return status;
-    }
-    *result = copy;
-    return ILLUME_OK;
+static void free_state(void *state, illume_session *session) {
+    lrp_state *lrp = state;
+    weight_variants_free(lrp->variants, session_backend(session));
+    free(lrp->rules);
+    free(lrp);
 }
 
 /* What one linear rule works with while it runs. */
 typedef struct linear_work {
     illume_session *session;
+    int n;
     const op_backward_call *call;
-    const op_definition *definition;
-    lrp_node *node;
+    weight_variants *variants;
     const lrp_rule *rule;
     int64_t x_count, y_count;
     int nonnegative; /* x >= 0 wherever it comes from: the terms of x- vanish, and are skipped */
@@ -241,122 +137,23 @@ static int nonnegative(const graph *g, int v, int depth) {
     return 1;
 }
 
-static illume_status variant_of(linear_work *w, weight_variant variant) {
-    lrp_node *node = w->node;
-    if (node->weights[variant]) return ILLUME_OK;
-    const op_call *forward = w->call->forward;
-    const graph_node *graph_node = forward->node;
-    if (variant == VARIANT_ORIGINAL) {
-        node->weights[variant] = (float *)forward->inputs[1];
-        node->bias[variant] = graph_node->input_count > 2 ? (float *)forward->inputs[2] : NULL;
-        return ILLUME_OK;
-    }
-    const graph *g = forward->graph;
-    ILLUME_TRY(transformed(w->session, graph_input(g, graph_node, 1), variant, w->rule->gamma,
-                           &node->weights[variant]));
-    const graph_value *bias = graph_node->input_count > 2 ? graph_input(g, graph_node, 2) : NULL;
-    if (bias && bias->constant && variant != VARIANT_ONES)
-        ILLUME_TRY(transformed(w->session, bias, variant, w->rule->gamma, &node->bias[variant]));
-    return ILLUME_OK;
-}
-
-/* The bias a term adds: the variant's, or zeros in the node's bias shape. */
-static illume_status bias_of(linear_work *w, weight_variant variant, int with_bias, const float **bias) {
-    lrp_node *node = w->node;
-    const graph_node *graph_node = w->call->forward->node;
-    *bias = NULL;
-    if (graph_node->input_count < 3 || graph_node->inputs[2] < 0) return ILLUME_OK;
-    if (with_bias && node->bias[variant]) {
-        *bias = node->bias[variant];
-        return ILLUME_OK;
-    }
-    if (!node->zero_bias) {
-        backend *device = w->call->forward->backend;
-        int64_t count = input_elements(w->call->forward->graph, graph_node, 2);
-        node->zero_bias = device->allocate(device, sizeof(float) * (size_t)count + 1);
-        if (!node->zero_bias)
-            return illume_fail(w->session->context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory for LRP weights");
-        ILLUME_TRY(device->fill(device, 0.0f, count, node->zero_bias));
-    }
-    *bias = node->zero_bias;
-    return ILLUME_OK;
-}
-
 /* out = F(x; variant), with the variant's bias or none; or out += it. */
 static illume_status term_forward(linear_work *w, const float *x, weight_variant variant, int with_bias,
                                   float *out, int add) {
-    ILLUME_TRY(variant_of(w, variant));
-    const op_call *forward = w->call->forward;
-    const float *bias;
-    ILLUME_TRY(bias_of(w, variant, with_bias, &bias));
-    const float *inputs[3] = {x, w->node->weights[variant], bias};
-    float *outputs[1] = {add ? w->term : out};
-    op_call call = *forward;
-    call.inputs = inputs;
-    call.outputs = outputs;
-    call.state = &w->node->states[variant][0];
-    call.saved = NULL;
-    ILLUME_TRY(w->definition->forward(&call));
+    ILLUME_TRY(weight_variants_forward(w->variants, w->session->context, w->n, w->call->forward, variant,
+                                       w->rule->gamma, with_bias, x, add ? w->term : out));
     if (!add) return ILLUME_OK;
-    backend *device = forward->backend;
+    backend *device = w->call->forward->backend;
     return device->relevance_term(device, w->y_count, 1.0f, w->term, NULL, out);
-}
-
-/* w->back = F^T(ratio; variant). */
-static illume_status variant_backward(linear_work *w, const float *ratio, weight_variant variant) {
-    ILLUME_TRY(variant_of(w, variant));
-    const op_call *forward = w->call->forward;
-    const float *bias;
-    ILLUME_TRY(bias_of(w, variant, 1, &bias));
-    const float *inputs[3] = {forward->inputs[0], w->node->weights[variant], bias};
-    op_call call = *forward;
-    call.inputs = inputs;
-    call.state = &w->node->states[variant][0];
-    const float *output_gradients[1] = {ratio};
-    float *input_gradients[3] = {w->back, NULL, NULL};
-    op_backward_call backward = {&call, output_gradients, input_gradients, RULE_GRADIENT,
-                                 &w->node->states[variant][1], w->call->scratch};
-    return w->definition->backward(&backward);
 }
 
 /* out += coefficient * a * F^T(ratio; variant) (a NULL: no factor). */
 static illume_status term_backward(linear_work *w, const float *ratio, weight_variant variant, float coefficient,
                                    const float *a, float *out) {
-    ILLUME_TRY(variant_backward(w, ratio, variant));
+    ILLUME_TRY(weight_variants_backward(w->variants, w->session->context, w->n, w->call, variant, w->rule->gamma,
+                                        ratio, w->back));
     backend *device = w->call->forward->backend;
     return device->relevance_term(device, w->x_count, coefficient, w->back, a, out);
-}
-
-/* A linear_work for node n's weight variants alone, outside an LRP rule. */
-static linear_work signed_work(illume_session *session, int n, const op_backward_call *call) {
-    static const lrp_rule no_rule = {LRP_EPSILON, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0};
-    const graph_node *node = call->forward->node;
-    linear_work w = {.session = session, .call = call, .definition = op_get(node->op),
-                     .node = &session->lrp->nodes[n], .rule = &no_rule,
-                     .x_count = input_elements(call->forward->graph, node, 0),
-                     .y_count = output_elements(call->forward->graph, node, 0)};
-    return w;
-}
-
-illume_status lrp_signed_forward(illume_session *session, int n, const op_backward_call *call, int positive,
-                                 const float *x, float *out) {
-    linear_work w = signed_work(session, n, call);
-    return term_forward(&w, x, positive ? VARIANT_POSITIVE : VARIANT_NEGATIVE, 0, out, 0);
-}
-
-illume_status lrp_signed_backward(illume_session *session, int n, const op_backward_call *call, int positive,
-                                  const float *dy, float *dx) {
-    linear_work w = signed_work(session, n, call);
-    w.back = dx;
-    return variant_backward(&w, dy, positive ? VARIANT_POSITIVE : VARIANT_NEGATIVE);
-}
-
-float *lrp_side_buffer(illume_session *session, int n, int64_t count) {
-    lrp_node *node = &session->lrp->nodes[n];
-    backend *device = session->backend;
-    if (!node->side) node->side = device->allocate(device, sizeof(float) * (size_t)count + 1);
-    if (!node->side) illume_fail(session->context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory for DeepLIFT");
-    return node->side;
 }
 
 static illume_status ratio(linear_work *w, const float *z, int gate, float *out) {
@@ -452,12 +249,12 @@ static float *scratch_floats(float *scratch, int64_t *offset, int64_t count) {
     return start;
 }
 
-static illume_status linear_rule(illume_session *session, int n, const op_backward_call *call,
+static illume_status linear_rule(illume_session *session, lrp_state *state, int n, const op_backward_call *call,
                                  const lrp_rule *rule, float *lrp_scratch) {
     const graph *g = call->forward->graph;
     const graph_node *graph_node = call->forward->node;
-    linear_work w = {.session = session, .call = call, .definition = op_get(graph_node->op),
-                     .node = &session->lrp->nodes[n], .rule = rule, .x_count = input_elements(g, graph_node, 0),
+    linear_work w = {.session = session, .n = n, .call = call, .variants = state->variants, .rule = rule,
+                     .x_count = input_elements(g, graph_node, 0),
                      .y_count = output_elements(g, graph_node, 0),
                      .nonnegative = nonnegative(g, graph_node->inputs[0], 0)};
     int64_t offset = 0;
@@ -537,13 +334,14 @@ static illume_status copy_relevance(backend *device, int64_t count, const float 
     return device->copy(device, &copy, from, to);
 }
 
-illume_status lrp_backward(illume_session *session, int n, const op_backward_call *call) {
-    const lrp_rule *rule = &session->lrp->rules[n];
+static illume_status node_backward(void *state, illume_session *session, int n, const op_backward_call *call) {
+    lrp_state *lrp = state;
+    const lrp_rule *rule = &lrp->rules[n];
     const op_call *forward = call->forward;
     const graph_node *node = forward->node;
     const op_definition *definition = op_get(node->op);
     backend *device = forward->backend;
-    float *lrp_scratch = lrp_scratch_of(call);
+    float *lrp_scratch = backward_rule_scratch(call);
     int64_t count = output_elements(forward->graph, node, 0);
     switch (rule->kind) {
     case LRP_PASS:
@@ -564,12 +362,15 @@ illume_status lrp_backward(illume_session *session, int n, const op_backward_cal
         return norm_rule(call, rule, lrp_scratch);
     case LRP_EPSILON:
         if (affine_batchnorm(node)) return norm_rule(call, rule, lrp_scratch);
-        return linear_rule(session, n, call, rule, lrp_scratch);
+        return linear_rule(session, lrp, n, call, rule, lrp_scratch);
     case LRP_GRADIENT: {
         op_backward_call plain = *call;
         plain.rule = RULE_GRADIENT;
         return definition->backward(&plain);
     }
-    default: return linear_rule(session, n, call, rule, lrp_scratch);
+    default: return linear_rule(session, lrp, n, call, rule, lrp_scratch);
     }
 }
+
+const backward_rule lrp_backward_rule = {.node_backward = node_backward, .scratch_bytes = scratch_bytes,
+                                         .free_state = free_state};
