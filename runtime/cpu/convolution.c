@@ -163,7 +163,7 @@ static dnnl_status_t forward_primitive_desc(cpu_backend *cpu, const convolution_
 static illume_status finish(cpu_backend *cpu, convolution_state *state, dnnl_primitive_desc_t pd,
                             const dnnl_memory_desc_t *input_stored, dnnl_query_t input_query,
                             const dnnl_memory_desc_t *weights_stored, const dnnl_memory_desc_t *output_stored,
-                            dnnl_query_t output_query) {
+                            dnnl_query_t output_query, dnnl_layout_role output_role) {
     illume_status result = dnnl_layout_create(cpu, &state->input, input_stored,
                                               dnnl_primitive_desc_query_md(pd, input_query, 0), LAYOUT_READ);
     if (result == ILLUME_OK)
@@ -171,12 +171,19 @@ static illume_status finish(cpu_backend *cpu, convolution_state *state, dnnl_pri
                                     dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0), LAYOUT_KEPT);
     if (result == ILLUME_OK)
         result = dnnl_layout_create(cpu, &state->output, output_stored,
-                                    dnnl_primitive_desc_query_md(pd, output_query, 0), LAYOUT_WRITTEN);
+                                    dnnl_primitive_desc_query_md(pd, output_query, 0), output_role);
     if (result == ILLUME_OK)
         result = cpu_dnnl_check(cpu->base.context, dnnl_primitive_create(&state->primitive, pd),
                                 "dnnl_primitive_create");
     dnnl_primitive_desc_destroy(pd);
     return result;
+}
+
+/* Whether oneDNN fell back to its reference implementation. */
+static int reference_implementation(const_dnnl_primitive_desc_t pd) {
+    const char *name = NULL;
+    return dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &name) == dnnl_success && name &&
+           strncmp(name, "ref", 3) == 0;
 }
 
 /* Whether Winograd's algorithm beats the direct one on this convolution.
@@ -226,12 +233,30 @@ static illume_status create(cpu_backend *cpu, const convolution_desc *desc, int 
     else
         status = forward_primitive_desc(cpu, desc, &m, dnnl_forward_inference, dnnl_convolution_direct, has_bias,
                                         y_requested, attributes, &pd);
+    /* Without AVX-512, oneDNN has only its reference kernel (a hundred
+     * times slower) to add into an output stored channels last, or plain:
+     * then the output is added into in the layout the primitive chooses,
+     * reordered in and back around each call. */
+    dnnl_layout_role output_role = LAYOUT_WRITTEN;
+    if (status == dnnl_success && desc->accumulate && reference_implementation(pd)) {
+        dnnl_primitive_desc_t blocked = NULL;
+        if (forward_primitive_desc(cpu, desc, &m, dnnl_forward_inference, dnnl_convolution_direct, has_bias, &m.y_any,
+                                   attributes, &blocked) == dnnl_success &&
+            !reference_implementation(blocked)) {
+            dnnl_primitive_desc_destroy(pd);
+            pd = blocked;
+            output_role = LAYOUT_UPDATED;
+        } else if (blocked) {
+            dnnl_primitive_desc_destroy(blocked);
+        }
+    }
     dnnl_primitive_attr_destroy(attributes);
     ILLUME_TRY(result);
     DNNL_TRY(context, status);
     if (has_bias)
         DNNL_TRY(context, dnnl_memory_create(&state->bias, &m.bias, cpu->engine, DNNL_MEMORY_NONE));
-    return finish(cpu, state, pd, &m.x_stored, dnnl_query_src_md, &m.weights_stored, &m.y_stored, dnnl_query_dst_md);
+    return finish(cpu, state, pd, &m.x_stored, dnnl_query_src_md, &m.weights_stored, &m.y_stored, dnnl_query_dst_md,
+                  output_role);
 }
 
 /* A backward-data primitive descriptor for dx and dy in the layouts given,
@@ -262,13 +287,6 @@ static dnnl_status_t backward_primitive_desc(cpu_backend *cpu, const convolution
     return status;
 }
 
-/* Whether oneDNN fell back to its reference implementation. */
-static int reference_implementation(const_dnnl_primitive_desc_t pd) {
-    const char *name = NULL;
-    return dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &name) == dnnl_success && name &&
-           strncmp(name, "ref", 3) == 0;
-}
-
 /* The backward-data primitive: dx from dy and the weights. Where dy is
  * stored channels last, dx and dy are asked for channels last (dx reordered
  * when it is stored otherwise): the blocked layouts oneDNN would pick cost a
@@ -293,7 +311,7 @@ static illume_status create_backward(cpu_backend *cpu, const convolution_desc *d
     }
     if (!pd) DNNL_TRY(context, backward_primitive_desc(cpu, desc, &m, &m.x_any, &m.y_any, &pd));
     return finish(cpu, state, pd, &m.y_stored, dnnl_query_diff_dst_md, &m.weights_stored, &m.x_stored,
-                  dnnl_query_diff_src_md);
+                  dnnl_query_diff_src_md, LAYOUT_WRITTEN);
 }
 
 typedef illume_status (*state_maker)(cpu_backend *cpu, const convolution_desc *desc, convolution_state *state);

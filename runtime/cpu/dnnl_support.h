@@ -14,20 +14,24 @@ illume_status dnnl_activation_desc(illume_context *context, dnnl_memory_desc_t *
 
 /* What a layout's data is to its primitive: an activation it reads or
  * writes (reordered at every call, in the backend's shared reorder buffers),
- * or constant weights (reordered once into a buffer of the layout's own,
- * which keeps them for later calls). */
-typedef enum dnnl_layout_role { LAYOUT_READ, LAYOUT_WRITTEN, LAYOUT_KEPT } dnnl_layout_role;
+ * constant weights (reordered once into a buffer of the layout's own, which
+ * keeps them for later calls), or an activation it reads and writes back
+ * (an accumulating convolution's output: reordered in before the call and
+ * out after, in the written activations' buffer). */
+typedef enum dnnl_layout_role { LAYOUT_READ, LAYOUT_WRITTEN, LAYOUT_KEPT, LAYOUT_UPDATED } dnnl_layout_role;
 
 /* A layout a primitive chose, with a reorder to or from the caller's plain one when they differ. */
 typedef struct dnnl_layout {
     dnnl_memory_t plain;      /* the caller's data; handle set per call */
     dnnl_memory_t chosen;     /* the primitive's layout: the plain memory itself when they are equal */
     dnnl_primitive_t reorder; /* NULL when the layouts are equal */
+    dnnl_primitive_t reorder_back; /* LAYOUT_UPDATED: chosen to plain, after the call */
     void *buffer;             /* storage of chosen when it differs and is kept */
     dnnl_layout_role role;
 } dnnl_layout;
 
-/* The reorder runs plain to chosen for what the primitive reads or keeps, chosen to plain for what it writes. */
+/* The reorder runs plain to chosen for what the primitive reads or keeps, chosen to plain for what it writes,
+ * both ways for what it updates. */
 illume_status dnnl_layout_create(cpu_backend *cpu, dnnl_layout *layout, const dnnl_memory_desc_t *plain_md,
                                  const dnnl_memory_desc_t *chosen_md, dnnl_layout_role role);
 void dnnl_layout_destroy(dnnl_layout *layout);
