@@ -53,7 +53,8 @@ ILLUME_INLINE int illume_resize_taps(const resize_desc *desc, int axis, int64_t 
                                      float *weight) {
     int64_t n = desc->in_dims[axis];
     float source = illume_resize_source(desc, axis, out);
-    if (desc->coordinates == RESIZE_TF_CROP_AND_RESIZE && (source < 0.0f || source > (float)(n - 1))) return 0;
+    /* Written so that NaN extrapolates too: a roi of NaN, or of infinities times an axis of one, gives one. */
+    if (desc->coordinates == RESIZE_TF_CROP_AND_RESIZE && !(source >= 0.0f && source <= (float)(n - 1))) return 0;
     if (desc->mode == RESIZE_NEAREST) {
         int64_t index = illume_resize_nearest(desc->rounding, source);
         *low = *high = index < 0 ? 0 : (index >= n ? n - 1 : index);

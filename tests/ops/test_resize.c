@@ -189,6 +189,32 @@ static void aspect_ratio(uint64_t *seed) {
     }
 }
 
+/* tf_crop_and_resize where the roi gives no coordinate: NaN, or infinities times an axis of one (the
+ * kernel converted NaN to an index, which is undefined). Every output is the extrapolation value. */
+static void crop_without_coordinates(uint64_t *seed) {
+    const int64_t dims[4] = {1, 1, 1, 4}, roi_dims[1] = {8}, sizes[4] = {1, 1, 3, 3};
+    const float rois[2][8] = {{0, 0, NAN, 0, 1, 1, 1, 1}, {0, 0, -INFINITY, 0, 1, 1, INFINITY, 1}};
+    const char *modes[2] = {"nearest", "linear"};
+    for (int r = 0; r < 2; r++)
+        for (int m = 0; m < 2; m++) {
+            illume_tensor x = tensor_random(4, dims, -1.0f, 1.0f, seed), want = tensor_zeros(4, sizes);
+            for (int i = 0; i < 9; i++) ((float *)want.data)[i] = -7.5f;
+            builder *b = builder_create(19);
+            int inputs[4] = {builder_input(b, "x", 4, dims), builder_floats(b, "roi", 1, roi_dims, rois[r]), -1,
+                             builder_int_list(b, "sizes", 4, sizes)};
+            int y, node = builder_node(b, "Resize", 4, inputs, 1, &y);
+            builder_attribute_string(b, node, "mode", modes[m]);
+            builder_attribute_string(b, node, "coordinate_transformation_mode", "tf_crop_and_resize");
+            builder_attribute_float(b, node, "extrapolation_value", -7.5f);
+            builder_output(b, y);
+            char label[96];
+            snprintf(label, sizeof label, "Resize %s tf_crop_and_resize, roi %s", modes[m],
+                     r ? "of infinities on an axis of one" : "NaN");
+            expect_run(label, b, 1, &x, 1, &want, 0.0);
+            tensor_release(&x);
+        }
+}
+
 static void refusals(void) {
     const int64_t dims[4] = {1, 1, 2, 2};
     const float scales[4] = {1, 1, 2, 2};
@@ -215,6 +241,7 @@ int main(void) {
     crop_with_scales(&seed);
     axes_with_scales(&seed);
     aspect_ratio(&seed);
+    crop_without_coordinates(&seed);
     refusals();
     return test_report("ops/resize");
 }
