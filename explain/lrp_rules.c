@@ -57,7 +57,8 @@ static int is_normalization(const graph_node *node) {
 
 static int is_average(const graph_node *node) {
     const char *name = op_name(node);
-    return !strcmp(name, "AveragePool") || !strcmp(name, "GlobalAveragePool") || !strcmp(name, "ReduceMean");
+    return !strcmp(name, "AveragePool") || !strcmp(name, "GlobalAveragePool") || !strcmp(name, "ReduceMean") ||
+           !strcmp(name, "ReduceSum");
 }
 
 static int is_conv(const graph_node *node) {

@@ -1,19 +1,26 @@
-/* ReduceMean over axes given as an attribute (before opset 18) or a constant
- * input; keepdims and noop_with_empty_axes as the spec says. */
+/* ReduceMean and ReduceSum over axes given as an attribute (ReduceMean's
+ * before opset 18, ReduceSum's before 13) or a constant input; keepdims and
+ * noop_with_empty_axes as the spec says. */
 #include <string.h>
 
 #include "op_support.h"
 
-static const op_attribute attributes[] = {
+static const op_attribute mean_attributes[] = {
     {"axes", ATTRIBUTE_INTS, 0, 17}, {"keepdims", ATTRIBUTE_INT, 0, 0}, {"noop_with_empty_axes", ATTRIBUTE_INT, 18, 0},
     {NULL, 0, 0, 0}};
-static const op_input inputs[] = {{1, "axes", 18, 0}, {0, NULL, 0, 0}};
+static const op_input mean_inputs[] = {{1, "axes", 18, 0}, {0, NULL, 0, 0}};
+static const op_attribute sum_attributes[] = {
+    {"axes", ATTRIBUTE_INTS, 0, 12}, {"keepdims", ATTRIBUTE_INT, 0, 0}, {"noop_with_empty_axes", ATTRIBUTE_INT, 13, 0},
+    {NULL, 0, 0, 0}};
+static const op_input sum_inputs[] = {{1, "axes", 13, 0}, {0, NULL, 0, 0}};
+
+static int is_sum(const graph_node *node) { return strcmp(node_op_name(node), "ReduceSum") == 0; }
 
 static illume_status describe(illume_context *context, const graph *g, const graph_node *node, reduce_desc *desc) {
     ILLUME_TRY(require_shape(context, g, node, 0, -1));
     const graph_value *x = graph_input(g, node, 0);
     memset(desc, 0, sizeof *desc);
-    desc->kind = REDUCE_MEAN;
+    desc->kind = is_sum(node) ? REDUCE_SUM : REDUCE_MEAN;
     desc->rank = x->rank;
     for (int d = 0; d < x->rank; d++) desc->dims[d] = x->dims[d];
     int64_t axes[ILLUME_MAX_RANK];
@@ -58,8 +65,9 @@ static illume_status forward(const op_call *call) {
     return call->backend->reduce(call->backend, &desc, call->inputs[0], call->outputs[0]);
 }
 
-/* dx = dy / count, broadcast back over the reduced axes: a copy that reads
- * each dy element once for every input position it averaged, then a scale. */
+/* dx = dy (a sum's) or dy / count (a mean's), broadcast back over the
+ * reduced axes: a copy that reads each dy element once for every input
+ * position it reduced, then a mean's scale. */
 static illume_status backward(const op_backward_call *call) {
     const op_call *forward = call->forward;
     if (!call->input_gradients[0]) return ILLUME_OK;
@@ -78,11 +86,15 @@ static illume_status backward(const op_backward_call *call) {
     for (int d = 0; d < desc.rank; d++) spread.src_strides[d] = desc.reduced[d] ? 0 : kept_strides[d];
     backend *device = forward->backend;
     ILLUME_TRY(device->copy(device, &spread, call->output_gradients[0], call->input_gradients[0]));
+    if (desc.kind == REDUCE_SUM) return ILLUME_OK;
     unary_desc scale = {.kind = UNARY_LINEAR, .alpha = count ? 1.0f / (float)count : 0.0f, .count = total};
     return device->unary(device, &scale, call->input_gradients[0], call->input_gradients[0]);
 }
 
 const op_definition op_reduce_mean = {.name = "ReduceMean", .min_inputs = 1, .max_inputs = 2, .min_outputs = 1,
-                                      .max_outputs = 1, .attributes = attributes, .versioned_inputs = inputs,
-                                      .infer = infer,
-                                      .forward = forward, .backward = backward};
+                                      .max_outputs = 1, .attributes = mean_attributes, .versioned_inputs = mean_inputs,
+                                      .infer = infer, .forward = forward, .backward = backward};
+
+const op_definition op_reduce_sum = {.name = "ReduceSum", .min_inputs = 1, .max_inputs = 2, .min_outputs = 1,
+                                     .max_outputs = 1, .attributes = sum_attributes, .versioned_inputs = sum_inputs,
+                                     .infer = infer, .forward = forward, .backward = backward};

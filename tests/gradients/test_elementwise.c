@@ -8,7 +8,7 @@
  * even windows, alone and after a Conv (channels last between them where
  * the layout pass applies); BatchNormalization
  * unfolded (alone, and after a Conv with fold_batchnorm off and on);
- * ReduceMean over axis sets, keepdims and noop_with_empty_axes. Inputs keep
+ * ReduceMean and ReduceSum over axis sets, keepdims and noop_with_empty_axes. Inputs keep
  * away from kinks by more than the step. */
 #include <math.h>
 #include <stdio.h>
@@ -396,14 +396,15 @@ static void batchnorm_tests(uint64_t *seed) {
 }
 
 /* count < 0: no axes given. */
-static void reduce_case(int opset, int rank, const int64_t *dims, int count, const int64_t *axes, int keepdims,
-                        int noop, uint64_t *seed) {
+static void reduce_case(const char *op, int opset, int rank, const int64_t *dims, int count, const int64_t *axes,
+                        int keepdims, int noop, uint64_t *seed) {
+    int since = strcmp(op, "ReduceSum") == 0 ? 13 : 18; /* the axes input's first opset */
     illume_tensor x = tensor_random(rank, dims, -3.0f, 3.0f, seed);
     builder *b = builder_create(opset);
     int inputs[2] = {builder_input(b, "x", rank, dims), -1};
-    if (opset >= 18 && count >= 0) inputs[1] = builder_int_list(b, "axes", count, axes);
-    int y, node = builder_node(b, "ReduceMean", inputs[1] >= 0 ? 2 : 1, inputs, 1, &y);
-    if (opset < 18 && count >= 0) builder_attribute_ints(b, node, "axes", count, axes);
+    if (opset >= since && count >= 0) inputs[1] = builder_int_list(b, "axes", count, axes);
+    int y, node = builder_node(b, op, inputs[1] >= 0 ? 2 : 1, inputs, 1, &y);
+    if (opset < since && count >= 0) builder_attribute_ints(b, node, "axes", count, axes);
     builder_attribute_int(b, node, "keepdims", keepdims);
     if (noop) builder_attribute_int(b, node, "noop_with_empty_axes", 1);
     builder_output(b, y);
@@ -415,7 +416,7 @@ static void reduce_case(int opset, int rank, const int64_t *dims, int count, con
                                      (long long)axes[i]);
         snprintf(axes_text + used, sizeof axes_text - used, "]");
     }
-    snprintf(label, sizeof label, "ReduceMean opset %d axes %s keepdims %d noop_with_empty_axes %d", opset, axes_text,
+    snprintf(label, sizeof label, "%s opset %d axes %s keepdims %d noop_with_empty_axes %d", op, opset, axes_text,
              keepdims, noop);
     gradient_check how = linear_check();
     how.layouts = CHANNELS_LAST;
@@ -429,13 +430,17 @@ static void reduce_tests(uint64_t *seed) {
         int count;
         int64_t axes[4];
     } axis_sets[] = {{1, {1}}, {2, {0, 2}}, {1, {-1}}, {2, {-3, 3}}, {3, {0, 1, 3}}, {4, {0, 1, 2, 3}}, {-1, {0}}};
-    for (int legacy = 0; legacy <= 1; legacy++)
-        for (size_t s = 0; s < sizeof axis_sets / sizeof axis_sets[0]; s++)
-            reduce_case(legacy ? 13 : 18, 4, four, axis_sets[s].count, axis_sets[s].axes, (int)(s + (size_t)legacy) % 2,
-                        0, seed);
-    reduce_case(13, 1, one, 1, (int64_t[]){0}, 0, 0, seed);
-    reduce_case(18, 4, four, -1, NULL, 1, 1, seed);
-    reduce_case(18, 4, four, 0, NULL, 0, 0, seed);
+    static const char *const ops[2] = {"ReduceMean", "ReduceSum"};
+    for (int o = 0; o < 2; o++) {
+        int since = o ? 13 : 18;
+        for (int legacy = 0; legacy <= 1; legacy++)
+            for (size_t s = 0; s < sizeof axis_sets / sizeof axis_sets[0]; s++)
+                reduce_case(ops[o], legacy ? since - 1 : since, 4, four, axis_sets[s].count, axis_sets[s].axes,
+                            (int)(s + (size_t)legacy) % 2, 0, seed);
+        reduce_case(ops[o], 13, 1, one, 1, (int64_t[]){0}, 0, 0, seed);
+        reduce_case(ops[o], since, 4, four, -1, NULL, 1, 1, seed);
+        reduce_case(ops[o], since, 4, four, 0, NULL, 0, 0, seed);
+    }
 }
 
 int main(void) {

@@ -7,7 +7,9 @@
  * guided Grad-CAM, occlusion and integrated gradients from a blurred
  * baseline give the twin's attributions transposed; the score of the final
  * Softmax is the logit; illume_model_input_channels_last tells the
- * channels-last input from its twin's. And a Flatten whose input's channel axis no op
+ * channels-last input from its twin's. A global average pool written as a
+ * ReduceMean or ReduceSum over the spatial axes (channels first or last)
+ * is Grad-CAM's default layer as a GlobalAveragePool is. And a Flatten whose input's channel axis no op
  * tells (the input flattened as it is) is refused as Grad-CAM's layer
  * rather than guessed. */
 #include <math.h>
@@ -104,8 +106,10 @@ static illume_tensor to_channels_first(const illume_tensor *t) {
     return out;
 }
 
-static illume_status explain(illume_context *context, const illume_model *model, const illume_explain_options *o,
-                             const illume_tensor *x, illume_tensor *attributions, illume_explain_row *rows) {
+/* Explains x's rows for targets (NULL: each row's top output). */
+static illume_status explain_targets(illume_context *context, const illume_model *model,
+                                     const illume_explain_options *o, const illume_tensor *x, const int64_t *targets,
+                                     illume_tensor *attributions, illume_explain_row *rows) {
     illume_explainer *explainer = NULL;
     illume_tensor row = *x;
     row.dims[0] = 1;
@@ -115,10 +119,15 @@ static illume_status explain(illume_context *context, const illume_model *model,
         illume_tensor shape;
         illume_explainer_shape(explainer, x->dims[0], &shape);
         *attributions = tensor_zeros(shape.rank, shape.dims);
-        status = illume_explain(explainer, x, NULL, attributions, rows, NULL);
+        status = illume_explain(explainer, x, targets, attributions, rows, NULL);
     }
     illume_explainer_free(explainer);
     return status;
+}
+
+static illume_status explain(illume_context *context, const illume_model *model, const illume_explain_options *o,
+                             const illume_tensor *x, illume_tensor *attributions, illume_explain_row *rows) {
+    return explain_targets(context, model, o, x, NULL, attributions, rows);
 }
 
 /* got against want within tolerance x the largest |want|; want must not be all zero. */
@@ -137,6 +146,83 @@ static void expect_twin(const char *label, const illume_tensor *got, const illum
     if (!(scale > 0.0)) test_fail("%s: the twin's attributions are all zero (the case checks nothing)", label);
     else if (!(error <= tolerance * scale))
         test_fail("%s: differs from the channels-first twin by %.3g (largest %.3g)", label, error, scale);
+}
+
+/* x (N, C, H, W) -> Conv -> Relu [-> Transpose to channels last] -> the pool -> Gemm (F -> K): the pool a
+ * GlobalAveragePool and Flatten, or a ReduceMean or ReduceSum over the spatial axes. */
+static illume_model *pooled_model(illume_context *context, const weights *w, const char *pool, int channels_last) {
+    builder *b = builder_create(18);
+    const int64_t dims[4] = {-1, C, H, W}, pads[4] = {1, 1, 1, 1}, to_last[4] = {0, 2, 3, 1};
+    const int64_t dense_dims[2] = {F, K};
+    int v = builder_input(b, "x", 4, dims);
+    int conv = builder_node(b, "Conv", 3,
+                            (int[]){v, builder_floats(b, "w", 4, w->conv_w.dims, w->conv_w.data),
+                                    builder_floats(b, "b", 1, w->conv_b.dims, w->conv_b.data)},
+                            1, &v);
+    builder_attribute_ints(b, conv, "pads", 4, pads);
+    builder_node(b, "Relu", 1, &v, 1, &v);
+    if (channels_last) builder_attribute_ints(b, builder_node(b, "Transpose", 1, &v, 1, &v), "perm", 4, to_last);
+    if (!strcmp(pool, "GlobalAveragePool")) {
+        builder_node(b, "GlobalAveragePool", 1, &v, 1, &v);
+        builder_node(b, "Flatten", 1, &v, 1, &v);
+    } else {
+        const int64_t spatial[2] = {channels_last ? 1 : 2, channels_last ? 2 : 3};
+        int node = builder_node(b, pool, 2, (int[]){v, builder_int_list(b, "axes", 2, spatial)}, 1, &v);
+        builder_attribute_int(b, node, "keepdims", 0);
+    }
+    builder_node(b, "Gemm", 3,
+                 (int[]){v, builder_floats(b, "dense", 2, dense_dims, w->dense_first.data),
+                         builder_floats(b, "dense_b", 1, w->dense_b.dims, w->dense_b.data)},
+                 1, &v);
+    builder_output(b, v);
+    illume_model *model = NULL;
+    if (builder_finish(b, context, &model) != ILLUME_OK) test_fail("%s model: %s", pool, illume_last_error(context));
+    return model;
+}
+
+/* Grad-CAM's default layer where the pool is a reduction: the map a ReduceSum
+ * gives is the GlobalAveragePool's times H W (its gradient is), a
+ * ReduceMean's the same; the targets are fixed, since a sum's larger
+ * logits may rank the classes otherwise. */
+static void reductions(illume_context *context, const weights *w, uint64_t *seed) {
+    const int64_t x_dims[4] = {ROWS, C, H, W};
+    illume_tensor x = tensor_random(4, x_dims, -1.0f, 1.0f, seed);
+    illume_model *reference = pooled_model(context, w, "GlobalAveragePool", 0);
+    illume_explain_options o;
+    illume_explain_options_default(&o);
+    o.method = ILLUME_GRADCAM;
+    o.device = "cpu";
+    illume_tensor want = {0};
+    illume_explain_row rows[ROWS];
+    const int64_t targets[ROWS] = {1, 3};
+    if (!reference || explain_targets(context, reference, &o, &x, targets, &want, rows) != ILLUME_OK) {
+        test_fail("Grad-CAM with a GlobalAveragePool: %s", illume_last_error(context));
+        illume_model_free(reference);
+        tensor_release(&x);
+        return;
+    }
+    static const char *const pools[2] = {"ReduceMean", "ReduceSum"};
+    for (int p = 0; p < 2; p++)
+        for (int last = 0; last <= 1; last++) {
+            illume_model *model = pooled_model(context, w, pools[p], last);
+            illume_tensor got = {0};
+            char label[96];
+            snprintf(label, sizeof label, "Grad-CAM at the input of a %s over the spatial axes, channels %s",
+                     pools[p], last ? "last" : "first");
+            count_case();
+            if (!model || explain_targets(context, model, &o, &x, targets, &got, rows) != ILLUME_OK) {
+                test_fail("%s: %s", label, illume_last_error(context));
+            } else {
+                float scale = p == 1 ? (float)(H * W) : 1.0f;
+                for (int64_t i = 0; i < tensor_count(&got); i++) ((float *)got.data)[i] /= scale;
+                expect_twin(label, &got, &want, 1e-4);
+            }
+            tensor_release(&got);
+            illume_model_free(model);
+        }
+    tensor_release(&want);
+    illume_model_free(reference);
+    tensor_release(&x);
 }
 
 int main(void) {
@@ -189,6 +275,7 @@ int main(void) {
         tensor_release(&got);
         tensor_release(&want);
     }
+    reductions(context, &w, &seed);
     /* No op tells the channel axis of the Flatten's input: refused, not guessed. */
     illume_model *untold = model_create(context, &w, 1, 1);
     illume_explain_options o;

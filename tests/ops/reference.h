@@ -67,6 +67,8 @@ illume_tensor reference_lrn(const illume_tensor *x, int64_t size, double alpha, 
 /* axes NULL (count 0) reduces all unless noop_with_empty_axes. */
 illume_tensor reference_reduce_mean(const illume_tensor *x, int count, const int64_t *axes, int keepdims,
                                     int noop_with_empty_axes);
+illume_tensor reference_reduce_sum(const illume_tensor *x, int count, const int64_t *axes, int keepdims,
+                                   int noop_with_empty_axes);
 
 illume_tensor reference_concat(int count, const illume_tensor *inputs, int64_t axis);
 /* Fills count outputs of the given sizes along axis. */

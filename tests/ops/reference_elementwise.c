@@ -128,8 +128,9 @@ illume_tensor reference_lrn(const illume_tensor *x, int64_t size, double alpha, 
     return y;
 }
 
-illume_tensor reference_reduce_mean(const illume_tensor *x, int count, const int64_t *axes, int keepdims,
-                                    int noop_with_empty_axes) {
+/* The sums over the reduced axes, or their means. */
+static illume_tensor reduce(const illume_tensor *x, int count, const int64_t *axes, int keepdims,
+                            int noop_with_empty_axes, int mean) {
     int reduced[ILLUME_MAX_RANK] = {0};
     for (int d = 0; d < x->rank; d++) reduced[d] = count == 0 && !noop_with_empty_axes;
     for (int i = 0; i < count; i++) reduced[axes[i] < 0 ? axes[i] + x->rank : axes[i]] = 1;
@@ -155,7 +156,17 @@ illume_tensor reference_reduce_mean(const illume_tensor *x, int count, const int
         sums[reference_offset(x->rank, kept_dims, at)] += ((const float *)x->data)[i];
     }
     int64_t group = y_count ? x_count / y_count : 0;
-    for (int64_t i = 0; sums && i < y_count; i++) ((float *)y.data)[i] = (float)(sums[i] / (double)group);
+    for (int64_t i = 0; sums && i < y_count; i++) ((float *)y.data)[i] = (float)(mean ? sums[i] / (double)group : sums[i]);
     free(sums);
     return y;
+}
+
+illume_tensor reference_reduce_mean(const illume_tensor *x, int count, const int64_t *axes, int keepdims,
+                                    int noop_with_empty_axes) {
+    return reduce(x, count, axes, keepdims, noop_with_empty_axes, 1);
+}
+
+illume_tensor reference_reduce_sum(const illume_tensor *x, int count, const int64_t *axes, int keepdims,
+                                   int noop_with_empty_axes) {
+    return reduce(x, count, axes, keepdims, noop_with_empty_axes, 0);
 }
