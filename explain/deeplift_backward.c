@@ -50,6 +50,10 @@ static illume_status signed_forward(illume_session *session, deeplift_state *sta
     return weight_variants_forward(state->variants, session->context, n, call->forward, variant, 0.0f, 0, x, out);
 }
 
+/* The activations Captum's DeepLift rescales (its nonlinear modules); the
+ * others, HardSigmoid, HardSwish, Clip and PRelu among them, take the
+ * gradient there and here, which is what the comparison with Captum pins.
+ * A method's choice, so a list here rather than an op trait. */
 static int rescales(const graph_node *node) {
     static const char *const names[] = {"Relu", "Elu", "LeakyRelu", "Sigmoid", "Tanh"};
     for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)

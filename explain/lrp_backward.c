@@ -113,27 +113,32 @@ typedef struct linear_work {
     float *x_positive, *x_negative, *back, *z, *term, *ratio_positive, *ratio_negative;
 } linear_work;
 
-/* Whether a value cannot be negative: the output of a Relu, or of a node
- * that only moves, pools or pads (with zeros) values that cannot be. */
+/* Whether a float constant has no negative element. */
+static int nonnegative_constant(const graph_value *value) {
+    int64_t count;
+    if (shape_element_count(value->rank, value->dims, &count)) return 0;
+    const float *data = value->constant;
+    for (int64_t i = 0; i < count; i++)
+        if (!(data[i] >= 0.0f)) return 0;
+    return 1;
+}
+
+/* Whether a value cannot be negative: the output of an op that is never
+ * negative (a Relu), or of one that keeps the sign (moves, pools, pads)
+ * of float inputs that cannot be; inputs of other types (shapes, indices)
+ * are not values it moves. */
 static int nonnegative(const graph *g, int v, int depth) {
     if (v < 0 || depth > 64) return 0;
     const graph_value *value = &g->values[v];
-    if (value->constant || value->producer < 0) return 0;
+    if (value->constant) return value->dtype == ILLUME_FLOAT32 && nonnegative_constant(value);
+    if (value->producer < 0) return 0;
     const graph_node *node = &g->nodes[value->producer];
-    if (node->op < 0 || node->outputs[0] != v) return 0;
-    const char *name = op_get(node->op)->name;
-    if (!strcmp(name, "Relu")) return 1;
-    if (!strcmp(name, "Pad") && strcmp(graph_attribute_string(node, "mode", "constant"), "constant")) return 0;
-    if (!strcmp(name, "Pad") && node->input_count > 2 && node->inputs[2] >= 0) return 0;
-    static const char *const keeping[] = {"MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool",
-                                          "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Transpose", "Pad",
-                                          "Concat", "Identity", "Dropout"};
-    int keeps = 0;
-    for (size_t k = 0; k < sizeof keeping / sizeof keeping[0]; k++) keeps |= !strcmp(name, keeping[k]);
-    if (!keeps) return 0;
-    int data_inputs = !strcmp(name, "Concat") ? node->input_count : 1;
-    for (int i = 0; i < data_inputs; i++)
-        if (!nonnegative(g, node->inputs[i], depth + 1)) return 0;
+    if (op_node_has(node, OP_NONNEGATIVE)) return 1;
+    if (!op_node_has(node, OP_KEEPS_SIGN)) return 0;
+    for (int i = 0; i < node->input_count; i++) {
+        int input = node->inputs[i];
+        if (input >= 0 && g->values[input].dtype == ILLUME_FLOAT32 && !nonnegative(g, input, depth + 1)) return 0;
+    }
     return 1;
 }
 

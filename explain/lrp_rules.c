@@ -37,33 +37,7 @@ static const composite composites[] = {
 
 static const char *op_name(const graph_node *node) { return node->op >= 0 ? op_get(node->op)->name : node->op_type; }
 
-static int is_activation(const graph_node *node) {
-    static const char *const names[] = {"Relu", "LeakyRelu", "PRelu", "Sigmoid", "Tanh", "HardSigmoid",
-                                        "HardSwish", "Elu", "Clip", "Softplus", "Selu", "Celu", "Gelu"};
-    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)
-        if (!strcmp(op_name(node), names[k])) return 1;
-    return 0;
-}
-
-/* Normalizations that keep the shape and that the session did not fold:
- * relevance passes through them, as Zennit's base map passes it through a
- * BatchNorm. LRN divides each position by its neighbours' squares, a
- * rescaling that redistributes nothing; Zennit has no rule for it and would
- * take its gradient, which scales relevance by the normalization and does
- * not conserve it. */
-static int is_normalization(const graph_node *node) {
-    return !strcmp(op_name(node), "BatchNormalization") || !strcmp(op_name(node), "LRN");
-}
-
-static int is_average(const graph_node *node) {
-    const char *name = op_name(node);
-    return !strcmp(name, "AveragePool") || !strcmp(name, "GlobalAveragePool") || !strcmp(name, "ReduceMean") ||
-           !strcmp(name, "ReduceSum");
-}
-
-static int is_conv(const graph_node *node) {
-    return !strcmp(op_name(node), "Conv") || !strcmp(op_name(node), "ConvTranspose");
-}
+static int is_conv(const graph_node *node) { return graph_op_kind(node) == KIND_CONVOLUTION; }
 
 static int64_t elements(const graph *g, int v) {
     int64_t count = 0;
@@ -74,14 +48,13 @@ static int64_t elements(const graph *g, int v) {
 static int is_gate_value(const graph *g, int v) {
     int producer = g->values[v].producer;
     if (producer < 0) return 0;
-    const graph_node *node = &g->nodes[producer];
-    return !strcmp(op_name(node), "Sigmoid") || !strcmp(op_name(node), "HardSigmoid");
+    return op_node_has(&g->nodes[producer], OP_GATE);
 }
 
 /* A Mul of a value by a gate (squeeze-excite, or x times sigmoid(x)): the
  * operand that is not the gate and has the output's shape, or -1. */
 static int gated_operand(const graph *g, const graph_node *node) {
-    if (strcmp(op_name(node), "Mul") || node->input_count != 2) return -1;
+    if (!graph_node_is(node, "Mul") || node->input_count != 2) return -1;
     int a = node->inputs[0], b = node->inputs[1];
     if (a < 0 || b < 0 || g->values[a].constant || g->values[b].constant) return -1;
     int64_t out = elements(g, node->outputs[0]), sizes[2] = {elements(g, a), elements(g, b)};
@@ -96,9 +69,8 @@ static int gated_operand(const graph *g, const graph_node *node) {
  * session did not fold into a linear node before it (runtime/fold_affine.c):
  * the data operand, or -1. */
 static int affine_operand(const graph *g, const graph_node *node) {
-    const char *name = op_name(node);
-    if ((strcmp(name, "Mul") && strcmp(name, "Div") && strcmp(name, "Add") && strcmp(name, "Sub")) ||
-        node->input_count != 2 || node->inputs[0] < 0 || node->inputs[1] < 0)
+    if (graph_op_kind(node) != KIND_BINARY || op_node_has(node, OP_ACTIVATION) || node->input_count != 2 ||
+        node->inputs[0] < 0 || node->inputs[1] < 0)
         return -1;
     int constant[2] = {g->values[node->inputs[0]].constant != NULL, g->values[node->inputs[1]].constant != NULL};
     if (constant[0] == constant[1]) return -1;
@@ -118,19 +90,24 @@ static lrp_rule base_rule(const graph *g, const graph_node *node, float stabiliz
          * which also conserves for a scale; an Add or Sub that broadcasts
          * sums its relevance back by its gradient. */
         int shaped = elements(g, node->inputs[affine]) == elements(g, node->outputs[0]);
-        int scales = !strcmp(op_name(node), "Mul") || !strcmp(op_name(node), "Div");
+        int scales = op_node_has(node, OP_SCALING);
         if (shaped) {
             rule.kind = LRP_GATE;
             rule.operand = affine;
         } else if (scales) {
             rule.kind = LRP_NORM;
         }
-    } else if ((is_activation(node) || is_normalization(node)) &&
+    } else if ((op_node_has(node, OP_ACTIVATION) || op_node_has(node, OP_NORMALIZATION)) &&
                elements(g, node->inputs[0]) == elements(g, node->outputs[0])) {
+        /* Relevance passes through them, as Zennit's base map passes it
+         * through a BatchNorm. LRN divides each position by its neighbours'
+         * squares, a rescaling that redistributes nothing; Zennit has no rule
+         * for it and would take its gradient, which scales relevance by the
+         * normalization and does not conserve it. */
         rule.kind = LRP_PASS;
-    } else if (is_average(node)) {
+    } else if (op_node_has(node, OP_AVERAGING)) {
         rule.kind = LRP_NORM;
-    } else if ((!strcmp(op_name(node), "Add") || !strcmp(op_name(node), "Sum")) && node->input_count >= 2) {
+    } else if (op_node_has(node, OP_SUM) && node->input_count >= 2) {
         int constant = 0;
         for (int i = 0; i < node->input_count; i++)
             constant |= node->inputs[i] < 0 || g->values[node->inputs[i]].constant != NULL;
@@ -228,11 +205,11 @@ static int matches(const graph *g, int n, map_key class, const char *key, int64_
     case KEY_KIND:
         if (!strcmp(key, "conv")) return linear_with_weights(g, node) && is_conv(node);
         if (!strcmp(key, "dense")) return linear_with_weights(g, node) && !is_conv(node);
-        if (!strcmp(key, "add")) return !strcmp(op_name(node), "Add") || !strcmp(op_name(node), "Sum");
-        if (!strcmp(key, "avgpool")) return is_average(node);
-        if (!strcmp(key, "maxpool")) return !strcmp(op_name(node), "MaxPool") || !strcmp(op_name(node), "GlobalMaxPool");
-        if (!strcmp(key, "activation")) return is_activation(node);
-        if (!strcmp(key, "batchnorm")) return !strcmp(op_name(node), "BatchNormalization");
+        if (!strcmp(key, "add")) return op_node_has(node, OP_SUM);
+        if (!strcmp(key, "avgpool")) return op_node_has(node, OP_AVERAGING);
+        if (!strcmp(key, "maxpool")) return op_node_has(node, OP_MAX_POOLING);
+        if (!strcmp(key, "activation")) return op_node_has(node, OP_ACTIVATION);
+        if (!strcmp(key, "batchnorm")) return graph_node_is(node, "BatchNormalization");
         return 0;
     case KEY_FIRST: return n == first_linear(g, 0);
     case KEY_INDEX: return n >= low && n <= high;

@@ -21,13 +21,10 @@ struct weight_variants {
 };
 
 int linear_with_weights(const graph *g, const graph_node *node) {
-    if (node->op < 0) return 0;
-    const char *name = op_get(node->op)->name;
-    if (strcmp(name, "Conv") && strcmp(name, "ConvTranspose") && strcmp(name, "Gemm") && strcmp(name, "MatMul"))
-        return 0;
+    if (!op_node_has(node, OP_LINEAR)) return 0;
     if (node->input_count < 2 || node->inputs[0] < 0 || node->inputs[1] < 0) return 0;
     if (g->values[node->inputs[0]].constant || !g->values[node->inputs[1]].constant) return 0;
-    if (!strcmp(name, "Gemm") && graph_attribute_int(node, "transA", 0)) return 0;
+    if (graph_node_is(node, "Gemm") && graph_attribute_int(node, "transA", 0)) return 0;
     return 1;
 }
 

@@ -17,23 +17,10 @@
 #define UNKNOWN (-1)
 #define CONFLICT (-2)
 
-/* Ops whose data input and output hold channels on axis 1. */
-static int channels_first(const graph_node *node) {
-    static const char *const names[] = {"Conv", "ConvTranspose", "BatchNormalization", "LRN", "MaxPool",
-                                        "AveragePool", "GlobalAveragePool", "GlobalMaxPool"};
-    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)
-        if (graph_node_is(node, names[k])) return 1;
-    return 0;
-}
-
 /* Ops whose output holds each position where their data inputs hold it. */
 static int keeps_positions(const graph_node *node) {
-    static const char *const names[] = {"Pad", "Resize", "Identity", "Dropout", "Cast", "Softmax", "LogSoftmax"};
     op_kind kind = graph_op_kind(node);
-    if (kind == KIND_UNARY || kind == KIND_BINARY || kind == KIND_CONCAT) return 1;
-    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)
-        if (graph_node_is(node, names[k])) return 1;
-    return 0;
+    return kind == KIND_UNARY || kind == KIND_BINARY || kind == KIND_CONCAT || op_node_has(node, OP_KEEPS_POSITIONS);
 }
 
 /* Gives value v the axis; returns 1 when that changed what was known. */
@@ -72,7 +59,7 @@ static int sweep(const graph *g, int *axes) {
             int y = node->outputs[0], x = node->inputs[0];
             if (y < 0) continue;
             int rank = g->values[y].rank;
-            if (channels_first(node)) {
+            if (op_node_has(node, OP_CHANNELS_FIRST)) {
                 changed |= learn(g, axes, y, 1);
                 changed |= learn(g, axes, x, 1);
             } else if (graph_node_is(node, "Transpose")) {
@@ -83,8 +70,8 @@ static int sweep(const graph *g, int *axes) {
                     if (axes[y] >= 0 && d == axes[y]) changed |= learn(g, axes, x, (int)perm[d]);
                 }
             } else if (keeps_positions(node)) {
-                int data_inputs = graph_node_is(node, "Pad") || graph_node_is(node, "Resize") ? 1 : node->input_count;
-                for (int i = 0; i < data_inputs; i++) {
+                /* Parameter inputs (pads, scales, a pad value) are constants or of another rank. */
+                for (int i = 0; i < node->input_count; i++) {
                     int v = node->inputs[i];
                     if (v < 0 || g->values[v].constant || g->values[v].rank != rank) continue;
                     changed |= learn(g, axes, y, axes[v]);

@@ -83,9 +83,7 @@ static int foldable_producer(const graph *g, const graph_node *node, int side, c
     if (!x || x->producer < 0 || readers[node->inputs[side]] != 1 || x->is_graph_output || x->pinned) return -1;
     const graph_node *producer = &g->nodes[x->producer];
     int matmul = graph_node_is(producer, "MatMul");
-    if (!graph_node_is(producer, "Conv") && !graph_node_is(producer, "ConvTranspose") &&
-        !graph_node_is(producer, "Gemm") && !matmul)
-        return -1;
+    if (!op_node_has(producer, OP_LINEAR)) return -1;
     if (producer->outputs[0] != node->inputs[side] || producer->fused_activation.kind) return -1;
     const graph_value *input = graph_input(g, producer, 0), *weights = graph_input(g, producer, 1);
     if (!weights || !weights->constant || weights->dtype != ILLUME_FLOAT32 || input->constant) return -1;

@@ -59,8 +59,54 @@ typedef struct op_input {
     int since, until;
 } op_input;
 
+/* How a node treats the positions of its data, for the passes that move
+ * or split it (the layout pass, the batch split): a convolution; an op
+ * with one data input, element by element or window by window (the
+ * activations, BatchNormalization, pooling); a broadcasting binary op; Concat;
+ * or anything else. */
+typedef enum op_kind { KIND_OTHER, KIND_CONVOLUTION, KIND_UNARY, KIND_BINARY, KIND_CONCAT } op_kind;
+
+/* What an op is, for the passes and the methods that reason about a graph
+ * instead of running it (in the spirit of Zennit's layer types): an op has
+ * every trait that holds for it, and OP_PLAIN when none does, so that a
+ * definition without traits is an omission the op table's test finds. */
+enum op_trait {
+    OP_PLAIN = 1u << 0,
+    /* Input 0 times a weight (input 1), plus an optional bias: Conv, Gemm, MatMul. */
+    OP_LINEAR = 1u << 1,
+    /* A nonlinearity applied to input 0 element by element; other inputs are its parameters. */
+    OP_ACTIVATION = 1u << 2,
+    /* An activation into [0, 1], which a Mul uses to gate another value (squeeze-excitation, swish). */
+    OP_GATE = 1u << 3,
+    /* Rescales each position of input 0 by statistics, keeping its shape. */
+    OP_NORMALIZATION = 1u << 4,
+    /* Each output is a non-negative weighting of input 0's elements: average pools, ReduceMean, ReduceSum. */
+    OP_AVERAGING = 1u << 5,
+    /* Each output is the largest element of a window of input 0. */
+    OP_MAX_POOLING = 1u << 6,
+    /* The broadcast sum of its inputs. */
+    OP_SUM = 1u << 7,
+    /* A broadcasting product or quotient: the output scales with either operand. */
+    OP_SCALING = 1u << 8,
+    /* Never negative, whatever its inputs. */
+    OP_NONNEGATIVE = 1u << 9,
+    /* Its float output is non-negative wherever its float inputs are: it moves, selects, pads, pools or averages. */
+    OP_KEEPS_SIGN = 1u << 10,
+    /* Reads and writes channels on axis 1 (ONNX's NCHW ops). */
+    OP_CHANNELS_FIRST = 1u << 11,
+    /* Its output holds each position where its data inputs hold it (beyond the element-wise kinds). */
+    OP_KEEPS_POSITIONS = 1u << 12,
+    /* Output 0 is input 0 in inference: the passes remove it. */
+    OP_PASS_THROUGH = 1u << 13,
+    /* Input shape_input is a tensor of output dimensions, whose first entry a fixed batch may hold. */
+    OP_SHAPED_BY_INPUT = 1u << 14,
+};
+
 typedef struct op_definition {
     const char *name;
+    op_kind kind;
+    unsigned traits;  /* op_trait bits */
+    int shape_input;  /* with OP_SHAPED_BY_INPUT */
     int since; /* the first opset that defines the op; 0 for those older than any opset illume imports */
     int min_inputs, max_inputs; /* over every opset */
     int min_outputs, max_outputs;
@@ -101,5 +147,12 @@ void op_opset_range_text(int since, int until, char *buffer, size_t size);
 int op_find(const char *name);
 const op_definition *op_get(int op);
 int op_count(void);
+
+/* Whether the node, not deleted, is of the op named name. */
+int graph_node_is(const graph_node *node, const char *name);
+/* Whether the node, not deleted, is of an op with every trait in traits. */
+int op_node_has(const graph_node *node, unsigned traits);
+/* The node's kind; KIND_OTHER for deleted and unknown nodes. */
+op_kind graph_op_kind(const graph_node *node);
 
 #endif

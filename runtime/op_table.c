@@ -32,6 +32,21 @@ int op_find(const char *name) {
 
 const op_definition *op_get(int op) { return op >= 0 && op < op_count() ? table[op] : NULL; }
 
+int graph_node_is(const graph_node *node, const char *name) {
+    const op_definition *definition = op_get(node->op);
+    return definition && strcmp(definition->name, name) == 0;
+}
+
+int op_node_has(const graph_node *node, unsigned traits) {
+    const op_definition *definition = op_get(node->op);
+    return definition && (definition->traits & traits) == traits;
+}
+
+op_kind graph_op_kind(const graph_node *node) {
+    const op_definition *definition = op_get(node->op);
+    return definition ? definition->kind : KIND_OTHER;
+}
+
 int op_opset_within(int opset, int since, int until) { return opset >= since && (until == 0 || opset <= until); }
 
 void op_opset_range_text(int since, int until, char *buffer, size_t size) {

@@ -120,11 +120,6 @@ void graph_compact(graph *g) {
     free(new_index);
 }
 
-static int is_identity(const graph_node *node) {
-    const char *name = op_get(node->op)->name;
-    return strcmp(name, "Identity") == 0 || strcmp(name, "Dropout") == 0;
-}
-
 void graph_absorb(graph *g, int producer, graph_node *follower) {
     graph_node *node = &g->nodes[producer];
     g->values[node->outputs[0]].producer = -1;
@@ -141,7 +136,7 @@ illume_status pass_simplify(illume_context *context, graph *g) {
             if (node->outputs[o] >= 0 && !g->values[node->outputs[o]].constant) folded = 0;
         if (folded) {
             node->op = GRAPH_NODE_DELETED;
-        } else if (is_identity(node) && !g->values[node->outputs[0]].pinned) {
+        } else if (op_node_has(node, OP_PASS_THROUGH) && !g->values[node->outputs[0]].pinned) {
             graph_replace_uses(g, node->outputs[0], node->inputs[0]);
             node->op = GRAPH_NODE_DELETED;
         }
@@ -179,8 +174,7 @@ static int fusable_conv(const graph *g, const graph_node *add, int side, const i
     if (!x || !other || x->producer < 0 || readers[add->inputs[side]] != 1 || x->is_graph_output || x->pinned)
         return -1;
     const graph_node *producer = &g->nodes[x->producer];
-    const char *name = op_get(producer->op)->name;
-    if ((strcmp(name, "Conv") != 0 && strcmp(name, "ConvTranspose") != 0) || producer->fused_activation.kind ||
+    if (graph_op_kind(producer) != KIND_CONVOLUTION || producer->fused_activation.kind ||
         producer->fused_add)
         return -1;
     if (!same_shape(x, other) || other->constant || other->dtype != ILLUME_FLOAT32) return -1;
@@ -194,7 +188,7 @@ illume_status pass_fuse_add(illume_context *context, graph *g) {
     illume_status status = ILLUME_OK;
     for (int n = 0; n < g->node_count && status == ILLUME_OK; n++) {
         graph_node *add = &g->nodes[n];
-        if (add->op == GRAPH_NODE_DELETED || strcmp(op_get(add->op)->name, "Add") != 0) continue;
+        if (!graph_node_is(add, "Add")) continue;
         int side = 1, conv = fusable_conv(g, add, 1, readers);
         if (conv < 0) conv = fusable_conv(g, add, side = 0, readers);
         if (conv < 0) continue;
@@ -215,25 +209,6 @@ illume_status pass_fuse_add(illume_context *context, graph *g) {
     free(readers);
     graph_compact(g);
     return status;
-}
-
-op_kind graph_op_kind(const graph_node *node) {
-    static const char *const unary[] = {"Relu", "LeakyRelu", "Sigmoid", "Tanh", "HardSigmoid", "HardSwish", "Elu",
-                                        "Clip", "BatchNormalization", "MaxPool", "AveragePool",
-                                        "GlobalAveragePool", "GlobalMaxPool"};
-    static const char *const binary[] = {"Add", "Sub", "Mul", "Div", "PRelu"};
-    const char *name = op_get(node->op)->name;
-    if (strcmp(name, "Conv") == 0 || strcmp(name, "ConvTranspose") == 0) return KIND_CONVOLUTION;
-    if (strcmp(name, "Concat") == 0) return KIND_CONCAT;
-    for (size_t i = 0; i < sizeof unary / sizeof unary[0]; i++)
-        if (strcmp(name, unary[i]) == 0) return KIND_UNARY;
-    for (size_t i = 0; i < sizeof binary / sizeof binary[0]; i++)
-        if (strcmp(name, binary[i]) == 0) return KIND_BINARY;
-    return KIND_OTHER;
-}
-
-int graph_node_is(const graph_node *node, const char *name) {
-    return node->op != GRAPH_NODE_DELETED && strcmp(op_get(node->op)->name, name) == 0;
 }
 
 /* A value only the passes' fused node will read: no graph output, not pinned. */
@@ -307,7 +282,7 @@ illume_status pass_fuse_activation(illume_context *context, graph *g, int for_ba
     for (int n = 0; n < g->node_count && status == ILLUME_OK; n++) {
         graph_node *node = &g->nodes[n];
         unary_desc activation;
-        if (node->op == GRAPH_NODE_DELETED || !activation_kind(node)) continue;
+        if (!op_node_has(node, OP_ACTIVATION) || graph_op_kind(node) != KIND_UNARY) continue;
         const graph_value *x = graph_input(g, node, 0);
         if (x->producer < 0 || readers[node->inputs[0]] != 1 || x->is_graph_output || x->pinned) continue;
         int producer_index = x->producer;

@@ -35,15 +35,6 @@ illume_status pass_fuse_add(illume_context *context, graph *g);
  * (the backward of a fused node sees only its output). */
 illume_status pass_fuse_activation(illume_context *context, graph *g, int for_backward);
 
-/* How a node treats the positions of its data, for the passes that move
- * or split it (the layout pass, the batch split): a convolution; an op
- * with one data input, element by element or window by window (the
- * activations, BatchNormalization, pooling); a broadcasting binary op; Concat;
- * or anything else. */
-typedef enum op_kind { KIND_OTHER, KIND_CONVOLUTION, KIND_UNARY, KIND_BINARY, KIND_CONCAT } op_kind;
-op_kind graph_op_kind(const graph_node *node);
-/* Whether the node, not deleted, is of the op named name. */
-int graph_node_is(const graph_node *node, const char *name);
 
 /* Replaces every read of value `from` (node inputs and graph outputs) by `to`. */
 void graph_replace_uses(graph *g, int from, int to);

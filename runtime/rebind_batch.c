@@ -19,12 +19,6 @@
 #include "op.h"
 #include "passes.h"
 
-/* The ops with a constant shape input whose first entry may be the batch. */
-static const struct {
-    const char *op;
-    int shape_input;
-} shaped_ops[] = {{"Reshape", 1}, {"Expand", 1}, {"Tile", 1}, {"ConstantOfShape", 0}, {"Resize", 3}};
-
 /* The batch the inputs fix and the one asked for; 0 when no input fixes one that differs. */
 static illume_status batches(illume_context *context, const graph *g, int count, const illume_tensor *shapes,
                              int64_t *fixed, int64_t *wanted) {
@@ -155,18 +149,17 @@ static illume_status refuse(illume_context *context, int64_t fixed, int64_t want
 static illume_status rewrite_shapes(illume_context *context, graph *g, const graph *at_fixed, int64_t fixed,
                                     int64_t wanted) {
     for (int n = 0; n < g->node_count; n++) {
-        for (size_t k = 0; k < sizeof shaped_ops / sizeof shaped_ops[0]; k++) {
-            graph_node *node = &g->nodes[n];
-            int i = shaped_ops[k].shape_input;
-            if (!graph_node_is(node, shaped_ops[k].op) || i >= node->input_count || node->inputs[i] < 0) continue;
-            const graph_value *shape = &g->values[node->inputs[i]];
-            if (!shape->constant || shape->dtype != ILLUME_INT64 || shape->rank != 1 || shape->dims[0] < 1 ||
-                ((const int64_t *)shape->constant)[0] != fixed || !makes_batch_axis(at_fixed, &at_fixed->nodes[n], fixed))
-                continue;
-            int copy = rebound_constant(g, node->inputs[i], wanted);
-            if (copy < 0) return illume_fail(context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
-            g->nodes[n].inputs[i] = copy;
-        }
+        graph_node *node = &g->nodes[n];
+        if (!op_node_has(node, OP_SHAPED_BY_INPUT)) continue;
+        int i = op_get(node->op)->shape_input;
+        if (i >= node->input_count || node->inputs[i] < 0) continue;
+        const graph_value *shape = &g->values[node->inputs[i]];
+        if (!shape->constant || shape->dtype != ILLUME_INT64 || shape->rank != 1 || shape->dims[0] < 1 ||
+            ((const int64_t *)shape->constant)[0] != fixed || !makes_batch_axis(at_fixed, &at_fixed->nodes[n], fixed))
+            continue;
+        int copy = rebound_constant(g, node->inputs[i], wanted);
+        if (copy < 0) return illume_fail(context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
+        node->inputs[i] = copy;
     }
     return ILLUME_OK;
 }

@@ -101,26 +101,18 @@ static int64_t flops(const graph *g, const graph_node *node) {
     return shape_element_count(y->rank, y->dims, &count) ? 0 : count;
 }
 
-int activation_kind(const graph_node *node) {
-    static const char *const names[] = {"Relu", "LeakyRelu", "Sigmoid", "Tanh", "HardSigmoid", "HardSwish", "Elu",
-                                        "Clip"};
-    const op_definition *definition = op_get(node->op);
-    for (size_t i = 0; definition && i < sizeof names / sizeof names[0]; i++)
-        if (strcmp(definition->name, names[i]) == 0) return 1;
-    return 0;
-}
-
-#define ACTIVATION(variable, onnx_name, first_opset, attribute_list, inputs, input_list)                             \
-    const op_definition variable = {.name = onnx_name, .since = first_opset, .min_inputs = 1, .max_inputs = inputs, \
+#define ACTIVATION(variable, onnx_name, first_opset, attribute_list, inputs, input_list, more_traits)                \
+    const op_definition variable = {.name = onnx_name, .kind = KIND_UNARY, .traits = OP_ACTIVATION | (more_traits),   \
+                                    .since = first_opset, .min_inputs = 1, .max_inputs = inputs,                    \
                                     .min_outputs = 1, .max_outputs = 1, .attributes = attribute_list,               \
                                     .versioned_inputs = input_list, .infer = infer, .forward = forward,             \
                                     .flops = flops, .backward = backward, .backward_reads = reads_input}
 
-ACTIVATION(op_relu, "Relu", 0, no_attributes, 1, NULL);
-ACTIVATION(op_leaky_relu, "LeakyRelu", 0, alpha_attributes, 1, NULL);
-ACTIVATION(op_sigmoid, "Sigmoid", 0, no_attributes, 1, NULL);
-ACTIVATION(op_tanh, "Tanh", 0, no_attributes, 1, NULL);
-ACTIVATION(op_hard_sigmoid, "HardSigmoid", 0, alpha_beta_attributes, 1, NULL);
-ACTIVATION(op_hard_swish, "HardSwish", 14, no_attributes, 1, NULL);
-ACTIVATION(op_elu, "Elu", 0, alpha_attributes, 1, NULL);
-ACTIVATION(op_clip, "Clip", 0, clip_attributes, 3, clip_inputs);
+ACTIVATION(op_relu, "Relu", 0, no_attributes, 1, NULL, OP_NONNEGATIVE);
+ACTIVATION(op_leaky_relu, "LeakyRelu", 0, alpha_attributes, 1, NULL, 0);
+ACTIVATION(op_sigmoid, "Sigmoid", 0, no_attributes, 1, NULL, OP_GATE | OP_NONNEGATIVE);
+ACTIVATION(op_tanh, "Tanh", 0, no_attributes, 1, NULL, 0);
+ACTIVATION(op_hard_sigmoid, "HardSigmoid", 0, alpha_beta_attributes, 1, NULL, OP_GATE | OP_NONNEGATIVE);
+ACTIVATION(op_hard_swish, "HardSwish", 14, no_attributes, 1, NULL, 0);
+ACTIVATION(op_elu, "Elu", 0, alpha_attributes, 1, NULL, 0);
+ACTIVATION(op_clip, "Clip", 0, clip_attributes, 3, clip_inputs, 0);

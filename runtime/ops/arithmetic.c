@@ -102,14 +102,14 @@ static int64_t flops(const graph *g, const graph_node *node) {
     return shape_element_count(y->rank, y->dims, &count) ? 0 : count;
 }
 
-#define ARITHMETIC(variable, onnx_name, attribute_list)                                                               \
-    const op_definition variable = {.name = onnx_name, .min_inputs = 2, .max_inputs = 2, .min_outputs = 1,          \
-                                    .max_outputs = 1, .attributes = attribute_list, .infer = infer, .fold = fold,   \
-                                    .forward = forward, .flops = flops, .backward = backward,                       \
-                                    .backward_reads = backward_reads}
+#define ARITHMETIC(variable, onnx_name, attribute_list, op_traits)                                                    \
+    const op_definition variable = {.name = onnx_name, .kind = KIND_BINARY, .traits = op_traits, .min_inputs = 2,   \
+                                    .max_inputs = 2, .min_outputs = 1, .max_outputs = 1,                            \
+                                    .attributes = attribute_list, .infer = infer, .fold = fold, .forward = forward, \
+                                    .flops = flops, .backward = backward, .backward_reads = backward_reads}
 
-ARITHMETIC(op_add, "Add", no_attributes);
-ARITHMETIC(op_sub, "Sub", no_attributes);
-ARITHMETIC(op_mul, "Mul", no_attributes);
-ARITHMETIC(op_div, "Div", no_attributes);
-ARITHMETIC(op_prelu, "PRelu", no_attributes);
+ARITHMETIC(op_add, "Add", no_attributes, OP_SUM);
+ARITHMETIC(op_sub, "Sub", no_attributes, OP_PLAIN);
+ARITHMETIC(op_mul, "Mul", no_attributes, OP_SCALING);
+ARITHMETIC(op_div, "Div", no_attributes, OP_SCALING);
+ARITHMETIC(op_prelu, "PRelu", no_attributes, OP_ACTIVATION);

@@ -92,6 +92,6 @@ static int64_t flops(const graph *g, const graph_node *node) {
 }
 
 const op_definition op_batch_normalization = {
-    .name = "BatchNormalization", .min_inputs = 5, .max_inputs = 5, .min_outputs = 1, .max_outputs = 5,
-    .attributes = attributes, .check = check, .infer = infer, .forward = forward, .flops = flops,
-    .backward = backward, .backward_scratch_bytes = backward_scratch};
+    .name = "BatchNormalization", .kind = KIND_UNARY, .traits = OP_NORMALIZATION | OP_CHANNELS_FIRST, .min_inputs = 5,
+    .max_inputs = 5, .min_outputs = 1, .max_outputs = 5, .attributes = attributes, .check = check, .infer = infer,
+    .forward = forward, .flops = flops, .backward = backward, .backward_scratch_bytes = backward_scratch};

@@ -57,6 +57,6 @@ static illume_status fold(illume_context *context, graph *g, graph_node *node) {
     return ILLUME_OK;
 }
 
-const op_definition op_cast = {.name = "Cast", .min_inputs = 1, .max_inputs = 1, .min_outputs = 1,
-                               .max_outputs = 1, .attributes = attributes, .check = check, .infer = infer,
-                               .fold = fold, .is_view = 1};
+const op_definition op_cast = {
+    .name = "Cast", .traits = OP_KEEPS_POSITIONS, .min_inputs = 1, .max_inputs = 1, .min_outputs = 1, .max_outputs = 1,
+    .attributes = attributes, .check = check, .infer = infer, .fold = fold, .is_view = 1};

@@ -45,6 +45,6 @@ static illume_status infer(illume_context *context, graph *g, graph_node *node) 
     return ILLUME_OK;
 }
 
-const op_definition op_constant_of_shape = {.name = "ConstantOfShape", .since = 9, .min_inputs = 1, .max_inputs = 1,
-                                            .min_outputs = 1, .max_outputs = 1, .attributes = attributes,
-                                            .check = check, .infer = infer};
+const op_definition op_constant_of_shape = {
+    .name = "ConstantOfShape", .traits = OP_SHAPED_BY_INPUT, .shape_input = 0, .since = 9, .min_inputs = 1,
+    .max_inputs = 1, .min_outputs = 1, .max_outputs = 1, .attributes = attributes, .check = check, .infer = infer};

@@ -151,7 +151,7 @@ static int64_t flops(const graph *g, const graph_node *node) {
 }
 
 const op_definition op_conv_transpose = {
-    .name = "ConvTranspose", .min_inputs = 2, .max_inputs = 3, .min_outputs = 1, .max_outputs = 1,
-    .attributes = attributes, .check = check, .infer = infer, .forward = forward, .flops = flops,
-    .backward = backward, .backward_reads = convolution_backward_reads,
+    .name = "ConvTranspose", .kind = KIND_CONVOLUTION, .traits = OP_LINEAR | OP_CHANNELS_FIRST, .min_inputs = 2,
+    .max_inputs = 3, .min_outputs = 1, .max_outputs = 1, .attributes = attributes, .check = check, .infer = infer,
+    .forward = forward, .flops = flops, .backward = backward, .backward_reads = convolution_backward_reads,
     .backward_scratch_bytes = convolution_backward_scratch};

@@ -16,6 +16,6 @@ static illume_status infer(illume_context *context, graph *g, graph_node *node) 
     return set_output(context, g, node, 0, x->dtype, 2, dims);
 }
 
-const op_definition op_flatten = {.name = "Flatten", .min_inputs = 1, .max_inputs = 1, .min_outputs = 1,
-                                  .max_outputs = 1, .attributes = attributes, .infer = infer, .fold = fold_view,
-                                  .is_view = 1};
+const op_definition op_flatten = {
+    .name = "Flatten", .traits = OP_KEEPS_SIGN, .min_inputs = 1, .max_inputs = 1, .min_outputs = 1, .max_outputs = 1,
+    .attributes = attributes, .infer = infer, .fold = fold_view, .is_view = 1};

@@ -76,6 +76,6 @@ static illume_status forward(const op_call *call) { return forward_by_copies(cal
 
 static illume_status backward(const op_backward_call *call) { return backward_by_copies(call, copies); }
 
-const op_definition op_gather = {.name = "Gather", .min_inputs = 2, .max_inputs = 2, .min_outputs = 1,
-                                 .max_outputs = 1, .attributes = attributes, .infer = infer, .fold = fold,
-                                 .forward = forward, .backward = backward};
+const op_definition op_gather = {
+    .name = "Gather", .traits = OP_KEEPS_SIGN, .min_inputs = 2, .max_inputs = 2, .min_outputs = 1, .max_outputs = 1,
+    .attributes = attributes, .infer = infer, .fold = fold, .forward = forward, .backward = backward};

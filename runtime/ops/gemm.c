@@ -147,6 +147,6 @@ static int64_t flops(const graph *g, const graph_node *node) {
 }
 
 const op_definition op_gemm = {
-    .name = "Gemm", .min_inputs = 2, .max_inputs = 3, .min_outputs = 1, .max_outputs = 1,
+    .name = "Gemm", .traits = OP_LINEAR, .min_inputs = 2, .max_inputs = 3, .min_outputs = 1, .max_outputs = 1,
     .attributes = attributes, .infer = infer, .forward = forward, .flops = flops, .backward = backward,
     .backward_reads = backward_reads};

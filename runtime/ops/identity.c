@@ -32,10 +32,12 @@ static illume_status infer_identity(illume_context *context, graph *g, graph_nod
     return set_output_like(context, g, node, 0, 0);
 }
 
-const op_definition op_identity = {.name = "Identity", .min_inputs = 1, .max_inputs = 1, .min_outputs = 1,
-                                   .max_outputs = 1, .attributes = identity_attributes, .infer = infer_identity,
-                                   .fold = fold_view, .is_view = 1};
+const op_definition op_identity = {
+    .name = "Identity", .traits = OP_PASS_THROUGH | OP_KEEPS_SIGN | OP_KEEPS_POSITIONS, .min_inputs = 1,
+    .max_inputs = 1, .min_outputs = 1, .max_outputs = 1, .attributes = identity_attributes, .infer = infer_identity,
+    .fold = fold_view, .is_view = 1};
 
-const op_definition op_dropout = {.name = "Dropout", .min_inputs = 1, .max_inputs = 3, .min_outputs = 1,
-                                  .max_outputs = 2, .attributes = dropout_attributes,
-                                  .versioned_inputs = dropout_inputs, .infer = infer_dropout, .fold = fold_view, .is_view = 1};
+const op_definition op_dropout = {
+    .name = "Dropout", .traits = OP_PASS_THROUGH | OP_KEEPS_SIGN | OP_KEEPS_POSITIONS, .min_inputs = 1,
+    .max_inputs = 3, .min_outputs = 1, .max_outputs = 2, .attributes = dropout_attributes,
+    .versioned_inputs = dropout_inputs, .infer = infer_dropout, .fold = fold_view, .is_view = 1};

@@ -90,7 +90,7 @@ static int64_t flops(const graph *g, const graph_node *node) {
     return saturating_product(2 * (window + 1), count);
 }
 
-const op_definition op_lrn = {.name = "LRN", .min_inputs = 1, .max_inputs = 1, .min_outputs = 1, .max_outputs = 1,
-                              .attributes = attributes, .check = check, .infer = infer, .forward = forward,
-                              .flops = flops, .backward = backward, .backward_reads = reads_input,
-                              .backward_scratch_bytes = backward_scratch};
+const op_definition op_lrn = {
+    .name = "LRN", .traits = OP_NORMALIZATION | OP_CHANNELS_FIRST, .min_inputs = 1, .max_inputs = 1, .min_outputs = 1,
+    .max_outputs = 1, .attributes = attributes, .check = check, .infer = infer, .forward = forward, .flops = flops,
+    .backward = backward, .backward_reads = reads_input, .backward_scratch_bytes = backward_scratch};

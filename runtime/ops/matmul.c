@@ -151,6 +151,6 @@ static int64_t flops(const graph *g, const graph_node *node) {
 }
 
 const op_definition op_matmul = {
-    .name = "MatMul", .min_inputs = 2, .max_inputs = 2, .min_outputs = 1, .max_outputs = 1,
+    .name = "MatMul", .traits = OP_LINEAR, .min_inputs = 2, .max_inputs = 2, .min_outputs = 1, .max_outputs = 1,
     .attributes = attributes, .infer = infer, .forward = forward, .flops = flops, .backward = backward,
     .backward_reads = backward_reads, .backward_scratch_bytes = backward_scratch};

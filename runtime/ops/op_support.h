@@ -58,7 +58,6 @@ void *allocate_output_constant(illume_context *context, graph *g, const graph_no
 illume_status activation_describe(illume_context *context, const graph *g, const graph_node *node, unary_desc *desc);
 /* A Pad node's padding (runtime/ops/pad.c), for the pass that folds it into its reader. */
 illume_status pad_describe(illume_context *context, const graph *g, const graph_node *node, pad_desc *desc);
-int activation_kind(const graph_node *node);
 
 /* Runs a Conv or ConvTranspose described by desc with what the fusion passes
  * folded into the node: its activation, and its Add (the addend, the last

@@ -110,7 +110,7 @@ static illume_status backward(const op_backward_call *call) {
                                           call->input_gradients[0]);
 }
 
-const op_definition op_pad = {.name = "Pad", .min_inputs = 1, .max_inputs = 4, .min_outputs = 1, .max_outputs = 1,
-                              .attributes = attributes, .versioned_inputs = inputs, .check = check, .infer = infer,
-                              .forward = forward,
-                              .backward = backward};
+const op_definition op_pad = {
+    .name = "Pad", .traits = OP_KEEPS_SIGN | OP_KEEPS_POSITIONS, .min_inputs = 1, .max_inputs = 4, .min_outputs = 1,
+    .max_outputs = 1, .attributes = attributes, .versioned_inputs = inputs, .check = check, .infer = infer,
+    .forward = forward, .backward = backward};

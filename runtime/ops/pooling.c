@@ -117,21 +117,21 @@ static size_t argmax_bytes(const graph *g, const graph_node *node) {
 }
 
 const op_definition op_max_pool = {
-    .name = "MaxPool", .min_inputs = 1, .max_inputs = 1, .min_outputs = 1, .max_outputs = 2,
-    .attributes = max_attributes, .check = check, .infer = infer, .forward = forward,
-    .saved_bytes = argmax_bytes, .backward = backward};
+    .name = "MaxPool", .kind = KIND_UNARY, .traits = OP_MAX_POOLING | OP_KEEPS_SIGN | OP_CHANNELS_FIRST,
+    .min_inputs = 1, .max_inputs = 1, .min_outputs = 1, .max_outputs = 2, .attributes = max_attributes, .check = check,
+    .infer = infer, .forward = forward, .saved_bytes = argmax_bytes, .backward = backward};
 
 const op_definition op_average_pool = {
-    .name = "AveragePool", .min_inputs = 1, .max_inputs = 1, .min_outputs = 1, .max_outputs = 1,
-    .attributes = average_attributes, .check = check, .infer = infer, .forward = forward,
-    .backward = backward};
+    .name = "AveragePool", .kind = KIND_UNARY, .traits = OP_AVERAGING | OP_KEEPS_SIGN | OP_CHANNELS_FIRST,
+    .min_inputs = 1, .max_inputs = 1, .min_outputs = 1, .max_outputs = 1, .attributes = average_attributes,
+    .check = check, .infer = infer, .forward = forward, .backward = backward};
 
 const op_definition op_global_max_pool = {
-    .name = "GlobalMaxPool", .min_inputs = 1, .max_inputs = 1, .min_outputs = 1, .max_outputs = 1,
-    .attributes = global_attributes, .check = check, .infer = infer, .forward = forward,
-    .saved_bytes = argmax_bytes, .backward = backward};
+    .name = "GlobalMaxPool", .kind = KIND_UNARY, .traits = OP_MAX_POOLING | OP_KEEPS_SIGN | OP_CHANNELS_FIRST,
+    .min_inputs = 1, .max_inputs = 1, .min_outputs = 1, .max_outputs = 1, .attributes = global_attributes,
+    .check = check, .infer = infer, .forward = forward, .saved_bytes = argmax_bytes, .backward = backward};
 
 const op_definition op_global_average_pool = {
-    .name = "GlobalAveragePool", .min_inputs = 1, .max_inputs = 1, .min_outputs = 1, .max_outputs = 1,
-    .attributes = global_attributes, .check = check, .infer = infer, .forward = forward,
-    .backward = backward};
+    .name = "GlobalAveragePool", .kind = KIND_UNARY, .traits = OP_AVERAGING | OP_KEEPS_SIGN | OP_CHANNELS_FIRST,
+    .min_inputs = 1, .max_inputs = 1, .min_outputs = 1, .max_outputs = 1, .attributes = global_attributes,
+    .check = check, .infer = infer, .forward = forward, .backward = backward};

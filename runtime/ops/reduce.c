@@ -91,10 +91,12 @@ static illume_status backward(const op_backward_call *call) {
     return device->unary(device, &scale, call->input_gradients[0], call->input_gradients[0]);
 }
 
-const op_definition op_reduce_mean = {.name = "ReduceMean", .min_inputs = 1, .max_inputs = 2, .min_outputs = 1,
-                                      .max_outputs = 1, .attributes = mean_attributes, .versioned_inputs = mean_inputs,
-                                      .infer = infer, .forward = forward, .backward = backward};
+const op_definition op_reduce_mean = {
+    .name = "ReduceMean", .traits = OP_AVERAGING | OP_KEEPS_SIGN, .min_inputs = 1, .max_inputs = 2, .min_outputs = 1,
+    .max_outputs = 1, .attributes = mean_attributes, .versioned_inputs = mean_inputs, .infer = infer,
+    .forward = forward, .backward = backward};
 
-const op_definition op_reduce_sum = {.name = "ReduceSum", .min_inputs = 1, .max_inputs = 2, .min_outputs = 1,
-                                     .max_outputs = 1, .attributes = sum_attributes, .versioned_inputs = sum_inputs,
-                                     .infer = infer, .forward = forward, .backward = backward};
+const op_definition op_reduce_sum = {
+    .name = "ReduceSum", .traits = OP_AVERAGING | OP_KEEPS_SIGN, .min_inputs = 1, .max_inputs = 2, .min_outputs = 1,
+    .max_outputs = 1, .attributes = sum_attributes, .versioned_inputs = sum_inputs, .infer = infer, .forward = forward,
+    .backward = backward};

@@ -48,6 +48,7 @@ static illume_status infer(illume_context *context, graph *g, graph_node *node) 
     return set_output(context, g, node, 0, x->dtype, rank, shape);
 }
 
-const op_definition op_reshape = {.name = "Reshape", .min_inputs = 2, .max_inputs = 2, .min_outputs = 1,
-                                  .max_outputs = 1, .attributes = attributes, .infer = infer, .fold = fold_view,
-                                  .is_view = 1};
+const op_definition op_reshape = {
+    .name = "Reshape", .traits = OP_KEEPS_SIGN | OP_SHAPED_BY_INPUT, .shape_input = 1, .min_inputs = 2,
+    .max_inputs = 2, .min_outputs = 1, .max_outputs = 1, .attributes = attributes, .infer = infer, .fold = fold_view,
+    .is_view = 1};

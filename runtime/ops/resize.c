@@ -164,7 +164,7 @@ static illume_status backward(const op_backward_call *call) {
 static const op_input inputs[] = {
     {1, "scales", 10, 10}, {1, "roi", 11, 0}, {2, "scales", 11, 0}, {3, "sizes", 11, 0}, {0, NULL, 0, 0}};
 
-const op_definition op_resize = {.name = "Resize", .since = 10, .min_inputs = 1, .max_inputs = 4, .min_outputs = 1,
-                                 .max_outputs = 1, .attributes = attributes, .versioned_inputs = inputs,
-                                 .check = check, .infer = infer,
-                                 .forward = forward, .backward = backward};
+const op_definition op_resize = {
+    .name = "Resize", .traits = OP_KEEPS_POSITIONS | OP_SHAPED_BY_INPUT, .shape_input = 3, .since = 10,
+    .min_inputs = 1, .max_inputs = 4, .min_outputs = 1, .max_outputs = 1, .attributes = attributes,
+    .versioned_inputs = inputs, .check = check, .infer = infer, .forward = forward, .backward = backward};

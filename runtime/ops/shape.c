@@ -23,5 +23,6 @@ static illume_status infer(illume_context *context, graph *g, graph_node *node) 
     return ILLUME_OK;
 }
 
-const op_definition op_shape = {.name = "Shape", .min_inputs = 1, .max_inputs = 1, .min_outputs = 1,
-                                .max_outputs = 1, .attributes = attributes, .infer = infer};
+const op_definition op_shape = {
+    .name = "Shape", .traits = OP_PLAIN, .min_inputs = 1, .max_inputs = 1, .min_outputs = 1, .max_outputs = 1,
+    .attributes = attributes, .infer = infer};

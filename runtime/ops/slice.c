@@ -111,7 +111,7 @@ static illume_status forward(const op_call *call) { return forward_by_copies(cal
 
 static illume_status backward(const op_backward_call *call) { return backward_by_copies(call, copies); }
 
-const op_definition op_slice = {.name = "Slice", .min_inputs = 1, .max_inputs = 5, .min_outputs = 1,
-                                .max_outputs = 1, .attributes = attributes, .versioned_inputs = inputs,
-                                .infer = infer, .fold = fold,
-                                .forward = forward, .backward = backward};
+const op_definition op_slice = {
+    .name = "Slice", .traits = OP_KEEPS_SIGN, .min_inputs = 1, .max_inputs = 5, .min_outputs = 1, .max_outputs = 1,
+    .attributes = attributes, .versioned_inputs = inputs, .infer = infer, .fold = fold, .forward = forward,
+    .backward = backward};

@@ -51,10 +51,12 @@ static op_reads reads_output(const graph *g, const graph_node *node) {
     return (op_reads){.outputs = 1u};
 }
 
-const op_definition op_softmax = {.name = "Softmax", .min_inputs = 1, .max_inputs = 1, .min_outputs = 1,
-                                  .max_outputs = 1, .attributes = attributes, .infer = infer, .forward = forward,
-                                  .backward = backward, .backward_reads = reads_output};
+const op_definition op_softmax = {
+    .name = "Softmax", .traits = OP_NONNEGATIVE | OP_KEEPS_POSITIONS, .min_inputs = 1, .max_inputs = 1,
+    .min_outputs = 1, .max_outputs = 1, .attributes = attributes, .infer = infer, .forward = forward,
+    .backward = backward, .backward_reads = reads_output};
 
-const op_definition op_log_softmax = {.name = "LogSoftmax", .min_inputs = 1, .max_inputs = 1, .min_outputs = 1,
-                                      .max_outputs = 1, .attributes = attributes, .infer = infer, .forward = forward,
-                                      .backward = backward, .backward_reads = reads_output};
+const op_definition op_log_softmax = {
+    .name = "LogSoftmax", .traits = OP_KEEPS_POSITIONS, .min_inputs = 1, .max_inputs = 1, .min_outputs = 1,
+    .max_outputs = 1, .attributes = attributes, .infer = infer, .forward = forward, .backward = backward,
+    .backward_reads = reads_output};

@@ -62,12 +62,10 @@ static illume_status infer_unsqueeze(illume_context *context, graph *g, graph_no
     return set_output(context, g, node, 0, x->dtype, rank, dims);
 }
 
-const op_definition op_squeeze = {.name = "Squeeze", .min_inputs = 1, .max_inputs = 2, .min_outputs = 1,
-                                  .max_outputs = 1, .attributes = attributes, .versioned_inputs = inputs,
-                                  .infer = infer_squeeze,
-                                  .fold = fold_view, .is_view = 1};
+const op_definition op_squeeze = {
+    .name = "Squeeze", .traits = OP_KEEPS_SIGN, .min_inputs = 1, .max_inputs = 2, .min_outputs = 1, .max_outputs = 1,
+    .attributes = attributes, .versioned_inputs = inputs, .infer = infer_squeeze, .fold = fold_view, .is_view = 1};
 
-const op_definition op_unsqueeze = {.name = "Unsqueeze", .min_inputs = 1, .max_inputs = 2, .min_outputs = 1,
-                                    .max_outputs = 1, .attributes = attributes, .versioned_inputs = inputs,
-                                    .infer = infer_unsqueeze,
-                                    .fold = fold_view, .is_view = 1};
+const op_definition op_unsqueeze = {
+    .name = "Unsqueeze", .traits = OP_KEEPS_SIGN, .min_inputs = 1, .max_inputs = 2, .min_outputs = 1, .max_outputs = 1,
+    .attributes = attributes, .versioned_inputs = inputs, .infer = infer_unsqueeze, .fold = fold_view, .is_view = 1};
