@@ -1,5 +1,5 @@
-/* Shared pieces of the illume command line: exit codes, error reporting and
- * the subcommands. */
+/* Shared pieces of the illume command line: exit codes, error reporting,
+ * option values, the folder test and the subcommands. */
 #ifndef ILLUME_CLI_H
 #define ILLUME_CLI_H
 
@@ -31,5 +31,8 @@ int usage_error(const char *command, const char *format, ...)
 int parse_int(const char *text, long long low, long long high, long long *value);
 int parse_floats(const char *text, float *values, int capacity, int *count);
 int parse_shape(const char *text, int64_t *dims, int capacity, int *rank);
+
+/* True when path names a folder (following links). */
+int is_directory(const char *path);
 
 #endif

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 
@@ -68,4 +69,9 @@ int parse_shape(const char *text, int64_t *dims, int capacity, int *rank) {
         if (*end != ',' && *end != 'x') return -1;
         at = end + 1;
     }
+}
+
+int is_directory(const char *path) {
+    struct stat info;
+    return stat(path, &info) == 0 && S_ISDIR(info.st_mode);
 }

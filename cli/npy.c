@@ -249,3 +249,11 @@ illume_status npy_write(const char *path, const illume_tensor *tensor, char *err
     }
     return ILLUME_OK;
 }
+
+void npy_path_with_suffix(const char *base, const char *suffix, char *path, size_t size) {
+    size_t length = strlen(base);
+    if (length > 4 && strcmp(base + length - 4, ".npy") == 0)
+        snprintf(path, size, "%.*s-%s.npy", (int)(length - 4), base, suffix);
+    else
+        snprintf(path, size, "%s-%s.npy", base, suffix);
+}

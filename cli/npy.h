@@ -10,4 +10,9 @@
 illume_status npy_read(const char *path, illume_tensor *tensor, char *error, size_t size);
 illume_status npy_write(const char *path, const illume_tensor *tensor, char *error, size_t size);
 
+/* The path of one of several .npy files named after base: base with
+ * -suffix before its .npy (out.npy and ig give out-ig.npy; out gives
+ * out-ig.npy too). */
+void npy_path_with_suffix(const char *base, const char *suffix, char *path, size_t size);
+
 #endif

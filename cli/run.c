@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "input.h"
+#include "labels.h"
 #include "npy.h"
 
 static const char *const help_text =
@@ -28,33 +29,6 @@ static const char *const help_text =
     "                      3x3 ones with enough channels by Winograd's algorithm, whose\n"
     "                      rounding differs (about 1e-6 relative)\n"
     "\n";
-
-typedef struct labels {
-    char **names;
-    int count;
-} labels;
-
-static int load_labels(const char *path, labels *result) {
-    FILE *file = fopen(path, "r");
-    if (!file) return -1;
-    char line[4096];
-    while (fgets(line, sizeof line, file)) {
-        line[strcspn(line, "\r\n")] = '\0';
-        char **grown = realloc(result->names, sizeof(char *) * (size_t)(result->count + 1));
-        if (!grown) break;
-        result->names = grown;
-        result->names[result->count] = strdup(line);
-        if (!result->names[result->count]) break;
-        result->count++;
-    }
-    fclose(file);
-    return 0;
-}
-
-static void free_labels(labels *l) {
-    for (int i = 0; i < l->count; i++) free(l->names[i]);
-    free(l->names);
-}
 
 static void print_top(const illume_tensor *output, int top, const labels *names, char **inputs, int input_count) {
     if (top <= 0 || output->dtype != ILLUME_FLOAT32 || output->rank < 1 || illume_tensor_bytes(output) == 0) return;
@@ -126,16 +100,15 @@ static illume_status run_in_batches(illume_context *context, illume_session *ses
     return status;
 }
 
+/* Output o's file: -o's path for the first, OUT-o.npy for the others. */
 static void output_path(const char *base, int index, char *path, size_t size) {
     if (index == 0) {
         snprintf(path, size, "%s", base);
         return;
     }
-    size_t length = strlen(base);
-    if (length > 4 && strcmp(base + length - 4, ".npy") == 0)
-        snprintf(path, size, "%.*s-%d.npy", (int)(length - 4), base, index);
-    else
-        snprintf(path, size, "%s-%d.npy", base, index);
+    char suffix[16];
+    snprintf(suffix, sizeof suffix, "%d", index);
+    npy_path_with_suffix(base, suffix, path, size);
 }
 
 int command_run(int argc, char **argv) {
@@ -214,7 +187,7 @@ int command_run(int argc, char **argv) {
     illume_tensor *outputs = NULL;
     int output_count = 0;
     illume_set_threads(context, (int)threads);
-    if (labels_path && load_labels(labels_path, &names)) {
+    if (labels_path && labels_load(labels_path, &names)) {
         code = report(ILLUME_ERROR_IO, "cannot read labels '%s'", labels_path);
         goto done;
     }
@@ -318,7 +291,7 @@ done:
     illume_session_free(session);
     illume_model_free(model);
     illume_context_destroy(context);
-    free_labels(&names);
+    labels_free(&names);
     free(inputs);
     return code;
 }
