@@ -21,6 +21,15 @@ extern "C" {
 #define ILLUME_VERSION_PATCH 0
 #define ILLUME_VERSION_STRING "0.1.0"
 
+/* What libillume exports: the declarations marked ILLUME_API, and nothing
+ * else (the library is built with every other symbol hidden), so that no
+ * program comes to depend on the library's internals. */
+#if defined(__GNUC__)
+#define ILLUME_API __attribute__((visibility("default")))
+#else
+#define ILLUME_API
+#endif
+
 #define ILLUME_MAX_RANK 8
 
 typedef enum illume_status {
@@ -53,21 +62,21 @@ typedef struct illume_session illume_session;
 
 /* Context ------------------------------------------------------------------ */
 
-illume_context *illume_context_create(void);
-void illume_context_destroy(illume_context *context);
-const char *illume_last_error(const illume_context *context);
+ILLUME_API illume_context *illume_context_create(void);
+ILLUME_API void illume_context_destroy(illume_context *context);
+ILLUME_API const char *illume_last_error(const illume_context *context);
 /* Threads used by the CPU backend; 0 means all cores. */
-void illume_set_threads(illume_context *context, int threads);
-const char *illume_status_name(illume_status status);
-const char *illume_version(void);
+ILLUME_API void illume_set_threads(illume_context *context, int threads);
+ILLUME_API const char *illume_status_name(illume_status status);
+ILLUME_API const char *illume_version(void);
 
 /* Models ------------------------------------------------------------------- */
 
-illume_status illume_model_load(illume_context *context, const char *path, illume_model **model);
+ILLUME_API illume_status illume_model_load(illume_context *context, const char *path, illume_model **model);
 /* base_directory resolves external data files; NULL refuses external data. */
-illume_status illume_model_load_from_memory(illume_context *context, const void *bytes, size_t size,
-                                            const char *base_directory, illume_model **model);
-void illume_model_free(illume_model *model);
+ILLUME_API illume_status illume_model_load_from_memory(illume_context *context, const void *bytes, size_t size,
+                                                       const char *base_directory, illume_model **model);
+ILLUME_API void illume_model_free(illume_model *model);
 
 typedef struct illume_value_info {
     const char *name;
@@ -77,23 +86,23 @@ typedef struct illume_value_info {
     const char *dim_names[ILLUME_MAX_RANK]; /* symbolic names, or NULL */
 } illume_value_info;
 
-int illume_model_input_count(const illume_model *model);
-int illume_model_output_count(const illume_model *model);
-illume_status illume_model_input(const illume_model *model, int index, illume_value_info *info);
-illume_status illume_model_output(const illume_model *model, int index, illume_value_info *info);
+ILLUME_API int illume_model_input_count(const illume_model *model);
+ILLUME_API int illume_model_output_count(const illume_model *model);
+ILLUME_API illume_status illume_model_input(const illume_model *model, int index, illume_value_info *info);
+ILLUME_API illume_status illume_model_output(const illume_model *model, int index, illume_value_info *info);
 
 /* Whether the model's input `index` takes its channels last, (N, H, W, C),
  * as TensorFlow's and JAX's exports do: 1 where the graph shows it (a
  * Transpose to (N, C, H, W) before the first convolution), else 0. */
-int illume_model_input_channels_last(const illume_model *model, int index);
+ILLUME_API int illume_model_input_channels_last(const illume_model *model, int index);
 
 /* Inspection (illume info) ------------------------------------------------- */
 
 /* Loads like illume_model_load but records unsupported ops, attributes and
  * domains as problems instead of refusing; such a model cannot make a session. */
-illume_status illume_model_inspect(illume_context *context, const char *path, illume_model **model);
-int illume_model_problem_count(const illume_model *model);
-const char *illume_model_problem(const illume_model *model, int index);
+ILLUME_API illume_status illume_model_inspect(illume_context *context, const char *path, illume_model **model);
+ILLUME_API int illume_model_problem_count(const illume_model *model);
+ILLUME_API const char *illume_model_problem(const illume_model *model, int index);
 
 typedef struct illume_node_info {
     const char *name;
@@ -102,24 +111,24 @@ typedef struct illume_node_info {
     int output_count; /* its outputs, in order, in illume_model_values */
 } illume_node_info;
 
-int illume_model_node_count(const illume_model *model);
-illume_status illume_model_node(const illume_model *model, int index, illume_node_info *info);
-int illume_model_opset(const illume_model *model);
-const char *illume_model_producer(const illume_model *model);
+ILLUME_API int illume_model_node_count(const illume_model *model);
+ILLUME_API illume_status illume_model_node(const illume_model *model, int index, illume_node_info *info);
+ILLUME_API int illume_model_opset(const illume_model *model);
+ILLUME_API const char *illume_model_producer(const illume_model *model);
 /* Elements of every float initializer. */
-int64_t illume_model_parameter_count(const illume_model *model);
+ILLUME_API int64_t illume_model_parameter_count(const illume_model *model);
 /* Floating-point operations of one run (a multiply-add counts 2) for the given input shapes. */
-illume_status illume_model_flops(illume_context *context, const illume_model *model, int input_count,
-                                 const illume_tensor *input_shapes, int64_t *flops);
+ILLUME_API illume_status illume_model_flops(illume_context *context, const illume_model *model, int input_count,
+                                            const illume_tensor *input_shapes, int64_t *flops);
 
 /* The outputs of the model's nodes, in node order: how many, and each one's
  * name, dtype and shape for the given input shapes (as for
  * illume_model_flops) into values[illume_model_value_count(model)]; names
  * point into the model, rank is -1 for an omitted output or one that
  * constant folding removed. These are the names --layer and --feature take. */
-int illume_model_value_count(const illume_model *model);
-illume_status illume_model_values(illume_context *context, const illume_model *model, int input_count,
-                                  const illume_tensor *input_shapes, illume_value_info *values);
+ILLUME_API int illume_model_value_count(const illume_model *model);
+ILLUME_API illume_status illume_model_values(illume_context *context, const illume_model *model, int input_count,
+                                             const illume_tensor *input_shapes, illume_value_info *values);
 
 /* The batch size a model fixes in its inputs' first dimension (PyTorch's
  * export without dynamic axes, Keras with a batch in its signature), and
@@ -135,12 +144,12 @@ typedef struct illume_batch_info {
 
 /* input_shapes: one per input, of which only the dimensions after the batch
  * are read; NULL takes the model's declared shapes, which must be known. */
-illume_status illume_model_batch(illume_context *context, const illume_model *model, const illume_tensor *input_shapes,
-                                 illume_batch_info *info);
+ILLUME_API illume_status illume_model_batch(illume_context *context, const illume_model *model,
+                                            const illume_tensor *input_shapes, illume_batch_info *info);
 
 /* Replaces a graph input by a constant (tests and fixed-parameter inputs). */
-illume_status illume_model_set_constant_input(illume_context *context, illume_model *model, const char *name,
-                                              const illume_tensor *value);
+ILLUME_API illume_status illume_model_set_constant_input(illume_context *context, illume_model *model, const char *name,
+                                                         const illume_tensor *value);
 
 /* Sessions ----------------------------------------------------------------- */
 
@@ -176,23 +185,23 @@ typedef struct illume_session_options {
     int keep_count;
 } illume_session_options;
 
-void illume_session_options_default(illume_session_options *options);
+ILLUME_API void illume_session_options_default(illume_session_options *options);
 
 /* input_shapes holds one illume_tensor per graph input, in the model's order;
  * only dtype, rank and dims are read. */
-illume_status illume_session_create(illume_context *context, const illume_model *model,
-                                    const illume_session_options *options, int input_count,
-                                    const illume_tensor *input_shapes, illume_session **session);
-void illume_session_free(illume_session *session);
+ILLUME_API illume_status illume_session_create(illume_context *context, const illume_model *model,
+                                               const illume_session_options *options, int input_count,
+                                               const illume_tensor *input_shapes, illume_session **session);
+ILLUME_API void illume_session_free(illume_session *session);
 
 /* The shapes of the session's outputs, known once the session is made. */
-int illume_session_output_count(const illume_session *session);
-illume_status illume_session_output(const illume_session *session, int index, illume_value_info *info);
+ILLUME_API int illume_session_output_count(const illume_session *session);
+ILLUME_API illume_status illume_session_output(const illume_session *session, int index, illume_value_info *info);
 
 /* inputs: one per graph input, shapes as given at creation. outputs: one per
  * graph output; data must point at a buffer of the output's byte size. */
-illume_status illume_session_run(illume_session *session, int input_count, const illume_tensor *inputs,
-                                 int output_count, illume_tensor *outputs);
+ILLUME_API illume_status illume_session_run(illume_session *session, int input_count, const illume_tensor *inputs,
+                                            int output_count, illume_tensor *outputs);
 
 typedef struct illume_session_stats {
     size_t arena_bytes;      /* the planned activation arena */
@@ -203,7 +212,7 @@ typedef struct illume_session_stats {
     int winograd_count;      /* convolutions run by Winograd's algorithm; known once the session has run */
 } illume_session_stats;
 
-void illume_session_get_stats(const illume_session *session, illume_session_stats *stats);
+ILLUME_API void illume_session_get_stats(const illume_session *session, illume_session_stats *stats);
 
 /* How a backward pass treats each Relu: the gradient; guided backpropagation
  * (positive gradient where the input was positive, as Captum's
@@ -219,15 +228,16 @@ typedef enum illume_rule {
  * with options.backward: seed is the gradient of backward_from (its shape).
  * The gradients are then read with illume_session_read. One backward pass
  * per run: it reuses the memory of the forward values it reads. */
-illume_status illume_session_backward(illume_session *session, illume_rule rule, const illume_tensor *seed);
+ILLUME_API illume_status illume_session_backward(illume_session *session, illume_rule rule, const illume_tensor *seed);
 
 /* Copies a value's data (gradient 0) or gradient (gradient 1) into out,
  * whose dtype, rank and dims must match (illume_session_value tells them).
  * Readable: graph inputs and outputs, backward_from, backward_to and the kept
  * values; gradients of graph inputs (or of backward_to) after a backward. */
-illume_status illume_session_read(illume_session *session, const char *name, int gradient, illume_tensor *out);
+ILLUME_API illume_status illume_session_read(illume_session *session, const char *name, int gradient,
+                                             illume_tensor *out);
 /* The shape of a value of the session by name (its logical shape, NCHW). */
-illume_status illume_session_value(const illume_session *session, const char *name, illume_value_info *info);
+ILLUME_API illume_status illume_session_value(const illume_session *session, const char *name, illume_value_info *info);
 
 /* Time spent per op type, forward and backward apart, over all runs of a
  * session made with profile set: entry index in [0, count) where count is
@@ -241,7 +251,7 @@ typedef struct illume_profile_entry {
     double seconds;
     int64_t calls;
 } illume_profile_entry;
-int illume_session_profile(const illume_session *session, int index, illume_profile_entry *entry);
+ILLUME_API int illume_session_profile(const illume_session *session, int index, illume_profile_entry *entry);
 
 /* Explanations -------------------------------------------------------------- */
 
@@ -332,12 +342,12 @@ typedef struct illume_explain_options {
     illume_score score;
 } illume_explain_options;
 
-void illume_explain_options_default(illume_explain_options *options);
-const char *illume_method_name(illume_method method);
+ILLUME_API void illume_explain_options_default(illume_explain_options *options);
+ILLUME_API const char *illume_method_name(illume_method method);
 /* By name: saliency, gradxinput, guided-backprop, deconvnet, ig, smoothgrad,
  * smoothgrad-sq, vargrad, gradcam, gradcam++, guided-gradcam, occlusion, lrp,
  * deeplift, deeplift-revealcancel. */
-illume_status illume_method_from_name(const char *name, illume_method *method);
+ILLUME_API illume_status illume_method_from_name(const char *name, illume_method *method);
 
 /* What a method is, from the method table (explain/methods.c). */
 typedef struct illume_method_info {
@@ -350,8 +360,8 @@ typedef struct illume_method_info {
     int nonnegative;   /* its maps are never negative under these options */
 } illume_method_info;
 /* options (NULL: the defaults) decide what depends on them, nonnegative. */
-illume_status illume_method_describe(illume_method method, const illume_explain_options *options,
-                                     illume_method_info *info);
+ILLUME_API illume_status illume_method_describe(illume_method method, const illume_explain_options *options,
+                                                illume_method_info *info);
 
 typedef struct illume_explainer illume_explainer;
 
@@ -372,18 +382,19 @@ typedef struct illume_explain_report {
 } illume_explain_report;
 
 /* An explainer for inputs shaped like `row` (one input row: batch dimension 1). */
-illume_status illume_explainer_create(illume_context *context, const illume_model *model,
-                                      const illume_explain_options *options, const illume_tensor *row,
-                                      illume_explainer **explainer);
-void illume_explainer_free(illume_explainer *explainer);
+ILLUME_API illume_status illume_explainer_create(illume_context *context, const illume_model *model,
+                                                 const illume_explain_options *options, const illume_tensor *row,
+                                                 illume_explainer **explainer);
+ILLUME_API void illume_explainer_free(illume_explainer *explainer);
 /* The shape of the attributions of `rows` input rows: the input's, or the
  * layer's (N, 1, h, w) for the Grad-CAM family without upsampling. */
-illume_status illume_explainer_shape(const illume_explainer *explainer, int64_t rows, illume_tensor *shape);
+ILLUME_API illume_status illume_explainer_shape(const illume_explainer *explainer, int64_t rows, illume_tensor *shape);
 /* Explains inputs (N rows) for targets (N indices into a row of the first
  * output, -1 for its top entry); writes attributions (illume_explainer_shape)
  * and, when not NULL, rows (N) and report. */
-illume_status illume_explain(illume_explainer *explainer, const illume_tensor *inputs, const int64_t *targets,
-                             illume_tensor *attributions, illume_explain_row *rows, illume_explain_report *report);
+ILLUME_API illume_status illume_explain(illume_explainer *explainer, const illume_tensor *inputs,
+                                        const int64_t *targets, illume_tensor *attributions, illume_explain_row *rows,
+                                        illume_explain_report *report);
 /* LRP: the rule each node of the explained graph (after BatchNormalization
  * folding) gets, in execution order; index from 0, returns the number of
  * nodes (entry filled when index is below it). */
@@ -395,31 +406,31 @@ typedef struct illume_rule_entry {
     int conserves;       /* 0 for alpha-beta with alpha - beta != 1, which does not conserve relevance */
 } illume_rule_entry;
 
-int illume_explainer_rule(const illume_explainer *explainer, int index, illume_rule_entry *entry);
+ILLUME_API int illume_explainer_rule(const illume_explainer *explainer, int index, illume_rule_entry *entry);
 
 /* What the rows' scores (and the explanations) are of: "logit",
  * "probability", "log-probability" (a model ending in LogSoftmax, explained
  * at its output) or "output" (a model without a final Softmax). */
-const char *illume_explainer_score(const illume_explainer *explainer);
+ILLUME_API const char *illume_explainer_score(const illume_explainer *explainer);
 
 /* With options.profile: the time per op type, forward and backward apart,
  * over every pass the explainer ran, as illume_session_profile. */
-int illume_explainer_profile(const illume_explainer *explainer, int index, illume_profile_entry *entry);
+ILLUME_API int illume_explainer_profile(const illume_explainer *explainer, int index, illume_profile_entry *entry);
 
 /* Backends ----------------------------------------------------------------- */
 
 /* Whether this build has the CUDA backend, and how many CUDA devices the
  * CUDA runtime sees (0 without the backend, a driver or a GPU). */
-int illume_has_cuda(void);
-int illume_cuda_devices(void);
+ILLUME_API int illume_has_cuda(void);
+ILLUME_API int illume_cuda_devices(void);
 /* The most device memory this process has held at once on CUDA devices
  * through illume (arenas, weights, workspaces), in bytes; 0 without CUDA. */
-size_t illume_cuda_peak_bytes(void);
+ILLUME_API size_t illume_cuda_peak_bytes(void);
 
 /* Utilities ---------------------------------------------------------------- */
 
 /* Bytes of a tensor's data; 0 on overflow or a bad rank. */
-size_t illume_tensor_bytes(const illume_tensor *tensor);
+ILLUME_API size_t illume_tensor_bytes(const illume_tensor *tensor);
 
 #ifdef __cplusplus
 }
