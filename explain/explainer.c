@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "api_version.h"
 #include "model.h"
 #include "channel_axis.h"
 #include "methods.h"
@@ -17,25 +18,28 @@
  * speed and cost memory. */
 #define EXPLAIN_BATCH_LIMIT 32
 
-void illume_explain_options_default(illume_explain_options *options) {
-    memset(options, 0, sizeof *options);
-    options->method = ILLUME_SALIENCY;
-    options->steps = 50;
-    options->quadrature = ILLUME_GAUSS_LEGENDRE;
-    options->baseline = ILLUME_BASELINE_ZEROS;
-    options->blur_sigma = 10.0f;
-    options->samples = 50;
-    options->noise = 0.15f;
-    options->base = ILLUME_SALIENCY;
-    options->window[0] = options->window[1] = 15;
-    options->stride[0] = options->stride[1] = 8;
-    options->device = "auto";
-    options->composite = "epsilon-plus-flat";
-    options->epsilon = 1e-6f;
-    options->gamma = 0.25f;
-    options->stabilizer = 1e-6f;
-    options->low = options->high = NAN;
-    options->score = ILLUME_SCORE_LOGIT;
+void illume_explain_options_init(illume_explain_options *options, size_t size) {
+    illume_explain_options defaults = {.size = size,
+                                       .method = ILLUME_SALIENCY,
+                                       .steps = 50,
+                                       .quadrature = ILLUME_GAUSS_LEGENDRE,
+                                       .baseline = ILLUME_BASELINE_ZEROS,
+                                       .blur_sigma = 10.0f,
+                                       .samples = 50,
+                                       .noise = 0.15f,
+                                       .base = ILLUME_SALIENCY,
+                                       .window = {15, 15},
+                                       .stride = {8, 8},
+                                       .device = "auto",
+                                       .composite = "epsilon-plus-flat",
+                                       .epsilon = 1e-6f,
+                                       .gamma = 0.25f,
+                                       .stabilizer = 1e-6f,
+                                       .low = NAN,
+                                       .high = NAN,
+                                       .score = ILLUME_SCORE_LOGIT};
+    /* As illume_session_options_init: only the fields of the caller's struct. */
+    memcpy(options, &defaults, size < sizeof defaults ? size : sizeof defaults);
 }
 
 static int uses_layer(illume_method method) { return method_definition_of(method)->uses_layer; }
@@ -402,11 +406,10 @@ illume_status illume_explainer_create(illume_context *context, const illume_mode
                                       illume_explainer **result) {
     *result = NULL;
     if (!model || !row) return illume_fail(context, ILLUME_ERROR_INVALID_INPUT, "no model or input shape given");
-    illume_explain_options defaults;
-    if (!options) {
-        illume_explain_options_default(&defaults);
-        options = &defaults;
-    }
+    illume_explain_options accepted;
+    illume_explain_options_default(&accepted);
+    if (options) ILLUME_TRY(options_accept(context, "illume_explain_options", options, &accepted, sizeof accepted));
+    options = &accepted;
     ILLUME_TRY(check_options(context, options));
     if (row->rank < 1 || row->dims[0] != 1 || row->dtype != ILLUME_FLOAT32)
         return illume_fail(context, ILLUME_ERROR_INVALID_INPUT, "the row shape must be float32 with batch dimension 1");

@@ -1,6 +1,7 @@
 /* The method table: one row per illume_method, in the enum's order. */
 #include "methods.h"
 
+#include "api_version.h"
 #include "deeplift_backward.h"
 #include "lrp_backward.h"
 
@@ -80,11 +81,11 @@ illume_status illume_method_describe(illume_method method, const illume_explain_
                                      illume_method_info *info) {
     const method_definition *definition = method_definition_of(method);
     if (!definition || !info) return ILLUME_ERROR_INVALID_INPUT;
-    illume_explain_options defaults;
-    if (!options) {
-        illume_explain_options_default(&defaults);
-        options = &defaults;
-    }
+    illume_explain_options accepted;
+    illume_explain_options_default(&accepted);
+    /* No context here to hold a message: a struct of unknown size is refused by its status alone. */
+    if (options) ILLUME_TRY(options_accept(NULL, "illume_explain_options", options, &accepted, sizeof accepted));
+    options = &accepted;
     *info = (illume_method_info){.name = definition->name, .help = definition->help,
                                  .uses_layer = definition->uses_layer, .has_delta = definition->has_delta,
                                  .uses_baseline = definition->uses_baseline, .features = definition->features,

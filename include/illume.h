@@ -21,6 +21,12 @@ extern "C" {
 #define ILLUME_VERSION_PATCH 0
 #define ILLUME_VERSION_STRING "0.1.0"
 
+/* The version of the API this header declares: it grows by one with each
+ * release that adds to the API (a function, a field, an enum value). A
+ * program learns what the library it runs with declares from
+ * illume_api_version(): ILLUME_API_VERSION or more means all of this header. */
+#define ILLUME_API_VERSION 1
+
 /* What libillume exports: the declarations marked ILLUME_API, and nothing
  * else (the library is built with every other symbol hidden), so that no
  * program comes to depend on the library's internals. */
@@ -69,6 +75,29 @@ ILLUME_API const char *illume_last_error(const illume_context *context);
 ILLUME_API void illume_set_threads(illume_context *context, int threads);
 ILLUME_API const char *illume_status_name(illume_status status);
 ILLUME_API const char *illume_version(void);
+/* The ILLUME_API_VERSION the library was built with. */
+ILLUME_API int illume_api_version(void);
+
+/* Option structs ----------------------------------------------------------- */
+
+/* illume_session_options and illume_explain_options start with `size`, the
+ * sizeof the struct in the caller's illume.h, so that a program and a
+ * library built from different versions of this header can tell which
+ * fields the other has. Make one only through its *_default macro, which
+ * sets size and every field's default, then change the fields wanted:
+ *
+ *     illume_session_options options;
+ *     illume_session_options_default(&options);
+ *     options.profile = 1;
+ *
+ * The library refuses (ILLUME_ERROR_INVALID_INPUT, with a message) a struct
+ * of size 0 (not made by the *_default macro: a zeroed struct, say) and one
+ * larger than its own (the program was built against a newer illume.h than
+ * the library). Of a smaller struct of a size an earlier illume.h gave it,
+ * it reads only the fields that header declared and takes the defaults for
+ * the rest (there is none yet: size came with API version 1); any other size
+ * is refused too. Fields are only ever added at the end, and each version
+ * that adds some makes the struct larger. */
 
 /* Models ------------------------------------------------------------------- */
 
@@ -154,6 +183,7 @@ ILLUME_API illume_status illume_model_set_constant_input(illume_context *context
 /* Sessions ----------------------------------------------------------------- */
 
 typedef struct illume_session_options {
+    size_t size;            /* see "Option structs" above */
     const char *device;     /* "cpu" or "auto"; NULL means "auto" */
     /* fold BatchNormalization, and a Mul, Div, Add or Sub by a per-channel
      * constant (how TensorFlow exporters leave BatchNorm and a Dense bias),
@@ -185,7 +215,10 @@ typedef struct illume_session_options {
     int keep_count;
 } illume_session_options;
 
-ILLUME_API void illume_session_options_default(illume_session_options *options);
+/* Sets options->size to `size` and the fields it covers to their defaults;
+ * call it through illume_session_options_default, which passes the size. */
+ILLUME_API void illume_session_options_init(illume_session_options *options, size_t size);
+#define illume_session_options_default(options) illume_session_options_init((options), sizeof *(options))
 
 /* input_shapes holds one illume_tensor per graph input, in the model's order;
  * only dtype, rank and dims are read. */
@@ -298,6 +331,7 @@ typedef enum illume_baseline {
 typedef enum illume_score { ILLUME_SCORE_LOGIT = 0, ILLUME_SCORE_PROBABILITY = 1 } illume_score;
 
 typedef struct illume_explain_options {
+    size_t size;                  /* see "Option structs" above */
     illume_method method;
     int absolute;                 /* saliency: the magnitude of the gradient */
     int steps;                    /* integrated gradients (default 50) */
@@ -342,7 +376,9 @@ typedef struct illume_explain_options {
     illume_score score;
 } illume_explain_options;
 
-ILLUME_API void illume_explain_options_default(illume_explain_options *options);
+/* As illume_session_options_init, for illume_explain_options. */
+ILLUME_API void illume_explain_options_init(illume_explain_options *options, size_t size);
+#define illume_explain_options_default(options) illume_explain_options_init((options), sizeof *(options))
 ILLUME_API const char *illume_method_name(illume_method method);
 /* By name: saliency, gradxinput, guided-backprop, deconvnet, ig, smoothgrad,
  * smoothgrad-sq, vargrad, gradcam, gradcam++, guided-gradcam, occlusion, lrp,

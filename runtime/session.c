@@ -6,6 +6,7 @@
 
 #include "session.h"
 
+#include "api_version.h"
 #include "model.h"
 #include "ops/op_support.h"
 #include "passes.h"
@@ -14,14 +15,13 @@
 
 static illume_status prepare_calls(illume_session *session);
 
-void illume_session_options_default(illume_session_options *options) {
-    memset(options, 0, sizeof *options);
-    options->device = "auto";
-    options->fold_batchnorm = 1;
-    options->fuse_activations = 1;
-    options->channels_last = 1;
-    options->split_batch = 1;
-    options->winograd = 1;
+void illume_session_options_init(illume_session_options *options, size_t size) {
+    illume_session_options defaults = {.size = size, .device = "auto", .fold_batchnorm = 1, .fuse_activations = 1,
+                                       .channels_last = 1, .split_batch = 1, .winograd = 1};
+    /* A program built against an older illume.h has a smaller struct: only
+     * its fields are written. A larger one keeps its extra fields as they
+     * are: its size has the library refuse it. */
+    memcpy(options, &defaults, size < sizeof defaults ? size : sizeof defaults);
 }
 
 /* Refuses graphs that would need integer data at run time. */
@@ -247,7 +247,11 @@ static illume_status plan_with_backward(illume_session *session, const illume_se
 illume_status illume_session_create(illume_context *context, const illume_model *model,
                                     const illume_session_options *options, int input_count,
                                     const illume_tensor *input_shapes, illume_session **result) {
-    return session_create_with_rule(context, model, options, NULL, input_count, input_shapes, result);
+    *result = NULL;
+    illume_session_options accepted;
+    illume_session_options_default(&accepted);
+    if (options) ILLUME_TRY(options_accept(context, "illume_session_options", options, &accepted, sizeof accepted));
+    return session_create_with_rule(context, model, &accepted, NULL, input_count, input_shapes, result);
 }
 
 illume_status session_create_with_rule(illume_context *context, const illume_model *model,
@@ -255,11 +259,6 @@ illume_status session_create_with_rule(illume_context *context, const illume_mod
                                        int input_count, const illume_tensor *input_shapes, illume_session **result) {
     *result = NULL;
     if (!model) return illume_fail(context, ILLUME_ERROR_INVALID_INPUT, "no model given");
-    illume_session_options defaults;
-    if (!options) {
-        illume_session_options_default(&defaults);
-        options = &defaults;
-    }
     illume_session *session = calloc(1, sizeof *session);
     if (!session) return illume_fail(context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
     session->context = context;

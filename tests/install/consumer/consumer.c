@@ -14,5 +14,7 @@ int main(void) {
     int ok = status == ILLUME_ERROR_IO && strstr(illume_last_error(context), "/nonexistent/model.onnx") != NULL;
     printf("illume %s: %s\n", illume_version(), ok ? "ok" : illume_last_error(context));
     illume_context_destroy(context);
-    return ok && strcmp(illume_version(), ILLUME_VERSION_STRING) == 0 ? 0 : 1;
+    /* The installed header and library are of one version. */
+    ok = ok && strcmp(illume_version(), ILLUME_VERSION_STRING) == 0 && illume_api_version() == ILLUME_API_VERSION;
+    return ok ? 0 : 1;
 }
