@@ -5,7 +5,8 @@
  * concrete input shapes on one backend, planned and ready to run.
  *
  * Every function that can fail returns an illume_status and leaves a message
- * that names what went wrong in illume_last_error(). */
+ * that names what went wrong in illume_last_error(). docs/api.md is the guide
+ * to this API, with a complete example program. */
 #ifndef ILLUME_H
 #define ILLUME_H
 
