@@ -44,53 +44,42 @@ void illume_explain_options_init(illume_explain_options *options, size_t size) {
 
 static int uses_layer(illume_method method) { return method_definition_of(method)->uses_layer; }
 
-/* Whether node is a ReduceMean or ReduceSum of a 4-D value over its two
- * spatial axes alone (a global pooling, as JAX and TensorFlow exports
- * write it): (2, 3) where its channels lie on axis 1, (1, 2) where last. */
-static int spatial_reduction(const graph *g, const graph_node *node, const int *channel_axes) {
-    if (!graph_node_is(node, "ReduceMean") && !graph_node_is(node, "ReduceSum")) return 0;
-    const graph_value *x = graph_input(g, node, 0);
-    if (!x || x->rank != 4 || (channel_axes[node->inputs[0]] != 1 && channel_axes[node->inputs[0]] != 3)) return 0;
-    int64_t axes[ILLUME_MAX_RANK];
-    int count = 0;
-    const graph_value *given = graph_input(g, node, 1);
-    if (given && given->constant && given->dtype == ILLUME_INT64 && given->rank == 1 && given->dims[0] <= ILLUME_MAX_RANK) {
-        count = (int)given->dims[0];
-        memcpy(axes, given->constant, sizeof(int64_t) * (size_t)count);
-    } else if (!given) {
-        const int64_t *attribute = graph_attribute_ints(node, "axes", &count);
-        if (!attribute || count > ILLUME_MAX_RANK) return 0;
-        memcpy(axes, attribute, sizeof(int64_t) * (size_t)count);
-    }
-    int first = channel_axes[node->inputs[0]] == 1 ? 2 : 1, reduced[4] = {0}, total = 0;
-    for (int i = 0; i < count; i++) {
-        int64_t axis = axes[i] < 0 ? axes[i] + 4 : axes[i];
-        if (axis < 0 || axis > 3) return 0;
-        total += !reduced[axis];
-        reduced[axis] = 1;
-    }
-    return total == 2 && reduced[first] && reduced[first + 1];
+/* Whether node averages a 4-D value over its whole image, channel by
+ * channel: a global average pool however the exporter writes it
+ * (GlobalAveragePool; ReduceMean or ReduceSum over the spatial axes, as JAX
+ * and TensorFlow write it; an AveragePool whose window is the image). Its
+ * output holds the batch and the channels alone: (N, C), or the input's
+ * rank with C on the channel axis and every other axis but the batch of 1. */
+static int global_average(const graph *g, const graph_node *node, const int *channel_axes) {
+    if (!op_node_has(node, OP_AVERAGING)) return 0;
+    const graph_value *x = graph_input(g, node, 0), *y = graph_output(g, node, 0);
+    if (!x || !y || x->rank != 4) return 0;
+    int axis = channel_axes[node->inputs[0]];
+    if (axis != 1 && axis != 3) return 0;
+    if (y->rank == 2) return y->dims[1] == x->dims[axis];
+    if (y->rank != 4) return 0;
+    for (int d = 1; d < 4; d++)
+        if (y->dims[d] != (d == axis ? x->dims[axis] : 1)) return 0;
+    return 1;
 }
 
-/* Grad-CAM's default layer: the 4-D input of the last global average pool
- * (a GlobalAveragePool, or a ReduceMean or ReduceSum over the spatial axes),
- * else the 4-D input of the first Flatten or Reshape (the end of the
- * features), which a channels-last model (TensorFlow's, JAX's) holds as
- * (N, H, W, C). g has its shapes inferred: a model need not declare them. */
+/* Grad-CAM's default layer: the 4-D input of the last global average pool,
+ * else the 4-D input of the first view that drops its image axes (a
+ * Flatten, Reshape or Squeeze: the end of the features), which a
+ * channels-last model (TensorFlow's, JAX's) holds as (N, H, W, C). g has
+ * its shapes inferred: a model need not declare them. */
 static const char *default_layer(const graph *g, const int *channel_axes) {
     const char *found = NULL;
     for (int n = 0; n < g->node_count; n++) {
         const graph_node *node = &g->nodes[n];
-        if (graph_node_is(node, "GlobalAveragePool") || spatial_reduction(g, node, channel_axes))
-            found = g->values[node->inputs[0]].name;
+        if (global_average(g, node, channel_axes)) found = g->values[node->inputs[0]].name;
     }
     if (found) return found;
     for (int n = 0; n < g->node_count; n++) {
         const graph_node *node = &g->nodes[n];
         const op_definition *definition = op_get(node->op);
-        if (!definition || (strcmp(definition->name, "Flatten") && strcmp(definition->name, "Reshape"))) continue;
-        const graph_value *x = &g->values[node->inputs[0]];
-        if (x->rank == 4) return x->name;
+        const graph_value *x = graph_input(g, node, 0), *y = graph_output(g, node, 0);
+        if (definition && definition->is_view && x && y && x->rank == 4 && y->rank < 4) return x->name;
     }
     return NULL;
 }
@@ -315,7 +304,7 @@ static illume_status describe_model(illume_explainer *e) {
         graph_free(inferred);
         if (!layer)
             return illume_fail(e->context, ILLUME_ERROR_INVALID_INPUT,
-                               "the model has no global average pool, Flatten or Reshape of a 4-D value to find "
+                               "the model has no global average pool, Flatten, Reshape or Squeeze of a 4-D value to find "
                                "Grad-CAM's layer: name one (--layer)");
         if (!e->layer) return illume_fail(e->context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
     }
