@@ -90,7 +90,7 @@ typedef struct importer {
     illume_context *context;
     const char *base_directory;
     int permissive;
-    illume_model *model;
+    import_problems *problems;
     graph *graph;
     name_table names;
 } importer;
@@ -103,9 +103,22 @@ static illume_status out_of_memory(importer *im) {
  * message names: an unsupported feature, or a part the opset does not define. */
 static illume_status problem(importer *im, int node, illume_status status) {
     if (!im->permissive) return status;
-    if (model_add_problem(im->model, node, im->context ? im->context->message : "unsupported"))
-        return out_of_memory(im);
+    import_problems *problems = im->problems;
+    import_problem *grown = realloc(problems->items, sizeof *grown * (size_t)(problems->count + 1));
+    if (!grown) return out_of_memory(im);
+    problems->items = grown;
+    grown[problems->count].node = node;
+    grown[problems->count].message = strdup(im->context ? im->context->message : "unsupported");
+    if (!grown[problems->count].message) return out_of_memory(im);
+    problems->count++;
     return ILLUME_OK;
+}
+
+void import_problems_free(import_problems *problems) {
+    for (int i = 0; i < problems->count; i++) free(problems->items[i].message);
+    free(problems->items);
+    problems->items = NULL;
+    problems->count = 0;
 }
 
 static illume_status add_constant(importer *im, const char *name, decoded_tensor *tensor, int *index) {
@@ -596,12 +609,12 @@ static illume_status validate_nodes(importer *im) {
     for (int n = 0; n < im->graph->node_count; n++) {
         const graph_node *node = &im->graph->nodes[n];
         if (node->op < 0) continue;
-        illume_status status = model_validate_opset(im->context, im->graph, node);
+        illume_status status = op_validate_opset(im->context, im->graph, node);
         if (status != ILLUME_OK) {
             ILLUME_TRY(problem(im, n, status));
             continue;
         }
-        status = model_validate_node(im->context, im->graph, node);
+        status = op_validate_node(im->context, im->graph, node);
         if (status == ILLUME_ERROR_UNSUPPORTED) {
             ILLUME_TRY(problem(im, n, status));
         } else if (status != ILLUME_OK) {
@@ -634,8 +647,9 @@ static illume_status import_model(importer *im, const Onnx__ModelProto *proto) {
 }
 
 illume_status onnx_import(illume_context *context, const void *bytes, size_t size, const char *base_directory,
-                          int permissive, illume_model **model) {
-    *model = NULL;
+                          int permissive, graph **graph, import_problems *problems) {
+    *graph = NULL;
+    memset(problems, 0, sizeof *problems);
     if (context) context->message[0] = '\0';
     Onnx__ModelProto *proto = onnx__model_proto__unpack(NULL, size, bytes);
     if (!proto)
@@ -646,22 +660,16 @@ illume_status onnx_import(illume_context *context, const void *bytes, size_t siz
     im.context = context;
     im.base_directory = base_directory;
     im.permissive = permissive;
-    im.model = calloc(1, sizeof(illume_model));
+    im.problems = problems;
     im.graph = graph_create();
-    illume_status status;
-    if (!im.model || !im.graph) {
-        status = out_of_memory(&im);
-    } else {
-        im.model->graph = im.graph;
-        status = import_model(&im, proto);
-    }
+    illume_status status = im.graph ? import_model(&im, proto) : out_of_memory(&im);
     name_table_free(&im.names);
     onnx__model_proto__free_unpacked(proto, NULL);
     if (status != ILLUME_OK) {
-        if (im.model) illume_model_free(im.model);
-        else graph_free(im.graph);
+        graph_free(im.graph);
+        import_problems_free(problems);
         return status;
     }
-    *model = im.model;
+    *graph = im.graph;
     return ILLUME_OK;
 }

@@ -6,21 +6,9 @@
 #include <string.h>
 
 #include "channel_axis.h"
-#include "onnx_import.h"
 #include "op.h"
 
 #define MODEL_FILE_LIMIT ((size_t)1 << 34)
-
-int model_add_problem(illume_model *model, int node, const char *message) {
-    model_problem *grown = realloc(model->problems, sizeof(model_problem) * (size_t)(model->problem_count + 1));
-    if (!grown) return -1;
-    model->problems = grown;
-    grown[model->problem_count].node = node;
-    grown[model->problem_count].message = strdup(message);
-    if (!grown[model->problem_count].message) return -1;
-    model->problem_count++;
-    return 0;
-}
 
 illume_status model_from_graph(illume_context *context, graph *g, illume_model **model) {
     *model = NULL;
@@ -29,8 +17,8 @@ illume_status model_from_graph(illume_context *context, graph *g, illume_model *
             graph_free(g);
             return illume_fail(context, ILLUME_ERROR_UNSUPPORTED, "node '%s': unknown op", g->nodes[n].name);
         }
-        illume_status status = model_validate_opset(context, g, &g->nodes[n]);
-        if (status == ILLUME_OK) status = model_validate_node(context, g, &g->nodes[n]);
+        illume_status status = op_validate_opset(context, g, &g->nodes[n]);
+        if (status == ILLUME_OK) status = op_validate_node(context, g, &g->nodes[n]);
         if (status != ILLUME_OK) {
             graph_free(g);
             return status;
@@ -46,6 +34,20 @@ illume_status model_from_graph(illume_context *context, graph *g, illume_model *
     return ILLUME_OK;
 }
 
+/* The imported graph and its problems, as a model. */
+static illume_status model_from_bytes(illume_context *context, const void *bytes, size_t size,
+                                  const char *base_directory, int permissive, illume_model **model) {
+    *model = calloc(1, sizeof **model);
+    if (!*model) return illume_fail(context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
+    illume_status status = onnx_import(context, bytes, size, base_directory, permissive, &(*model)->graph,
+                                       &(*model)->problems);
+    if (status != ILLUME_OK) {
+        free(*model);
+        *model = NULL;
+    }
+    return status;
+}
+
 static illume_status load_path(illume_context *context, const char *path, int permissive, illume_model **model) {
     *model = NULL;
     if (!path) return illume_fail(context, ILLUME_ERROR_INVALID_INPUT, "no model path given");
@@ -57,7 +59,7 @@ static illume_status load_path(illume_context *context, const char *path, int pe
         free(bytes);
         return illume_fail(context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory");
     }
-    illume_status status = onnx_import(context, bytes, size, dirname(path_copy), permissive, model);
+    illume_status status = model_from_bytes(context, bytes, size, dirname(path_copy), permissive, model);
     free(path_copy);
     free(bytes);
     if (status != ILLUME_OK) return illume_wrap(context, status, "%s", path);
@@ -75,22 +77,21 @@ illume_status illume_model_inspect(illume_context *context, const char *path, il
 illume_status illume_model_load_from_memory(illume_context *context, const void *bytes, size_t size,
                                             const char *base_directory, illume_model **model) {
     if (!bytes && size) return illume_fail(context, ILLUME_ERROR_INVALID_INPUT, "no model bytes given");
-    return onnx_import(context, bytes ? bytes : "", size, base_directory, 0, model);
+    return model_from_bytes(context, bytes ? bytes : "", size, base_directory, 0, model);
 }
 
 void illume_model_free(illume_model *model) {
     if (!model) return;
     graph_free(model->graph);
-    for (int i = 0; i < model->problem_count; i++) free(model->problems[i].message);
-    free(model->problems);
+    import_problems_free(&model->problems);
     free(model);
 }
 
-int illume_model_problem_count(const illume_model *model) { return model ? model->problem_count : 0; }
+int illume_model_problem_count(const illume_model *model) { return model ? model->problems.count : 0; }
 
 const char *illume_model_problem(const illume_model *model, int index) {
-    if (!model || index < 0 || index >= model->problem_count) return NULL;
-    return model->problems[index].message;
+    if (!model || index < 0 || index >= model->problems.count) return NULL;
+    return model->problems.items[index].message;
 }
 
 int illume_model_input_count(const illume_model *model) { return model ? model->graph->input_count : 0; }
@@ -140,8 +141,8 @@ illume_status illume_model_node(const illume_model *model, int index, illume_nod
     info->op_type = node->op_type ? node->op_type : "";
     info->supported = node->op >= 0;
     info->output_count = node->output_count;
-    for (int p = 0; p < model->problem_count; p++)
-        if (model->problems[p].node == index) info->supported = 0;
+    for (int p = 0; p < model->problems.count; p++)
+        if (model->problems.items[p].node == index) info->supported = 0;
     return ILLUME_OK;
 }
 
@@ -187,95 +188,4 @@ illume_status illume_model_set_constant_input(illume_context *context, illume_mo
         return ILLUME_OK;
     }
     return illume_fail(context, ILLUME_ERROR_INVALID_INPUT, "the model has no input named '%s'", name);
-}
-
-static const op_attribute *attribute_known(const op_definition *definition, const char *name) {
-    for (const op_attribute *known = definition->attributes; known && known->name; known++)
-        if (strcmp(known->name, name) == 0) return known;
-    return NULL;
-}
-
-static const char *attribute_type_name(graph_attribute_type type) {
-    static const char *names[] = {"a float", "an int", "a string", "floats", "ints", "strings", "a tensor", "other"};
-    return names[type];
-}
-
-illume_status model_validate_node(illume_context *context, const graph *g, const graph_node *node) {
-    const op_definition *definition = op_get(node->op);
-    int inputs = node->input_count;
-    while (inputs > 0 && node->inputs[inputs - 1] < 0) inputs--;
-    if (inputs < definition->min_inputs || node->input_count > definition->max_inputs)
-        return illume_fail(context, ILLUME_ERROR_INVALID_MODEL, "node '%s' (%s): has %d inputs, expects %d to %d",
-                           node->name, definition->name, node->input_count, definition->min_inputs,
-                           definition->max_inputs);
-    for (int i = 0; i < definition->min_inputs; i++)
-        if (node->inputs[i] < 0)
-            return illume_fail(context, ILLUME_ERROR_INVALID_MODEL, "node '%s' (%s): required input %d is empty",
-                               node->name, definition->name, i);
-    if (node->output_count < definition->min_outputs || node->output_count > definition->max_outputs)
-        return illume_fail(context, ILLUME_ERROR_INVALID_MODEL, "node '%s' (%s): has %d outputs, expects %d to %d",
-                           node->name, definition->name, node->output_count, definition->min_outputs,
-                           definition->max_outputs);
-    if (node->outputs[0] < 0)
-        return illume_fail(context, ILLUME_ERROR_INVALID_MODEL, "node '%s' (%s): its first output has no name",
-                           node->name, definition->name);
-    for (int a = 0; a < node->attribute_count; a++) {
-        const graph_attribute *attribute = &node->attributes[a];
-        const op_attribute *known = attribute_known(definition, attribute->name);
-        if (!known)
-            return illume_fail(context, ILLUME_ERROR_UNSUPPORTED, "node '%s' (%s): attribute '%s' is not supported",
-                               node->name, definition->name, attribute->name);
-        if (known->type != attribute->type)
-            return illume_fail(context, ILLUME_ERROR_INVALID_MODEL, "node '%s' (%s): attribute '%s' must be %s, not %s",
-                               node->name, definition->name, attribute->name, attribute_type_name(known->type),
-                               attribute_type_name(attribute->type));
-        for (int b = 0; b < a; b++)
-            if (strcmp(node->attributes[b].name, attribute->name) == 0)
-                return illume_fail(context, ILLUME_ERROR_INVALID_MODEL, "node '%s' (%s): attribute '%s' is repeated",
-                                   node->name, definition->name, attribute->name);
-    }
-    if (definition->check) return definition->check(context, g, node);
-    return ILLUME_OK;
-}
-
-/* Fails naming the part of a node that the graph's opset does not define. */
-static illume_status opset_fail(illume_context *context, const graph *g, const graph_node *node, const char *part,
-                                int since, int until) {
-    char range[64];
-    op_opset_range_text(since, until, range, sizeof range);
-    return illume_fail(context, ILLUME_ERROR_INVALID_MODEL, "node '%s' (%s): %s exists %s, and the model's opset is %d",
-                       node->name, op_get(node->op)->name, part, range, g->opset);
-}
-
-/* The op's first entry for the input at index when none of its entries for
- * that index covers the opset; NULL when one does, or when the op has none
- * (the input exists wherever the op does). */
-static const op_input *input_undefined(const op_definition *definition, int index, int opset) {
-    const op_input *first = NULL;
-    for (const op_input *input = definition->versioned_inputs; input && input->name; input++) {
-        if (input->index != index) continue;
-        if (op_opset_within(opset, input->since, input->until)) return NULL;
-        if (!first) first = input;
-    }
-    return first;
-}
-
-illume_status model_validate_opset(illume_context *context, const graph *g, const graph_node *node) {
-    const op_definition *definition = op_get(node->op);
-    char part[160];
-    if (!op_opset_within(g->opset, definition->since, 0))
-        return opset_fail(context, g, node, "the op", definition->since, 0);
-    for (int i = 0; i < node->input_count; i++) {
-        const op_input *input = node->inputs[i] >= 0 ? input_undefined(definition, i, g->opset) : NULL;
-        if (!input) continue;
-        snprintf(part, sizeof part, "input %d (%s)", i, input->name);
-        return opset_fail(context, g, node, part, input->since, input->until);
-    }
-    for (int a = 0; a < node->attribute_count; a++) {
-        const op_attribute *known = attribute_known(definition, node->attributes[a].name);
-        if (!known || op_opset_within(g->opset, known->since, known->until)) continue;
-        snprintf(part, sizeof part, "attribute '%.100s'", known->name);
-        return opset_fail(context, g, node, part, known->since, known->until);
-    }
-    return ILLUME_OK;
 }

@@ -136,6 +136,16 @@ typedef struct op_definition {
     size_t (*backward_scratch_bytes)(const graph *g, const graph_node *node);
 } op_definition;
 
+/* Checks a node against its op definition: arity, attribute names and types,
+ * and the op's own check (runtime/op_validate.c). Returns the status and
+ * leaves the message. */
+illume_status op_validate_node(illume_context *context, const graph *g, const graph_node *node);
+
+/* Checks that the graph's opset defines the node's op, each input it gives
+ * and each attribute it sets that the op knows (ILLUME_ERROR_INVALID_MODEL
+ * when not, naming the part and the opsets that define it). */
+illume_status op_validate_opset(illume_context *context, const graph *g, const graph_node *node);
+
 /* Whether since..until (0 leaving that side open) includes opset. */
 int op_opset_within(int opset, int since, int until);
 

@@ -87,8 +87,8 @@ static illume_status prepare_graph(illume_context *context, const illume_model *
                                    const illume_session_options *options, const backward_rule *rule, int input_count,
                                    const illume_tensor *input_shapes, graph **result) {
     *result = NULL;
-    if (model->problem_count > 0)
-        return illume_fail(context, ILLUME_ERROR_UNSUPPORTED, "%s", model->problems[0].message);
+    if (model->problems.count > 0)
+        return illume_fail(context, ILLUME_ERROR_UNSUPPORTED, "%s", model->problems.items[0].message);
     graph *g = graph_clone(model->graph);
     if (!g) return illume_fail(context, ILLUME_ERROR_OUT_OF_MEMORY, "out of memory copying the graph");
     illume_status status = pin_values(context, g, options);
