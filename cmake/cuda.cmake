@@ -31,9 +31,9 @@ if(ILLUME_HAVE_CUDA)
   set(ILLUME_CUDA_SOURCES runtime/cuda/cuda_backend.c runtime/cuda/convolution.c runtime/cuda/matmul.c
                           runtime/cuda/memory.c runtime/cuda/convolution_geometry.c runtime/cuda/matmul_plan.c
                           runtime/cuda/elementwise.cu
-                          runtime/cuda/batch_normalization.cu runtime/cuda/local_response_normalization.cu
-                          runtime/cuda/padding.cu runtime/cuda/resizing.cu
-                          runtime/cuda/pooling.cu runtime/cuda/reductions.cu runtime/cuda/noise.cu
+                          runtime/cuda/batchnorm.cu runtime/cuda/lrn.cu
+                          runtime/cuda/pad.cu runtime/cuda/resize.cu
+                          runtime/cuda/pooling.cu runtime/cuda/reduce.cu runtime/cuda/noise.cu
                           runtime/cuda/class_activation.cu)
   add_library(illume_cuda_objects OBJECT ${ILLUME_CUDA_SOURCES})
   set_target_properties(illume_cuda_objects PROPERTIES POSITION_INDEPENDENT_CODE ON)

@@ -1,11 +1,10 @@
 /* The CUDA backend: device memory from cudaMalloc, counted (memory.c),
  * page-locked host buffers, one stream per backend; the element-wise ops on
  * the kernels of elementwise.cu, pooling and its gather backward on
- * pooling.cu, softmax and reductions on reductions.cu, batch normalization
- * on batch_normalization.cu, LRN and its backward on
- * local_response_normalization.cu, Pad and Resize and their gather backward
- * passes on padding.cu and resizing.cu, SmoothGrad's noise on noise.cu,
- * Grad-CAM's maps on class_activation.cu, convolutions on cuDNN
+ * pooling.cu, softmax and reductions on reduce.cu, batch normalization on
+ * batchnorm.cu, LRN and its backward on lrn.cu, Pad and Resize and their
+ * gather backward passes on pad.cu and resize.cu, SmoothGrad's noise on
+ * noise.cu, Grad-CAM's maps on class_activation.cu, convolutions on cuDNN
  * (convolution.c), matrix products on cuBLAS (matmul.c). What it does not
  * run (channels-last activations, which it never asks for) fails with an
  * error that names it, never runs wrong. "auto" stays on the CPU until the
@@ -19,14 +18,14 @@
 #include "cuda_private.h"
 #include "binary.h"
 #include "elementwise.h"
-#include "batch_normalization.h"
-#include "local_response_normalization.h"
+#include "batchnorm_launchers.h"
+#include "lrn_launchers.h"
 #include "noise.h"
 #include "class_activation.h"
-#include "padding.h"
+#include "pad_launchers.h"
 #include "pooling.h"
-#include "reductions.h"
-#include "resizing.h"
+#include "reduce_launchers.h"
+#include "resize_launchers.h"
 
 static cuda_backend *of(backend *self) { return (cuda_backend *)self; }
 

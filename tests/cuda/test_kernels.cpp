@@ -8,11 +8,11 @@
 // build an out-of-bounds index fails the test.
 #include "elementwise.cu"
 #include "pooling.cu"
-#include "reductions.cu"
-#include "batch_normalization.cu"
-#include "local_response_normalization.cu"
-#include "padding.cu"
-#include "resizing.cu"
+#include "reduce.cu"
+#include "batchnorm.cu"
+#include "lrn.cu"
+#include "pad.cu"
+#include "resize.cu"
 #include "noise.cu"
 #include "class_activation.cu"
 

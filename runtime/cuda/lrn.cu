@@ -4,7 +4,7 @@
 // because an element's gradient reads the first pass's terms of its
 // neighbouring channels.
 #include "cuda_kernel.h"
-#include "local_response_normalization.h"
+#include "lrn_launchers.h"
 #include "lrn.h"
 
 __global__ void lrn_kernel(lrn_desc desc, const float *x, float *y) {

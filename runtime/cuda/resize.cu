@@ -8,7 +8,7 @@
 // needed.
 #include "cuda_kernel.h"
 #include "resize_backward.h"
-#include "resizing.h"
+#include "resize_launchers.h"
 
 __global__ void resize_kernel(resize_desc desc, int64_t outputs, const float *x, float *y) {
     ILLUME_CUDA_EACH(i, outputs) y[i] = illume_resize_output(&desc, x, i);

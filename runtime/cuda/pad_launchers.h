@@ -1,7 +1,7 @@
-/* The CUDA backend's Pad and its backward pass (padding.cu); each launcher
- * returns the launch's cudaError_t as an int (0 on success). */
-#ifndef ILLUME_CUDA_PADDING_H
-#define ILLUME_CUDA_PADDING_H
+/* The launchers of the CUDA backend's Pad and its backward pass (pad.cu);
+ * each returns the launch's cudaError_t as an int (0 on success). */
+#ifndef ILLUME_CUDA_PAD_LAUNCHERS_H
+#define ILLUME_CUDA_PAD_LAUNCHERS_H
 
 #include "backend.h"
 #include "elementwise.h"

@@ -1,8 +1,8 @@
-/* The CUDA backend's local response normalization
- * (local_response_normalization.cu), NCHW activations; each launcher returns
- * the launch's cudaError_t as an int (0 on success). */
-#ifndef ILLUME_CUDA_LOCAL_RESPONSE_NORMALIZATION_H
-#define ILLUME_CUDA_LOCAL_RESPONSE_NORMALIZATION_H
+/* The launchers of the CUDA backend's local response normalization
+ * (lrn.cu), NCHW activations; each returns the launch's cudaError_t as an
+ * int (0 on success). */
+#ifndef ILLUME_CUDA_LRN_LAUNCHERS_H
+#define ILLUME_CUDA_LRN_LAUNCHERS_H
 
 #include "backend.h"
 #include "elementwise.h"

@@ -1,7 +1,8 @@
-/* The CUDA backend's Resize and its backward pass (resizing.cu); each
- * launcher returns the launch's cudaError_t as an int (0 on success). */
-#ifndef ILLUME_CUDA_RESIZING_H
-#define ILLUME_CUDA_RESIZING_H
+/* The launchers of the CUDA backend's Resize and its backward pass
+ * (resize.cu); each returns the launch's cudaError_t as an int (0 on
+ * success). */
+#ifndef ILLUME_CUDA_RESIZE_LAUNCHERS_H
+#define ILLUME_CUDA_RESIZE_LAUNCHERS_H
 
 #include <stddef.h>
 

@@ -5,7 +5,7 @@
 // double, so the two backends agree to float rounding.
 #include "cuda_kernel.h"
 #include "reduce.h"
-#include "reductions.h"
+#include "reduce_launchers.h"
 #include "softmax.h"
 #include "softmax_backward.h"
 

@@ -2,7 +2,7 @@
 // of (batch, channels, spatial), with the per-element math of
 // kernels/batchnorm.h and, for a fused Relu, kernels/activation.h. NCHW
 // only (the backend does not ask for channels-last activations).
-#include "batch_normalization.h"
+#include "batchnorm_launchers.h"
 #include "activation.h"
 #include "batchnorm.h"
 #include "cuda_kernel.h"

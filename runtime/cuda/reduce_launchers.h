@@ -1,8 +1,8 @@
-/* The CUDA backend's reductions (reductions.cu): softmax and log-softmax
- * along an axis and their backward, and mean, sum and max over axes. Each
- * launcher returns the launch's cudaError_t as an int (0 on success). */
-#ifndef ILLUME_CUDA_REDUCTIONS_H
-#define ILLUME_CUDA_REDUCTIONS_H
+/* The launchers of the CUDA backend's reductions (reduce.cu): softmax and
+ * log-softmax along an axis and their backward, and mean, sum and max over
+ * axes. Each returns the launch's cudaError_t as an int (0 on success). */
+#ifndef ILLUME_CUDA_REDUCE_LAUNCHERS_H
+#define ILLUME_CUDA_REDUCE_LAUNCHERS_H
 
 #include "backend.h"
 #include "elementwise.h"

@@ -7,7 +7,7 @@
 // computes its own, which costs a few integer divisions and no memory.
 #include "cuda_kernel.h"
 #include "pad_backward.h"
-#include "padding.h"
+#include "pad_launchers.h"
 
 __global__ void pad_kernel(pad_desc desc, illume_pad_geometry geometry, const float *x, float *y) {
     ILLUME_CUDA_EACH(i, geometry.outputs) y[i] = illume_pad_output(&desc, &geometry, x, i);
