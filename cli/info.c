@@ -28,7 +28,7 @@ static int print_backends(void) {
     }
     int devices = illume_cuda_devices();
     printf("cuda: compiled; %d device%s visible%s\n", devices, devices == 1 ? "" : "s",
-           devices ? " (--device cuda or cuda:N; element-wise ops, pooling, softmax, reductions, convolutions and matrix products so far; not verified on a GPU)" : "");
+           devices ? " (--device cuda or cuda:N; every op, not verified on a GPU yet)" : "");
     return 0;
 }
 

@@ -185,7 +185,10 @@ ILLUME_API illume_status illume_model_set_constant_input(illume_context *context
 
 typedef struct illume_session_options {
     size_t size;            /* see "Option structs" above */
-    const char *device;     /* "cpu" or "auto"; NULL means "auto" */
+    /* "cpu", "cuda" or "cuda:N" (builds with the CUDA backend, docs/gpu.md),
+     * or "auto", the CPU until the CUDA backend is verified on a GPU; NULL
+     * means "auto" */
+    const char *device;
     /* fold BatchNormalization, and a Mul, Div, Add or Sub by a per-channel
      * constant (how TensorFlow exporters leave BatchNorm and a Dense bias),
      * into the Conv, ConvTranspose, Gemm or MatMul before it, where exact */
@@ -360,7 +363,7 @@ typedef struct illume_explain_options {
     int64_t feature_channel;
     float fill;                   /* occlusion: what the window holds */
     size_t max_memory;            /* bytes the engine may use for a batch; 0: a quarter of available memory */
-    const char *device;
+    const char *device;           /* as illume_session_options.device */
     int fast, autotune;           /* as illume_session_options.fast and .autotune */
     int profile;                  /* time every node, as illume_session_options.profile */
     /* LRP (docs/methods.md): a composite of rules (epsilon-plus-flat, the

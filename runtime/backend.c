@@ -1,6 +1,6 @@
 /* Picks a backend by device name: cpu, cuda, cuda:N, or auto. "auto" is
- * the CPU until the CUDA backend runs every op (runtime/cuda/cuda_backend.c
- * lists what it does not run yet). The CPU backend has no options: oneDNN
+ * the CPU until the CUDA backend, which runs every op, has been verified on
+ * a GPU (docs/gpu.md). The CPU backend has no options: oneDNN
  * is deterministic and does not use TF32 on float data. */
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* The backend interface: a table of function pointers that every compute
- * device implements (runtime/cpu/, later runtime/cuda/). Ops in runtime/ops/
+ * device implements (runtime/cpu/, runtime/cuda/). Ops in runtime/ops/
  * describe their work with the plain descriptors below and call the table;
  * tensors are device pointers to dense row-major float32 data whose shapes
  * the descriptors carry. */
@@ -328,8 +328,9 @@ struct backend {
     illume_status (*pad_backward)(backend *self, const pad_desc *desc, const float *dy, float *dx);
     illume_status (*resize_backward)(backend *self, const resize_desc *desc, const float *dy, float *dx);
 
-    /* LRP (runtime/relevance.c): the stabilized ratio, and y += coefficient * a * b
-     * over count elements (b NULL: y += coefficient * a). */
+    /* LRP's steps (explain/lrp_backward.c): the stabilized ratio, and the
+     * term y += coefficient * a * b over count elements (b NULL:
+     * y += coefficient * a), with which IG and SmoothGrad sum too. */
     illume_status (*relevance_ratio)(backend *self, const relevance_ratio_desc *desc, const float *r,
                                      const float *z, const float *g, float *y);
     illume_status (*relevance_term)(backend *self, int64_t count, float coefficient, const float *a,
