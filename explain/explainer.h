@@ -15,7 +15,7 @@
 /* An image-like row or layer: channels planes of height x width, stored
  * channels first (N, C, H, W), or channels last (N, H, W, C), as a model
  * exported from TensorFlow or JAX takes its input (runtime/channel_axis.c
- * tells which). A position's index in one row is pixel_index's. */
+ * tells which). explain_pixel finds the position of a row's element. */
 typedef struct explain_image {
     int64_t channels, height, width;
     int channels_last;
