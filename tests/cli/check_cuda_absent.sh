@@ -2,7 +2,7 @@
 # --device cuda where no CUDA device is visible (or the build has no CUDA
 # backend): run, explain and bench exit with code 6 and say why, whatever
 # --fast and --autotune ask for; they do not crash. Skipped (77) where a
-# device is visible: gpu/backend tests the backend there.
+# device is visible: cuda/gpu_backend tests the backend there.
 # Usage: check_cuda_absent.sh ILLUME DEMO_DIR
 set -u
 illume="$1"

@@ -700,6 +700,6 @@ int main(void) {
     cpu->destroy(cpu);
     gpu->destroy(gpu);
     illume_context_destroy(context);
-    printf("gpu/backend: %d cases, %d failures\n", cases, failures);
+    printf("cuda/gpu_backend: %d cases, %d failures\n", cases, failures);
     return failures ? 1 : 0;
 }

@@ -226,6 +226,6 @@ int main(int argc, char **argv) {
         }
         closedir(directory);
     }
-    printf("gpu/methods: %d cases, %d failures\n", cases, failures);
+    printf("cuda/gpu_methods: %d cases, %d failures\n", cases, failures);
     return failures ? 1 : 0;
 }

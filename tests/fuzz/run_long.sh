@@ -8,7 +8,7 @@
 # Run from the repository root after building the fuzz build:
 #   CC=clang CXX=clang++ cmake -S . -B build-fuzz -DILLUME_FUZZ=ON
 #   cmake --build build-fuzz --target fuzz_model_loader fuzz_npy fuzz_image fuzz_rules fuzz_command_line
-# and, for the loader's extra seeds, `ctest --test-dir build-fuzz -R robustness_fixtures`.
+# and, for the loader's extra seeds, `ctest --test-dir build-fuzz -R robustness/fixtures`.
 # Usage: tests/fuzz/run_long.sh [--build DIR] [--runs N | --seconds S] [--jobs J] [--merge] [TARGET...]
 set -eu
 build=build-fuzz
