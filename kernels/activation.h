@@ -28,6 +28,7 @@ ILLUME_INLINE float illume_unary(unary_kind kind, float alpha, float beta, float
     case UNARY_LINEAR: return alpha * x + beta;
     case UNARY_ABS: return fabsf(x);
     case UNARY_SWISH: return x * illume_unary(UNARY_SIGMOID, 0.0f, 0.0f, x);
+    case UNARY_ERF: return erff(x);
     }
     return x;
 }
@@ -75,19 +76,21 @@ ILLUME_INLINE float illume_unary_gradient(unary_kind kind, float alpha, float be
         float y = illume_unary(UNARY_SIGMOID, 0.0f, 0.0f, x);
         return dy * y * (1.0f + x * (1.0f - y));
     }
+    case UNARY_ERF: return dy * 1.1283791670955126f * expf(-x * x); /* 2 / sqrt(pi) e^(-x^2) */
     }
     return dy;
 }
 
 /* What a unary op's derivative reads: nothing (copy, linear), its input
- * only (hard swish, abs and swish: their output does not tell the slope),
- * or either its input or its output. */
+ * only (hard swish, abs, swish and erf: their output does not tell the
+ * slope, or only through an inverse), or either its input or its output. */
 enum { ILLUME_READS_NOTHING, ILLUME_READS_INPUT, ILLUME_READS_EITHER };
 
 ILLUME_INLINE int illume_unary_gradient_reads(unary_kind kind) {
     if (kind == UNARY_COPY || kind == UNARY_LINEAR) return ILLUME_READS_NOTHING;
-    return kind == UNARY_HARD_SWISH || kind == UNARY_ABS || kind == UNARY_SWISH ? ILLUME_READS_INPUT
-                                                                                 : ILLUME_READS_EITHER;
+    return kind == UNARY_HARD_SWISH || kind == UNARY_ABS || kind == UNARY_SWISH || kind == UNARY_ERF
+               ? ILLUME_READS_INPUT
+               : ILLUME_READS_EITHER;
 }
 
 /* The same from the output y, for activations fused into the op before them

@@ -29,7 +29,8 @@ typedef enum unary_kind {
     UNARY_CLIP, /* alpha: low, beta: high */
     UNARY_LINEAR, /* alpha x + beta */
     UNARY_ABS,    /* SmoothGrad's absolute saliency; no ONNX op maps to it */
-    UNARY_SWISH   /* x sigmoid(x): a Sigmoid and a Mul (SiLU) fused into the Conv before them */
+    UNARY_SWISH,  /* x sigmoid(x): a Sigmoid and a Mul (SiLU) fused into the Conv before them */
+    UNARY_ERF     /* the Gauss error function */
 } unary_kind;
 
 typedef struct convolution_desc {

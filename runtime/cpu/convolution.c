@@ -96,6 +96,9 @@ static illume_status append_activation(illume_context *context, dnnl_post_ops_t 
     case UNARY_SWISH:
         DNNL_TRY(context, dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_swish, 1.0f, 0.0f));
         break;
+    case UNARY_ERF:
+        /* oneDNN has no erf post-op; the fusion pass fuses activations only, and Erf is none. */
+        return illume_fail(context, ILLUME_ERROR_INTERNAL, "erf cannot be fused into a convolution");
     }
     return ILLUME_OK;
 }

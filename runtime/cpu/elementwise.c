@@ -32,6 +32,7 @@ illume_status cpu_unary(backend *self, const unary_desc *desc, const float *x, f
         UNARY_CASE(UNARY_LINEAR)
         UNARY_CASE(UNARY_ABS)
         UNARY_CASE(UNARY_SWISH)
+        UNARY_CASE(UNARY_ERF)
     }
     return ILLUME_OK;
 }

@@ -41,6 +41,7 @@ static double unary_derivative(const unary_case *test, gradient_rule rule, doubl
     case UNARY_LINEAR: return alpha * dy;
     case UNARY_ABS: return x > 0 ? dy : x < 0 ? -dy : 0.0;
     case UNARY_SWISH: return dy * (sigmoid(x) + x * sigmoid(x) * (1.0 - sigmoid(x)));
+    case UNARY_ERF: return dy * 2.0 / sqrt(M_PI) * exp(-x * x);
     }
     return 0.0;
 }
@@ -94,6 +95,7 @@ static const unary_case unary_cases[] = {
     {"linear", UNARY_LINEAR, -0.75f, 0.25f, 1},
     {"absolute", UNARY_ABS, 0.0f, 0.0f, 0},
     {"swish", UNARY_SWISH, 0.0f, 0.0f, 0},
+    {"erf", UNARY_ERF, 0.0f, 0.0f, 0},
 };
 
 /* ---- binary ---- */

@@ -16,6 +16,7 @@ double reference_activation(const char *op, double x, double alpha, double beta)
     if (strcmp(op, "HardSwish") == 0) return x * fmax(0.0, fmin(1.0, x / 6.0 + 0.5));
     if (strcmp(op, "Elu") == 0) return x < 0.0 ? alpha * (exp(x) - 1.0) : x;
     if (strcmp(op, "Clip") == 0) return fmin(fmax(x, alpha), beta);
+    if (strcmp(op, "Erf") == 0) return erf(x);
     return NAN;
 }
 

@@ -39,6 +39,7 @@ static const activation activations[] = {
     {"HardSwish", 0, 0, 0, 0},
     {"Elu", 0, 0, 1.0f, 0},
     {"Elu", 1, 0, 0.6f, 0},
+    {"Erf", 0, 0, 0, 0},
 };
 
 static void run_activation(const activation *a, int rank, const int64_t *dims, uint64_t *seed) {

@@ -1,0 +1,61 @@
+/* Element-wise math that is no activation: Erf (the Gauss error function,
+ * the core of an exported exact GELU). Each op maps to one unary kind of
+ * the backend, whose forward and derivative are in kernels/activation.h. */
+#include <string.h>
+
+#include "op_support.h"
+
+static const op_attribute no_attributes[] = {{NULL, 0, 0, 0}};
+
+static unary_kind kind_of(const graph_node *node) {
+    const char *name = node_op_name(node);
+    if (strcmp(name, "Erf") == 0) return UNARY_ERF;
+    return UNARY_COPY;
+}
+
+static illume_status describe(illume_context *context, const graph *g, const graph_node *node, unary_desc *desc) {
+    memset(desc, 0, sizeof *desc);
+    desc->kind = kind_of(node);
+    const graph_value *x = graph_input(g, node, 0);
+    if (shape_element_count(x->rank, x->dims, &desc->count))
+        return node_fail(context, node, ILLUME_ERROR_INVALID_MODEL, "input shape unknown");
+    return ILLUME_OK;
+}
+
+static illume_status infer(illume_context *context, graph *g, graph_node *node) {
+    ILLUME_TRY(require_float(context, g, node, 0));
+    return set_output_like(context, g, node, 0, 0);
+}
+
+static illume_status forward(const op_call *call) {
+    unary_desc desc;
+    ILLUME_TRY(describe(call->context, call->graph, call->node, &desc));
+    return call->backend->unary(call->backend, &desc, call->inputs[0], call->outputs[0]);
+}
+
+static illume_status backward(const op_backward_call *call) {
+    const op_call *forward = call->forward;
+    if (!call->input_gradients[0]) return ILLUME_OK;
+    unary_desc desc;
+    ILLUME_TRY(describe(forward->context, forward->graph, forward->node, &desc));
+    unary_backward_desc gradient = {desc.kind, desc.alpha, desc.beta, desc.count, call->rule};
+    return forward->backend->unary_backward(forward->backend, &gradient, forward->inputs[0], NULL,
+                                            call->output_gradients[0], call->input_gradients[0]);
+}
+
+static op_reads reads_input(const graph *g, const graph_node *node) {
+    (void)g;
+    (void)node;
+    return (op_reads){.inputs = 1u};
+}
+
+static int64_t flops(const graph *g, const graph_node *node) {
+    const graph_value *y = graph_output(g, node, 0);
+    int64_t count;
+    return shape_element_count(y->rank, y->dims, &count) ? 0 : count;
+}
+
+const op_definition op_erf = {
+    .name = "Erf", .kind = KIND_UNARY, .traits = OP_PLAIN, .since = 9, .min_inputs = 1, .max_inputs = 1,
+    .min_outputs = 1, .max_outputs = 1, .attributes = no_attributes, .infer = infer, .forward = forward,
+    .flops = flops, .backward = backward, .backward_reads = reads_input};
