@@ -1,11 +1,12 @@
 /* A model exported without a symbolic batch (PyTorch's export without
  * dynamic axes, a Keras model with a batch in its input signature) states
  * its batch size B in its input and in constants: the shapes of Reshapes
- * that flatten each image, of Expands and Tiles that broadcast over the
- * batch. The engine needs other batches (the rows of an integrated-gradients
- * pass, the images of a run), so a session that asks for N rows rebinds
- * the graph: those constants get N where they hold B for the batch axis,
- * and shape inference at B and at N must agree that nothing else changed.
+ * that flatten each image, of ConstantOfShapes and Resizes' sizes (the ops
+ * that take their output's shape from an input). The engine needs other
+ * batches (the rows of an integrated-gradients pass, the images of a run),
+ * so a session that asks for N rows rebinds the graph: those constants get
+ * N where they hold B for the batch axis, and shape inference at B and at
+ * N must agree that nothing else changed.
  * A graph that mixes its images (a Reshape that folds the batch into
  * another axis, a constant of B rows added to the activations) fails the
  * check and runs at B only (the callers then pass B rows at a time). */
