@@ -29,6 +29,11 @@ ILLUME_INLINE float illume_unary(unary_kind kind, float alpha, float beta, float
     case UNARY_ABS: return fabsf(x);
     case UNARY_SWISH: return x * illume_unary(UNARY_SIGMOID, 0.0f, 0.0f, x);
     case UNARY_ERF: return erff(x);
+    case UNARY_EXP: return expf(x);
+    case UNARY_LOG: return logf(x);
+    case UNARY_SQRT: return sqrtf(x);
+    case UNARY_RECIPROCAL: return 1.0f / x;
+    case UNARY_SIGN: return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : (x == 0.0f ? 0.0f : x));
     }
     return x;
 }
@@ -77,20 +82,44 @@ ILLUME_INLINE float illume_unary_gradient(unary_kind kind, float alpha, float be
         return dy * y * (1.0f + x * (1.0f - y));
     }
     case UNARY_ERF: return dy * 1.1283791670955126f * expf(-x * x); /* 2 / sqrt(pi) e^(-x^2) */
+    case UNARY_EXP: return dy * expf(x);
+    case UNARY_LOG: return dy / x;
+    case UNARY_SQRT: return dy / (2.0f * sqrtf(x));
+    case UNARY_RECIPROCAL: return -dy / (x * x);
+    case UNARY_SIGN: return 0.0f;
     }
     return dy;
 }
 
-/* What a unary op's derivative reads: nothing (copy, linear), its input
- * only (hard swish, abs, swish and erf: their output does not tell the
- * slope, or only through an inverse), or either its input or its output. */
+/* What a unary op's derivative reads: nothing (copy, linear, sign), its
+ * input only (hard swish, abs, swish and the math ops: their output does not
+ * tell the slope, or only through an inverse this does not take), or either
+ * its input or its output (the activations a fused node's backward reads
+ * from its output). */
 enum { ILLUME_READS_NOTHING, ILLUME_READS_INPUT, ILLUME_READS_EITHER };
 
 ILLUME_INLINE int illume_unary_gradient_reads(unary_kind kind) {
-    if (kind == UNARY_COPY || kind == UNARY_LINEAR) return ILLUME_READS_NOTHING;
-    return kind == UNARY_HARD_SWISH || kind == UNARY_ABS || kind == UNARY_SWISH || kind == UNARY_ERF
-               ? ILLUME_READS_INPUT
-               : ILLUME_READS_EITHER;
+    switch (kind) {
+    case UNARY_COPY:
+    case UNARY_LINEAR:
+    case UNARY_SIGN: return ILLUME_READS_NOTHING;
+    case UNARY_HARD_SWISH:
+    case UNARY_ABS:
+    case UNARY_SWISH:
+    case UNARY_ERF:
+    case UNARY_EXP:
+    case UNARY_LOG:
+    case UNARY_SQRT:
+    case UNARY_RECIPROCAL: return ILLUME_READS_INPUT;
+    case UNARY_RELU:
+    case UNARY_LEAKY_RELU:
+    case UNARY_SIGMOID:
+    case UNARY_TANH:
+    case UNARY_HARD_SIGMOID:
+    case UNARY_ELU:
+    case UNARY_CLIP: return ILLUME_READS_EITHER;
+    }
+    return ILLUME_READS_INPUT;
 }
 
 /* The same from the output y, for activations fused into the op before them

@@ -30,7 +30,12 @@ typedef enum unary_kind {
     UNARY_LINEAR, /* alpha x + beta */
     UNARY_ABS,    /* SmoothGrad's absolute saliency; no ONNX op maps to it */
     UNARY_SWISH,  /* x sigmoid(x): a Sigmoid and a Mul (SiLU) fused into the Conv before them */
-    UNARY_ERF     /* the Gauss error function */
+    UNARY_ERF,    /* the Gauss error function */
+    UNARY_EXP,
+    UNARY_LOG,
+    UNARY_SQRT,
+    UNARY_RECIPROCAL,
+    UNARY_SIGN
 } unary_kind;
 
 typedef struct convolution_desc {

@@ -97,8 +97,14 @@ static illume_status append_activation(illume_context *context, dnnl_post_ops_t 
         DNNL_TRY(context, dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_swish, 1.0f, 0.0f));
         break;
     case UNARY_ERF:
-        /* oneDNN has no erf post-op; the fusion pass fuses activations only, and Erf is none. */
-        return illume_fail(context, ILLUME_ERROR_INTERNAL, "erf cannot be fused into a convolution");
+    case UNARY_EXP:
+    case UNARY_LOG:
+    case UNARY_SQRT:
+    case UNARY_RECIPROCAL:
+    case UNARY_SIGN:
+        /* The fusion pass fuses activations only, and the element-wise math ops are none. */
+        return illume_fail(context, ILLUME_ERROR_INTERNAL, "unary kind %d cannot be fused into a convolution",
+                           (int)desc->activation);
     }
     return ILLUME_OK;
 }

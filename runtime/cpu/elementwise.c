@@ -33,6 +33,11 @@ illume_status cpu_unary(backend *self, const unary_desc *desc, const float *x, f
         UNARY_CASE(UNARY_ABS)
         UNARY_CASE(UNARY_SWISH)
         UNARY_CASE(UNARY_ERF)
+        UNARY_CASE(UNARY_EXP)
+        UNARY_CASE(UNARY_LOG)
+        UNARY_CASE(UNARY_SQRT)
+        UNARY_CASE(UNARY_RECIPROCAL)
+        UNARY_CASE(UNARY_SIGN)
     }
     return ILLUME_OK;
 }

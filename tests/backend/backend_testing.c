@@ -75,7 +75,9 @@ int testing_expect(const char *label, const float *got, const double *want, cons
     int64_t wrong = 0, first = -1;
     for (int64_t i = 0; i < count; i++) {
         double error = fabs((double)got[i] - want[i]);
-        int agree = scale[i] == 0.0 ? got[i] == 0.0f : error <= tolerance * scale[i];
+        /* Equal values agree (infinities included), and NaN agrees with NaN: outside an op's domain. */
+        int agree = (double)got[i] == want[i] || (isnan(got[i]) && isnan(want[i])) ||
+                    (scale[i] == 0.0 ? got[i] == 0.0f : error <= tolerance * scale[i]);
         if (!agree && wrong++ == 0) first = i;
     }
     if (wrong) {

@@ -42,6 +42,11 @@ static double unary_derivative(const unary_case *test, gradient_rule rule, doubl
     case UNARY_ABS: return x > 0 ? dy : x < 0 ? -dy : 0.0;
     case UNARY_SWISH: return dy * (sigmoid(x) + x * sigmoid(x) * (1.0 - sigmoid(x)));
     case UNARY_ERF: return dy * 2.0 / sqrt(M_PI) * exp(-x * x);
+    case UNARY_EXP: return dy * exp(x);
+    case UNARY_LOG: return dy / x;
+    case UNARY_SQRT: return dy / (2.0 * sqrt(x));
+    case UNARY_RECIPROCAL: return -dy / (x * x);
+    case UNARY_SIGN: return 0.0;
     }
     return 0.0;
 }
@@ -96,6 +101,11 @@ static const unary_case unary_cases[] = {
     {"absolute", UNARY_ABS, 0.0f, 0.0f, 0},
     {"swish", UNARY_SWISH, 0.0f, 0.0f, 0},
     {"erf", UNARY_ERF, 0.0f, 0.0f, 0},
+    {"exp", UNARY_EXP, 0.0f, 0.0f, 0},
+    {"log", UNARY_LOG, 0.0f, 0.0f, 0},
+    {"sqrt", UNARY_SQRT, 0.0f, 0.0f, 0},
+    {"reciprocal", UNARY_RECIPROCAL, 0.0f, 0.0f, 0},
+    {"sign", UNARY_SIGN, 0.0f, 0.0f, 0},
 };
 
 /* ---- binary ---- */

@@ -64,6 +64,8 @@ static void expect_close(const char *label, backend *gpu, illume_status status, 
     if (status == ILLUME_OK) status = gpu->synchronize(gpu);
     double worst = 0.0;
     for (int64_t i = 0; status == ILLUME_OK && i < count; i++) {
+        /* Equal values (infinities included) and NaN beside NaN (outside an op's domain) agree. */
+        if (got[i] == want[i] || (isnan(got[i]) && isnan(want[i]))) continue;
         double scale = fabs(want[i]) > 1.0 ? fabs(want[i]) : 1.0, error = fabs((double)got[i] - want[i]) / scale;
         if (!(error <= worst)) worst = isnan(error) ? 1.0 : error;
     }
@@ -85,7 +87,7 @@ static void unary_ops(backend *cpu, backend *gpu) {
     float x[COUNT], dy[COUNT], want[COUNT], y[COUNT];
     random_values(x, COUNT, -4.0f, 4.0f);
     random_values(dy, COUNT, -1.0f, 1.0f);
-    for (int kind = UNARY_COPY; kind <= UNARY_ERF; kind++) {
+    for (int kind = UNARY_COPY; kind <= UNARY_SIGN; kind++) {
         device_buffers buffers = {gpu, {0}, 0};
         unary_desc desc = {(unary_kind)kind, kind == UNARY_CLIP ? -0.5f : 0.2f, 0.6f, COUNT};
         float *device_x = to_device(&buffers, x, COUNT), *device_y = to_device(&buffers, NULL, COUNT);

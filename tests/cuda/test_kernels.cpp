@@ -42,7 +42,7 @@ static void expect_same(const char *label, const std::vector<float> &got, const 
     double worst = 0.0;
     for (size_t i = 0; i < got.size(); i++) {
         double scale = std::fabs(want[i]) > 1.0 ? std::fabs(want[i]) : 1.0;
-        double error = std::fabs((double)got[i] - (double)want[i]) / scale;
+        double error = got[i] == want[i] ? 0.0 : std::fabs((double)got[i] - (double)want[i]) / scale;
         if (!(error <= 1e-6)) error = std::isnan(got[i]) && std::isnan(want[i]) ? 0.0 : error > worst ? error : 1.0;
         if (error > worst) worst = error;
     }
@@ -84,7 +84,8 @@ static void fills_and_terms(backend *cpu) {
 static void unary_kinds(backend *cpu) {
     const unary_kind kinds[] = {UNARY_COPY,         UNARY_RELU,       UNARY_LEAKY_RELU, UNARY_SIGMOID, UNARY_TANH,
                                 UNARY_HARD_SIGMOID, UNARY_HARD_SWISH, UNARY_ELU,        UNARY_CLIP,    UNARY_LINEAR,
-                                UNARY_ABS,          UNARY_SWISH};
+                                UNARY_ABS,          UNARY_SWISH,      UNARY_ERF,        UNARY_EXP,     UNARY_LOG,
+                                UNARY_SQRT,         UNARY_RECIPROCAL, UNARY_SIGN};
     const gradient_rule rules[] = {RULE_GRADIENT, RULE_GUIDED, RULE_DECONV};
     for (unary_kind kind : kinds)
         for (int64_t count : {(int64_t)300, (int64_t)5000}) {

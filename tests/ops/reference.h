@@ -54,7 +54,8 @@ illume_tensor reference_batchnorm(const illume_tensor *x, const illume_tensor *s
                                   const illume_tensor *mean, const illume_tensor *variance, float epsilon);
 
 /* Relu, LeakyRelu (alpha), Sigmoid, Tanh, HardSigmoid (alpha, beta), HardSwish,
- * Elu (alpha), Clip (alpha: min, beta: max), Erf. */
+ * Elu (alpha), Clip (alpha: min, beta: max), and the math ops Abs, Erf, Exp,
+ * Log, Neg, Reciprocal, Sign, Sqrt. */
 double reference_activation(const char *op, double x, double alpha, double beta);
 illume_tensor reference_unary(const illume_tensor *x, const char *op, double alpha, double beta);
 /* Add, Sub, Mul, Div (numpy broadcasting) and PRelu (slope broadcast to x). */

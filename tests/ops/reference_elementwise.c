@@ -17,6 +17,13 @@ double reference_activation(const char *op, double x, double alpha, double beta)
     if (strcmp(op, "Elu") == 0) return x < 0.0 ? alpha * (exp(x) - 1.0) : x;
     if (strcmp(op, "Clip") == 0) return fmin(fmax(x, alpha), beta);
     if (strcmp(op, "Erf") == 0) return erf(x);
+    if (strcmp(op, "Abs") == 0) return fabs(x);
+    if (strcmp(op, "Exp") == 0) return exp(x);
+    if (strcmp(op, "Log") == 0) return log(x);
+    if (strcmp(op, "Neg") == 0) return -x;
+    if (strcmp(op, "Reciprocal") == 0) return 1.0 / x;
+    if (strcmp(op, "Sign") == 0) return x > 0.0 ? 1.0 : (x < 0.0 ? -1.0 : 0.0);
+    if (strcmp(op, "Sqrt") == 0) return sqrt(x);
     return NAN;
 }
 
