@@ -4,7 +4,10 @@
  * explain/ and are installed on a session made for them
  * (session_create_with_rule). A session with a rule fuses nothing, keeps
  * every forward value for its backward pass, and gives each node the
- * rule's scratch memory after its op's own. */
+ * rule's scratch memory after its op's own. Every value, rather than those
+ * a rule says it reads: LRP's and DeepLIFT's rule at a node comes from a
+ * rule map or a baseline given after the plan is made
+ * (session_set_rule_state), so any of them may be read. */
 #ifndef ILLUME_BACKWARD_RULE_H
 #define ILLUME_BACKWARD_RULE_H
 
