@@ -651,5 +651,5 @@ int main(void) {
     occlusion(&seed);
     gradcam(&seed);
     gradcam_flatten(&seed);
-    return test_report("gradients/explain");
+    return test_report("explain/methods");
 }

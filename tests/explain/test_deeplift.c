@@ -582,5 +582,5 @@ int main(void) {
     names();
     chains(&seed);
     fallbacks(&seed);
-    return test_report("gradients/deeplift");
+    return test_report("explain/deeplift");
 }

@@ -1448,5 +1448,5 @@ int main(void) {
     softmax_end(&seed);
     scores(&seed);
     lrn_pass(&seed);
-    return test_report("gradients/lrp");
+    return test_report("explain/lrp");
 }

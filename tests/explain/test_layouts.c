@@ -296,5 +296,5 @@ int main(void) {
     tensor_release(&x_first);
     weights_release(&w);
     illume_context_destroy(context);
-    return test_report("gradients/layouts");
+    return test_report("explain/layouts");
 }
