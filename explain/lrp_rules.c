@@ -69,8 +69,7 @@ static int gated_operand(const graph *g, const graph_node *node) {
  * session did not fold into a linear node before it (runtime/fold_affine.c):
  * the data operand, or -1. */
 static int affine_operand(const graph *g, const graph_node *node) {
-    if (graph_op_kind(node) != KIND_BINARY || op_node_has(node, OP_ACTIVATION) || node->input_count != 2 ||
-        node->inputs[0] < 0 || node->inputs[1] < 0)
+    if (!op_node_has(node, OP_AFFINE) || node->input_count != 2 || node->inputs[0] < 0 || node->inputs[1] < 0)
         return -1;
     int constant[2] = {g->values[node->inputs[0]].constant != NULL, g->values[node->inputs[1]].constant != NULL};
     if (constant[0] == constant[1]) return -1;

@@ -106,7 +106,16 @@ typedef struct unary_desc {
     int64_t count;
 } unary_desc;
 
-typedef enum binary_kind { BINARY_ADD, BINARY_SUB, BINARY_MUL, BINARY_DIV, BINARY_PRELU } binary_kind;
+typedef enum binary_kind {
+    BINARY_ADD,
+    BINARY_SUB,
+    BINARY_MUL,
+    BINARY_DIV,
+    BINARY_PRELU,
+    BINARY_POW,
+    BINARY_MAX,
+    BINARY_MIN
+} binary_kind;
 
 /* y[i] = a[i . a_strides] op b[i . b_strides] over y's dims; a stride of 0 broadcasts. */
 typedef struct binary_desc {

@@ -100,6 +100,8 @@ enum op_trait {
     OP_PASS_THROUGH = 1u << 13,
     /* Input shape_input is a tensor of output dimensions, whose first entry a fixed batch may hold. */
     OP_SHAPED_BY_INPUT = 1u << 14,
+    /* With one operand constant, an affine map of the other: Add, Sub, Mul, Div. */
+    OP_AFFINE = 1u << 15,
 };
 
 typedef struct op_definition {

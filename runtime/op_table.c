@@ -7,19 +7,20 @@
 extern const op_definition op_abs, op_add, op_average_pool, op_batch_normalization, op_cast, op_clip, op_concat,
     op_constant_of_shape, op_conv, op_conv_transpose, op_div, op_dropout, op_elu, op_erf, op_exp, op_flatten,
     op_gather, op_gemm, op_global_average_pool, op_global_max_pool, op_hard_sigmoid, op_hard_swish, op_identity,
-    op_leaky_relu, op_log, op_log_softmax, op_lrn, op_matmul, op_max_pool, op_mul, op_neg, op_pad, op_prelu,
-    op_reciprocal, op_reduce_mean, op_reduce_sum, op_relu, op_reshape, op_resize, op_shape, op_sigmoid, op_sign,
-    op_slice, op_softmax, op_split, op_sqrt, op_squeeze, op_sub, op_tanh, op_transpose, op_unsqueeze;
+    op_leaky_relu, op_log, op_log_softmax, op_lrn, op_matmul, op_max, op_max_pool, op_min, op_mul, op_neg, op_pad,
+    op_pow, op_prelu, op_reciprocal, op_reduce_mean, op_reduce_sum, op_relu, op_reshape, op_resize, op_shape,
+    op_sigmoid, op_sign, op_slice, op_softmax, op_split, op_sqrt, op_squeeze, op_sub, op_tanh, op_transpose,
+    op_unsqueeze;
 
 /* In alphabetical order of the definitions' names. */
 static const op_definition *const table[] = {
     &op_abs, &op_add, &op_average_pool, &op_batch_normalization, &op_cast, &op_clip, &op_concat,
     &op_constant_of_shape, &op_conv, &op_conv_transpose, &op_div, &op_dropout, &op_elu, &op_erf, &op_exp, &op_flatten,
     &op_gather, &op_gemm, &op_global_average_pool, &op_global_max_pool, &op_hard_sigmoid, &op_hard_swish,
-    &op_identity, &op_leaky_relu, &op_log, &op_log_softmax, &op_lrn, &op_matmul, &op_max_pool, &op_mul, &op_neg,
-    &op_pad, &op_prelu, &op_reciprocal, &op_reduce_mean, &op_reduce_sum, &op_relu, &op_reshape, &op_resize, &op_shape,
-    &op_sigmoid, &op_sign, &op_slice, &op_softmax, &op_split, &op_sqrt, &op_squeeze, &op_sub, &op_tanh, &op_transpose,
-    &op_unsqueeze};
+    &op_identity, &op_leaky_relu, &op_log, &op_log_softmax, &op_lrn, &op_matmul, &op_max, &op_max_pool, &op_min,
+    &op_mul, &op_neg, &op_pad, &op_pow, &op_prelu, &op_reciprocal, &op_reduce_mean, &op_reduce_sum, &op_relu,
+    &op_reshape, &op_resize, &op_shape, &op_sigmoid, &op_sign, &op_slice, &op_softmax, &op_split, &op_sqrt,
+    &op_squeeze, &op_sub, &op_tanh, &op_transpose, &op_unsqueeze};
 
 int op_count(void) { return (int)(sizeof table / sizeof table[0]); }
 

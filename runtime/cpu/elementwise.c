@@ -90,6 +90,9 @@ static void binary_row(binary_kind kind, const float *a, int64_t a_step, const f
         BINARY_ROWS(BINARY_MUL)
         BINARY_ROWS(BINARY_DIV)
         BINARY_ROWS(BINARY_PRELU)
+        BINARY_ROWS(BINARY_POW)
+        BINARY_ROWS(BINARY_MAX)
+        BINARY_ROWS(BINARY_MIN)
     }
 }
 

@@ -1,8 +1,9 @@
-/* Add, Sub, Mul, Div and PRelu with numpy broadcasting. Integer arithmetic
- * (shape computations) only ever folds; float arithmetic runs on the backend
- * and folds too when both operands are constant. */
+/* Add, Sub, Mul, Div, PRelu, Pow, Max and Min with numpy broadcasting.
+ * Integer arithmetic (shape computations) only ever folds; float arithmetic
+ * runs on the backend and folds too when both operands are constant. */
 #include <string.h>
 
+#include "binary.h"
 #include "op_support.h"
 #include "strided.h"
 
@@ -14,7 +15,19 @@ static binary_kind kind_of(const graph_node *node) {
     if (strcmp(name, "Sub") == 0) return BINARY_SUB;
     if (strcmp(name, "Mul") == 0) return BINARY_MUL;
     if (strcmp(name, "Div") == 0) return BINARY_DIV;
+    if (strcmp(name, "Pow") == 0) return BINARY_POW;
+    if (strcmp(name, "Max") == 0) return BINARY_MAX;
+    if (strcmp(name, "Min") == 0) return BINARY_MIN;
     return BINARY_PRELU;
+}
+
+/* Max and Min take any number of inputs in ONNX; illume runs the two-operand form exporters write. */
+static illume_status check(illume_context *context, const graph *g, const graph_node *node) {
+    (void)g;
+    if (node->input_count != 2)
+        return node_fail(context, node, ILLUME_ERROR_UNSUPPORTED, "%s of %d inputs: illume runs it on two",
+                         node_op_name(node), node->input_count);
+    return ILLUME_OK;
 }
 
 static illume_status describe(illume_context *context, const graph *g, const graph_node *node, binary_desc *desc) {
@@ -31,6 +44,8 @@ static illume_status describe(illume_context *context, const graph *g, const gra
 
 static illume_status infer(illume_context *context, graph *g, graph_node *node) {
     const graph_value *a = graph_input(g, node, 0), *b = graph_input(g, node, 1);
+    if (kind_of(node) == BINARY_POW && (a->dtype != ILLUME_FLOAT32 || b->dtype != ILLUME_FLOAT32))
+        return node_fail(context, node, ILLUME_ERROR_UNSUPPORTED, "Pow runs on float base and exponent only");
     if (a->dtype != b->dtype)
         return node_fail(context, node, ILLUME_ERROR_INVALID_MODEL, "operands have different element types");
     binary_desc desc;
@@ -51,11 +66,7 @@ static illume_status fold(illume_context *context, graph *g, graph_node *node) {
         int64_t ib = illume_strided_offset(desc.rank, desc.dims, desc.b_strides, i);
         if (a->dtype == ILLUME_FLOAT32) {
             float x = ((const float *)a->constant)[ia], y = ((const float *)b->constant)[ib];
-            ((float *)data)[i] = desc.kind == BINARY_ADD   ? x + y
-                                 : desc.kind == BINARY_SUB ? x - y
-                                 : desc.kind == BINARY_MUL ? x * y
-                                 : desc.kind == BINARY_DIV ? x / y
-                                                           : (x >= 0 ? x : x * y);
+            ((float *)data)[i] = illume_binary(desc.kind, x, y);
         } else {
             int64_t x = ((const int64_t *)a->constant)[ia], y = ((const int64_t *)b->constant)[ib];
             if (desc.kind == BINARY_DIV && y == 0)
@@ -64,6 +75,8 @@ static illume_status fold(illume_context *context, graph *g, graph_node *node) {
                                    : desc.kind == BINARY_SUB ? (int64_t)((uint64_t)x - (uint64_t)y)
                                    : desc.kind == BINARY_MUL ? (int64_t)((uint64_t)x * (uint64_t)y)
                                    : desc.kind == BINARY_DIV ? (y == -1 ? (int64_t)(0 - (uint64_t)x) : x / y)
+                                   : desc.kind == BINARY_MAX ? (x > y ? x : y)
+                                   : desc.kind == BINARY_MIN ? (x < y ? x : y)
                                                              : (x >= 0 ? x : x * y);
         }
     }
@@ -89,7 +102,7 @@ static illume_status backward(const op_backward_call *call) {
     return ILLUME_OK;
 }
 
-/* Add and Sub need no forward values; Mul, Div and PRelu read both operands. */
+/* Add and Sub need no forward values; the others read both operands. */
 static op_reads backward_reads(const graph *g, const graph_node *node) {
     (void)g;
     binary_kind kind = kind_of(node);
@@ -102,14 +115,19 @@ static int64_t flops(const graph *g, const graph_node *node) {
     return shape_element_count(y->rank, y->dims, &count) ? 0 : count;
 }
 
-#define ARITHMETIC(variable, onnx_name, attribute_list, op_traits)                                                    \
-    const op_definition variable = {.name = onnx_name, .kind = KIND_BINARY, .traits = op_traits, .min_inputs = 2,   \
-                                    .max_inputs = 2, .min_outputs = 1, .max_outputs = 1,                            \
-                                    .attributes = attribute_list, .infer = infer, .fold = fold, .forward = forward, \
-                                    .flops = flops, .backward = backward, .backward_reads = backward_reads}
+#define ARITHMETIC(variable, onnx_name, fewest_inputs, most_inputs, op_traits)                                        \
+    const op_definition variable = {.name = onnx_name, .kind = KIND_BINARY, .traits = op_traits,                    \
+                                    .min_inputs = fewest_inputs,                                                    \
+                                    .max_inputs = most_inputs, .min_outputs = 1, .max_outputs = 1,                  \
+                                    .attributes = no_attributes, .check = check, .infer = infer, .fold = fold,     \
+                                    .forward = forward, .flops = flops, .backward = backward,                      \
+                                    .backward_reads = backward_reads}
 
-ARITHMETIC(op_add, "Add", no_attributes, OP_SUM);
-ARITHMETIC(op_sub, "Sub", no_attributes, OP_PLAIN);
-ARITHMETIC(op_mul, "Mul", no_attributes, OP_SCALING);
-ARITHMETIC(op_div, "Div", no_attributes, OP_SCALING);
-ARITHMETIC(op_prelu, "PRelu", no_attributes, OP_ACTIVATION);
+ARITHMETIC(op_add, "Add", 2, 2, OP_SUM | OP_AFFINE);
+ARITHMETIC(op_sub, "Sub", 2, 2, OP_AFFINE);
+ARITHMETIC(op_mul, "Mul", 2, 2, OP_SCALING | OP_AFFINE);
+ARITHMETIC(op_div, "Div", 2, 2, OP_SCALING | OP_AFFINE);
+ARITHMETIC(op_prelu, "PRelu", 2, 2, OP_ACTIVATION);
+ARITHMETIC(op_pow, "Pow", 2, 2, OP_PLAIN);
+ARITHMETIC(op_max, "Max", 1, 1 << 20, OP_PLAIN);
+ARITHMETIC(op_min, "Min", 1, 1 << 20, OP_PLAIN);

@@ -156,6 +156,9 @@ static double partial(binary_kind kind, int operand, double a, double b) {
     case BINARY_MUL: return operand ? a : b;
     case BINARY_DIV: return operand ? -a / (b * b) : 1.0 / b;
     case BINARY_PRELU: return operand ? (a > 0 ? 0.0 : a) : (a > 0 ? 1.0 : b);
+    case BINARY_POW: return operand ? pow(a, b) * log(a) : b * pow(a, b - 1.0);
+    case BINARY_MAX: return a == b ? 0.5 : (operand == 0) == (a > b) ? 1.0 : 0.0;
+    case BINARY_MIN: return a == b ? 0.5 : (operand == 0) == (a < b) ? 1.0 : 0.0;
     }
     return 0.0;
 }
@@ -174,6 +177,11 @@ static void run_binary(backend *cpu, const binary_case *test, uint64_t *seed) {
     }
     if (test->kind == BINARY_PRELU)
         for (int64_t i = 0; i < a_count; i += 5) a[i] = 0.0f;
+    /* Pow's base positive (its logarithm is the exponent's partial); Max and Min with ties, which split. */
+    if (test->kind == BINARY_POW)
+        for (int64_t i = 0; i < a_count; i++) a[i] = fabsf(a[i]) + 0.25f;
+    if ((test->kind == BINARY_MAX || test->kind == BINARY_MIN) && a_count == b_count)
+        for (int64_t i = 0; i < a_count; i += 4) b[i] = a[i];
     for (int operand = 0; operand < 2; operand++) {
         int64_t count = operand ? b_count : a_count;
         float *dx = testing_floats(count);
@@ -239,6 +247,12 @@ static const binary_case binary_cases[] = {
     {"prelu channel slope", BINARY_PRELU, 4, 3, {2, 3, 5, 4}, {3, 1, 1}},
     {"prelu one slope", BINARY_PRELU, 3, 1, {2, 5, 3}, {1}},
     {"prelu full slope", BINARY_PRELU, 2, 2, {6, 7}, {6, 7}},
+    {"pow same shape", BINARY_POW, 2, 2, {7, 9}, {7, 9}},
+    {"pow scalar exponent", BINARY_POW, 3, 0, {2, 3, 5}, {0}},
+    {"max same shape, ties", BINARY_MAX, 2, 2, {9, 11}, {9, 11}},
+    {"max channel broadcast", BINARY_MAX, 4, 3, {2, 3, 5, 4}, {3, 1, 1}},
+    {"min same shape, ties", BINARY_MIN, 2, 2, {9, 11}, {9, 11}},
+    {"min both broadcast", BINARY_MIN, 3, 2, {3, 1, 5}, {4, 1}},
     {"empty y", BINARY_MUL, 3, 3, {2, 0, 3}, {2, 1, 3}},
 };
 

@@ -112,7 +112,7 @@ static void binary_ops(backend *cpu, backend *gpu) {
     float a[15], b[20], want[60], source[42], target[80];
     random_values(a, 15, -2.0f, 2.0f);
     random_values(b, 20, 0.5f, 2.0f);
-    for (int kind = BINARY_ADD; kind <= BINARY_PRELU; kind++) {
+    for (int kind = BINARY_ADD; kind <= BINARY_MIN; kind++) {
         device_buffers buffers = {gpu, {0}, 0};
         binary_desc desc = {(binary_kind)kind, 3, {3, 4, 5}, {5, 0, 1}, {0, 5, 1}};
         float *device_a = to_device(&buffers, a, 15), *device_b = to_device(&buffers, b, 20);

@@ -116,7 +116,8 @@ static void unary_kinds(backend *cpu) {
 
 static void broadcast_and_copies(backend *cpu) {
     // y (3, 4, 5) = a (3, 1, 5) op b (4, 5), every kind.
-    const binary_kind kinds[] = {BINARY_ADD, BINARY_SUB, BINARY_MUL, BINARY_DIV, BINARY_PRELU};
+    const binary_kind kinds[] = {BINARY_ADD,   BINARY_SUB, BINARY_MUL, BINARY_DIV,
+                                 BINARY_PRELU, BINARY_POW, BINARY_MAX, BINARY_MIN};
     std::vector<float> a = random_values(15, -2.0f, 2.0f), b = random_values(20, 0.5f, 2.0f);
     for (binary_kind kind : kinds) {
         binary_desc desc = {kind, 3, {3, 4, 5}, {5, 0, 1}, {0, 5, 1}};

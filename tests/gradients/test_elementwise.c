@@ -205,6 +205,41 @@ static void run_binary(const char *op, int a_rank, const int64_t *a_dims, int b_
     tensor_release(&divisor);
 }
 
+/* Pow with a positive base (its exponent's partial is a^b ln a), Max and Min away from ties (their derivative
+ * jumps there): each operand a graph input, and the exponent or the other operand broadcast. */
+static void power_and_extremes(uint64_t *seed) {
+    const int64_t dims[3] = {3, 4, 5}, row[1] = {5};
+    static const char *const ops[] = {"Pow", "Max", "Min"};
+    for (int o = 0; o < 3; o++)
+        for (int broadcast = 0; broadcast <= 1; broadcast++) {
+            const int64_t *b_dims = broadcast ? row : dims;
+            int b_rank = broadcast ? 1 : 3;
+            illume_tensor inputs[2] = {tensor_random(3, dims, -2.0f, 2.0f, seed),
+                                       tensor_random(b_rank, b_dims, -2.0f, 2.0f, seed)};
+            float *a = inputs[0].data, *other = inputs[1].data;
+            int64_t count = tensor_count(&inputs[0]), b_count = tensor_count(&inputs[1]);
+            if (o == 0) {
+                for (int64_t i = 0; i < count; i++) a[i] = fabsf(a[i]) + 0.5f;
+            } else {
+                /* Every pair at least 0.25 apart: a finite difference never crosses a tie. */
+                for (int64_t i = 0; i < count; i++) {
+                    float gap = a[i] - other[i % b_count];
+                    if (fabsf(gap) < 0.25f) a[i] += gap < 0.0f ? -0.25f : 0.25f;
+                }
+            }
+            builder *b = builder_create(14);
+            int node_inputs[2] = {builder_input(b, "a", 3, dims), builder_input(b, "b", b_rank, b_dims)}, y;
+            builder_node(b, ops[o], 2, node_inputs, 1, &y);
+            builder_output(b, y);
+            char label[96];
+            snprintf(label, sizeof label, "%s, the second operand %s", ops[o], broadcast ? "broadcast" : "full");
+            gradient_check how = smooth_check(1.0 / 64);
+            expect_gradients(label, b, 2, inputs, &how);
+            tensor_release(&inputs[0]);
+            tensor_release(&inputs[1]);
+        }
+}
+
 static void arithmetic_tests(uint64_t *seed) {
     const struct {
         int a_rank;
@@ -456,6 +491,7 @@ int main(void) {
     uint64_t seed = 31;
     activation_tests(&seed);
     arithmetic_tests(&seed);
+    power_and_extremes(&seed);
     softmax_tests(&seed);
     lrn_tests(&seed);
     batchnorm_tests(&seed);

@@ -65,6 +65,9 @@ illume_tensor reference_binary(const char *op, const illume_tensor *a, const ill
         else if (strcmp(op, "Sub") == 0) value = left - right;
         else if (strcmp(op, "Mul") == 0) value = left * right;
         else if (strcmp(op, "Div") == 0) value = left / right;
+        else if (strcmp(op, "Pow") == 0) value = pow(left, right);
+        else if (strcmp(op, "Max") == 0) value = left > right ? left : right;
+        else if (strcmp(op, "Min") == 0) value = left < right ? left : right;
         else value = left < 0.0 ? right * left : left; /* PRelu: right is the slope */
         ((float *)y.data)[i] = (float)value;
     }

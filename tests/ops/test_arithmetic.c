@@ -1,9 +1,11 @@
 /* Add, Sub, Mul and Div with numpy broadcasting over every pair of ranks 0
  * to 4 (size-1 dims in either operand), operands given as inputs or
  * constants, both constant (folded at session creation), int64 shape
- * arithmetic, large tensors for the vectorized and parallel paths; PRelu
+ * arithmetic, large tensors for the vectorized and parallel paths; Pow,
+ * Max and Min the same way, and the forms of them illume refuses; PRelu
  * with slopes broadcast to the input; all of them also on a Conv's output,
  * which the layout pass keeps channels last. */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -24,8 +26,10 @@ static void run_binary(const char *op, int a_rank, const int64_t *a_dims, int b_
                        int operands, uint64_t *seed) {
     illume_tensor a = tensor_random(a_rank, a_dims, -2.0f, 2.0f, seed);
     illume_tensor b_tensor = tensor_random(b_rank, b_dims, 0.5f, 2.0f, seed);
-    /* Signed divisors, kept away from zero. */
+    /* Signed divisors, kept away from zero; Pow's base positive, so that any exponent is defined. */
     for (int64_t i = 0; i < tensor_count(&b_tensor); i += 2) ((float *)b_tensor.data)[i] *= -1.0f;
+    if (strcmp(op, "Pow") == 0)
+        for (int64_t i = 0; i < tensor_count(&a); i++) ((float *)a.data)[i] = fabsf(((float *)a.data)[i]) + 0.25f;
     illume_tensor want = reference_binary(op, &a, &b_tensor);
     builder *b = builder_create(14);
     illume_tensor inputs[2];
@@ -91,6 +95,31 @@ static void broadcasting(uint64_t *seed) {
     }
     const int64_t empty[2] = {0, 3}, one[1] = {3};
     run_binary("Add", 2, empty, 1, one, 0, seed);
+}
+
+/* Pow, Max and Min: broadcast, folded, large; the forms illume refuses. */
+static void power_and_extremes(uint64_t *seed) {
+    static const char *const more[] = {"Pow", "Max", "Min"};
+    const int64_t a_dims[4] = {2, 3, 1, 7}, b_dims[3] = {3, 5, 1}, big[2] = {64, 1025}, row[1] = {1025};
+    for (int o = 0; o < 3; o++) {
+        for (int operands = 0; operands < 4; operands++) run_binary(more[o], 4, a_dims, 3, b_dims, operands, seed);
+        run_binary(more[o], 2, big, 2, big, 0, seed);
+        run_binary(more[o], 2, big, 1, row, 1, seed);
+        run_binary(more[o], 0, NULL, 2, big, 0, seed);
+    }
+    const int64_t dims[1] = {3};
+    illume_tensor shape = {.dtype = ILLUME_FLOAT32, .rank = 1, .dims = {3}};
+    builder *b = builder_create(14);
+    int inputs[3] = {builder_input(b, "x", 1, dims), builder_floats(b, "u", 1, dims, (const float[]){1, 2, 3}),
+                     builder_floats(b, "v", 1, dims, (const float[]){3, 2, 1})}, y;
+    builder_node(b, "Max", 3, inputs, 1, &y);
+    builder_output(b, y);
+    expect_refusal("Max of three inputs", b, 1, &shape, ILLUME_ERROR_UNSUPPORTED, "Max of 3 inputs");
+    b = builder_create(14);
+    int power[2] = {builder_input(b, "x", 1, dims), builder_ints(b, "e", 1, dims, (const int64_t[]){1, 2, 3})};
+    builder_node(b, "Pow", 2, power, 1, &y);
+    builder_output(b, y);
+    expect_refusal("Pow of an integer exponent", b, 1, &shape, ILLUME_ERROR_UNSUPPORTED, "float base and exponent");
 }
 
 static void integer_folding(void) {
@@ -271,6 +300,7 @@ static void after_conv(uint64_t *seed) {
 int main(void) {
     uint64_t seed = 11;
     broadcasting(&seed);
+    power_and_extremes(&seed);
     integer_folding();
     prelu(&seed);
     after_conv(&seed);

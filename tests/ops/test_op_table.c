@@ -27,8 +27,9 @@ static void check(const op_definition *op) {
         test_fail("%s: a gate is an activation into [0, 1]", name);
     if (has(op, OP_SUM) + has(op, OP_SCALING) + has(op, OP_ACTIVATION) > 1)
         test_fail("%s: a sum, a scaling and an activation exclude each other", name);
-    if ((has(op, OP_SUM) || has(op, OP_SCALING)) && op->kind != KIND_BINARY)
-        test_fail("%s: sums and scalings broadcast (kind binary)", name);
+    if ((has(op, OP_SUM) || has(op, OP_SCALING)) && !has(op, OP_AFFINE))
+        test_fail("%s: a sum or a scaling by a constant is affine", name);
+    if (has(op, OP_AFFINE) && op->kind != KIND_BINARY) test_fail("%s: affine maps broadcast (kind binary)", name);
     if (has(op, OP_AVERAGING) && has(op, OP_MAX_POOLING)) test_fail("%s: averages or takes maxima, not both", name);
     if ((has(op, OP_AVERAGING) || has(op, OP_MAX_POOLING)) && !has(op, OP_KEEPS_SIGN))
         test_fail("%s: pools and averages keep the sign", name);
