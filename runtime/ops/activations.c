@@ -75,7 +75,7 @@ static illume_status infer(illume_context *context, graph *g, graph_node *node) 
 static illume_status forward(const op_call *call) {
     unary_desc desc;
     ILLUME_TRY(activation_describe(call->context, call->graph, call->node, &desc));
-    return call->backend->unary(call->backend, &desc, call->inputs[0], call->outputs[0]);
+    return unary_run(call, &desc);
 }
 
 static illume_status backward(const op_backward_call *call) {
@@ -84,21 +84,7 @@ static illume_status backward(const op_backward_call *call) {
     if (!call->input_gradients[0]) return ILLUME_OK;
     unary_desc desc;
     ILLUME_TRY(activation_describe(forward->context, forward->graph, forward->node, &desc));
-    unary_backward_desc gradient = {desc.kind, desc.alpha, desc.beta, desc.count, call->rule};
-    return forward->backend->unary_backward(forward->backend, &gradient, forward->inputs[0], NULL,
-                                            call->output_gradients[0], call->input_gradients[0]);
-}
-
-static op_reads reads_input(const graph *g, const graph_node *node) {
-    (void)g;
-    (void)node;
-    return (op_reads){.inputs = 1u};
-}
-
-static int64_t flops(const graph *g, const graph_node *node) {
-    const graph_value *y = graph_output(g, node, 0);
-    int64_t count;
-    return shape_element_count(y->rank, y->dims, &count) ? 0 : count;
+    return unary_backward_run(call, &desc);
 }
 
 #define ACTIVATION(variable, onnx_name, first_opset, attribute_list, inputs, input_list, more_traits)                \
@@ -106,7 +92,8 @@ static int64_t flops(const graph *g, const graph_node *node) {
                                     .since = first_opset, .min_inputs = 1, .max_inputs = inputs,                    \
                                     .min_outputs = 1, .max_outputs = 1, .attributes = attribute_list,               \
                                     .versioned_inputs = input_list, .infer = infer, .forward = forward,             \
-                                    .flops = flops, .backward = backward, .backward_reads = reads_input}
+                                    .flops = output_element_flops, .backward = backward,                            \
+                                    .backward_reads = reads_first_input}
 
 ACTIVATION(op_relu, "Relu", 0, no_attributes, 1, NULL, OP_NONNEGATIVE);
 ACTIVATION(op_leaky_relu, "LeakyRelu", 0, alpha_attributes, 1, NULL, 0);

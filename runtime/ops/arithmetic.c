@@ -109,18 +109,12 @@ static op_reads backward_reads(const graph *g, const graph_node *node) {
     return (op_reads){.inputs = kind == BINARY_ADD || kind == BINARY_SUB ? 0u : 3u};
 }
 
-static int64_t flops(const graph *g, const graph_node *node) {
-    const graph_value *y = graph_output(g, node, 0);
-    int64_t count;
-    return shape_element_count(y->rank, y->dims, &count) ? 0 : count;
-}
-
 #define ARITHMETIC(variable, onnx_name, fewest_inputs, most_inputs, op_traits)                                        \
     const op_definition variable = {.name = onnx_name, .kind = KIND_BINARY, .traits = op_traits,                    \
                                     .min_inputs = fewest_inputs,                                                    \
                                     .max_inputs = most_inputs, .min_outputs = 1, .max_outputs = 1,                  \
                                     .attributes = no_attributes, .check = check, .infer = infer, .fold = fold,     \
-                                    .forward = forward, .flops = flops, .backward = backward,                      \
+                                    .forward = forward, .flops = output_element_flops, .backward = backward,       \
                                     .backward_reads = backward_reads}
 
 ARITHMETIC(op_add, "Add", 2, 2, OP_SUM | OP_AFFINE);

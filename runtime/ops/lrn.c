@@ -70,12 +70,6 @@ static illume_status backward(const op_backward_call *call) {
                                           call->scratch, call->input_gradients[0]);
 }
 
-static op_reads reads_input(const graph *g, const graph_node *node) {
-    (void)g;
-    (void)node;
-    return (op_reads){.inputs = 1u};
-}
-
 /* The backward's first pass writes a term per element. */
 static size_t backward_scratch(const graph *g, const graph_node *node) {
     return (size_t)input_elements(g, node, 0) * sizeof(float);
@@ -93,4 +87,4 @@ static int64_t flops(const graph *g, const graph_node *node) {
 const op_definition op_lrn = {
     .name = "LRN", .traits = OP_NORMALIZATION | OP_CHANNELS_FIRST, .min_inputs = 1, .max_inputs = 1, .min_outputs = 1,
     .max_outputs = 1, .attributes = attributes, .check = check, .infer = infer, .forward = forward, .flops = flops,
-    .backward = backward, .backward_reads = reads_input, .backward_scratch_bytes = backward_scratch};
+    .backward = backward, .backward_reads = reads_first_input, .backward_scratch_bytes = backward_scratch};

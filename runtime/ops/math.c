@@ -39,7 +39,7 @@ static illume_status infer(illume_context *context, graph *g, graph_node *node) 
 static illume_status forward(const op_call *call) {
     unary_desc desc;
     ILLUME_TRY(describe(call->context, call->graph, call->node, &desc));
-    return call->backend->unary(call->backend, &desc, call->inputs[0], call->outputs[0]);
+    return unary_run(call, &desc);
 }
 
 static illume_status backward(const op_backward_call *call) {
@@ -47,29 +47,15 @@ static illume_status backward(const op_backward_call *call) {
     if (!call->input_gradients[0]) return ILLUME_OK;
     unary_desc desc;
     ILLUME_TRY(describe(forward->context, forward->graph, forward->node, &desc));
-    unary_backward_desc gradient = {desc.kind, desc.alpha, desc.beta, desc.count, call->rule};
-    return forward->backend->unary_backward(forward->backend, &gradient, forward->inputs[0], NULL,
-                                            call->output_gradients[0], call->input_gradients[0]);
-}
-
-static op_reads reads_input(const graph *g, const graph_node *node) {
-    (void)g;
-    (void)node;
-    return (op_reads){.inputs = 1u};
-}
-
-static int64_t flops(const graph *g, const graph_node *node) {
-    const graph_value *y = graph_output(g, node, 0);
-    int64_t count;
-    return shape_element_count(y->rank, y->dims, &count) ? 0 : count;
+    return unary_backward_run(call, &desc);
 }
 
 #define MATH(variable, onnx_name, first_opset)                                                                     \
     const op_definition variable = {.name = onnx_name, .kind = KIND_UNARY, .traits = OP_PLAIN,                     \
                                     .since = first_opset, .min_inputs = 1, .max_inputs = 1, .min_outputs = 1,      \
                                     .max_outputs = 1, .attributes = no_attributes, .infer = infer,                 \
-                                    .forward = forward, .flops = flops, .backward = backward,                      \
-                                    .backward_reads = reads_input}
+                                    .forward = forward, .flops = output_element_flops, .backward = backward,       \
+                                    .backward_reads = reads_first_input}
 
 MATH(op_abs, "Abs", 0);
 MATH(op_erf, "Erf", 9);

@@ -403,6 +403,25 @@ int64_t output_elements(const graph *g, const graph_node *node, int o) {
     return count;
 }
 
+int64_t output_element_flops(const graph *g, const graph_node *node) { return output_elements(g, node, 0); }
+
+op_reads reads_first_input(const graph *g, const graph_node *node) {
+    (void)g;
+    (void)node;
+    return (op_reads){.inputs = 1u};
+}
+
+illume_status unary_run(const op_call *call, const unary_desc *desc) {
+    return call->backend->unary(call->backend, desc, call->inputs[0], call->outputs[0]);
+}
+
+illume_status unary_backward_run(const op_backward_call *call, const unary_desc *desc) {
+    const op_call *forward = call->forward;
+    unary_backward_desc gradient = {desc->kind, desc->alpha, desc->beta, desc->count, call->rule};
+    return forward->backend->unary_backward(forward->backend, &gradient, forward->inputs[0], NULL,
+                                            call->output_gradients[0], call->input_gradients[0]);
+}
+
 illume_status zero_gradient(const op_backward_call *call, int i) {
     const op_call *forward = call->forward;
     return forward->backend->fill(forward->backend, 0.0f, input_elements(forward->graph, forward->node, i),

@@ -116,6 +116,16 @@ illume_status zero_gradient(const op_backward_call *call, int i);
 /* Elements of a node's input i or output o. */
 int64_t input_elements(const graph *g, const graph_node *node, int i);
 int64_t output_elements(const graph *g, const graph_node *node, int o);
+/* One operation per element of output 0: the flops of an element-wise op. */
+int64_t output_element_flops(const graph *g, const graph_node *node);
+/* The forward values a backward that reads input 0 alone keeps. */
+op_reads reads_first_input(const graph *g, const graph_node *node);
+
+/* A unary kind of the backend (desc) on input 0 into output 0, and its
+ * gradient into input 0's from input 0: the element-wise ops' forward and
+ * backward once they have described themselves. */
+illume_status unary_run(const op_call *call, const unary_desc *desc);
+illume_status unary_backward_run(const op_backward_call *call, const unary_desc *desc);
 
 /* Fails when a backward is asked for the gradient of an input it does not
  * compute (weights, biases, integer parameters). */
